@@ -1,0 +1,207 @@
+/* policy-probe.c — development tool: classify plain-text files with the
+ * detection core and print one JSON line per file in the shape of
+ * `leakwatch scan --json` (DESIGN.md), for ../shared/corpus/evaluate.
+ *
+ *   policy-probe [-m MAX_BYTES] [--bench N] FILE...
+ *
+ * Every file is read whole and decoded as plain text (UTF-8, UTF-16,
+ * Windows-1252) into one BODY segment; there is no format extraction here.
+ * "type" is always "text" and "matches" always [] (no fingerprints yet).
+ * --bench N classifies each file N times and prints throughput on stderr.
+ * Exit status: 0 nothing sensitive, 1 something sensitive, 2 an error.
+ *
+ * JSON keys are spelled here, not in common/wire.h, because this is a test
+ * tool that must not depend on the agent's in-progress wire module. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "classify.h"
+#include "mem.h"
+#include "text.h"
+
+static void
+json_str(FILE *f, const char *s, size_t n)
+{
+	fputc('"', f);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			fprintf(f, "\\%c", c);
+		} else if (c == '\n') {
+			fputs("\\n", f);
+		} else if (c == '\t') {
+			fputs("\\t", f);
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\u%04x", c);
+		} else {
+			fputc(c, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static int
+read_all(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		return -errno;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int r = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+		close(fd);
+		return r;
+	}
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	char *b = lw_malloc(cap);
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			b = lw_realloc(b, cap);
+		}
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			int e = -errno;
+			free(b);
+			close(fd);
+			return e;
+		}
+		if (r == 0) {
+			break;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t max_bytes = 0;
+	long bench = 0;
+	int i = 1;
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "-m") && i + 1 < argc) {
+			max_bytes = strtoull(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--bench") && i + 1 < argc) {
+			bench = strtol(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else {
+			break;
+		}
+	}
+	int status = 0;
+	double t_classify = 0;
+	size_t bytes_total = 0, files = 0;
+	for (; i < argc; i++) {
+		const char *path = argv[i];
+		AUTOFREE char *buf = NULL;
+		size_t len = 0;
+		int r = read_all(path, &buf, &len);
+		printf("{\"path\": ");
+		json_str(stdout, path, strlen(path));
+		if (r < 0) {
+			printf(", \"sha256\": null, \"size\": null, \"type\": \"text\", "
+			       "\"classification\": null, \"pii\": [], \"matches\": [], "
+			       "\"error\": ");
+			const char *e = strerror(-r);
+			json_str(stdout, e, strlen(e));
+			printf("}\n");
+			status = 2;
+			continue;
+		}
+		unsigned char md[32];
+		unsigned mdlen = 0;
+		EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL);
+		printf(", \"sha256\": \"");
+		for (unsigned k = 0; k < mdlen; k++) {
+			printf("%02x", md[k]);
+		}
+		printf("\", \"size\": %zu, \"type\": \"text\"", len);
+
+		struct classify_result res;
+		const char *err = NULL;
+		long reps = bench > 0 ? bench : 1;
+		double t0 = now();
+		for (long k = 0; k < reps; k++) {
+			struct text_doc *doc = text_doc_new(max_bytes);
+			r = text_doc_add_bytes(doc, TEXT_KIND_BODY, NULL, buf, len,
+					       NULL);
+			if (r == -E2BIG) {
+				err = "text limit reached: classified the first "
+				      "part only";
+			}
+			classify_document(doc, NULL, &res);
+			text_doc_free(doc);
+		}
+		t_classify += now() - t0;
+		bytes_total += len * (size_t)reps;
+		files += (size_t)reps;
+
+		printf(", \"classification\": ");
+		if (res.marking.scheme == MARKING_SCHEME_NONE) {
+			printf("null");
+		} else {
+			printf("{\"scheme\": \"%s\", \"level\": \"%s\", \"marking\": ",
+			       marking_scheme_name(res.marking.scheme),
+			       marking_level_name(res.marking.level));
+			json_str(stdout, res.marking.found, strlen(res.marking.found));
+			printf(", \"source\": \"%s\"}",
+			       marking_source_name(res.marking.source));
+		}
+		printf(", \"pii\": [");
+		bool first = true;
+		for (size_t t = 0; t < PII_TYPE_COUNT; t++) {
+			if (!res.pii.count[t]) {
+				continue;
+			}
+			printf("%s{\"type\": \"%s\", \"count\": %u}", first ? "" : ", ",
+			       pii_type_name((enum pii_type)t), res.pii.count[t]);
+			first = false;
+		}
+		printf("], \"matches\": [], \"error\": ");
+		if (err) {
+			json_str(stdout, err, strlen(err));
+		} else {
+			printf("null");
+		}
+		printf("}\n");
+		if (classify_is_sensitive(&res) && status == 0) {
+			status = 1;
+		}
+	}
+	if (bench > 0 && t_classify > 0) {
+		fprintf(stderr,
+			"policy-probe: %zu classifications, %.1f MB, %.3f s: "
+			"%.0f files/s, %.1f MB/s (decode + classify, one core)\n",
+			files, (double)bytes_total / 1e6, t_classify,
+			(double)files / t_classify,
+			(double)bytes_total / 1e6 / t_classify);
+	}
+	return status;
+}
