@@ -1,0 +1,222 @@
+/* agent-config.c — agent.json: schema, validation, defaults (see agent-config.h).
+ *
+ * Keys: watch (required, array of absolute directories), exclude (globs),
+ * state_dir (default /var/lib/leakwatch), log_level (error|warn|info|debug,
+ * default info), workers (0 = one per core), rescan_interval (s, default
+ * 3600), degraded_rescan_interval (s, default 60), queue_size (default
+ * 16384). Anything else is an error: a typo must not silently disable
+ * monitoring. */
+#include "agent-config.h"
+
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+static const char *const agent_keys[] = {
+	"watch", "exclude", "state_dir", "log_level", "workers", "rescan_interval",
+	"degraded_rescan_interval", "queue_size", NULL,
+};
+
+void
+agent_config_free(struct agent_config *cfg)
+{
+	if (!cfg) {
+		return;
+	}
+	for (size_t i = 0; i < cfg->nroots; i++) {
+		free(cfg->roots[i]);
+	}
+	for (size_t i = 0; i < cfg->nexclude; i++) {
+		free(cfg->exclude[i]);
+	}
+	free(cfg->roots);
+	free(cfg->exclude);
+	free(cfg->state_dir);
+	free(cfg->db_path);
+	free(cfg->file);
+	free(cfg);
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	AUTOFREE char *p = lw_strdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+				return -errno;
+			}
+			*s = '/';
+		}
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST) {
+		return -errno;
+	}
+	return 0;
+}
+
+static bool
+is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (strcmp(dir, "/") == 0) {
+		return true;
+	}
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static int
+load_roots(struct cfg_ctx *ctx, const cJSON *root, bool need_roots,
+	   struct agent_config *cfg)
+{
+	const char **roots = NULL;
+	size_t n = 0;
+	int r = cfg_get_string_array(ctx, root, "/", "watch", true, &roots, &n);
+	if (r < 0) {
+		return r;
+	}
+	if (n == 0) {
+		free(roots);
+		return cfg_fail(ctx, "/watch", "must name at least one directory");
+	}
+	cfg->roots = lw_new(char *, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		char at[64];
+		snprintf(at, sizeof(at), "/watch/%zu", i);
+		if (roots[i][0] != '/') {
+			free(roots);
+			return cfg_fail(ctx, at, "not an absolute path: %s", roots[i]);
+		}
+		char real[PATH_MAX];
+		if (!realpath(roots[i], real)) {
+			if (need_roots) {
+				int e = errno;
+				cfg_fail(ctx, at, "%s: %s", roots[i], strerror(e));
+				free(roots);
+				return -e;
+			}
+			snprintf(real, sizeof(real), "%s", roots[i]);
+		} else {
+			struct stat st;
+			if (stat(real, &st) == 0 && !S_ISDIR(st.st_mode)) {
+				free(roots);
+				return cfg_fail(ctx, at, "not a directory: %s", roots[i]);
+			}
+		}
+		for (size_t j = 0; j < cfg->nroots; j++) {
+			if (is_under(real, cfg->roots[j]) || is_under(cfg->roots[j], real)) {
+				free(roots);
+				return cfg_fail(ctx, at, "%s overlaps /watch/%zu (%s)", real, j,
+						cfg->roots[j]);
+			}
+		}
+		cfg->roots[cfg->nroots++] = lw_strdup(real);
+	}
+	free(roots);
+	return 0;
+}
+
+int
+agent_config_load(const char *path, bool need_roots, struct agent_config **out,
+		  char *err, size_t errlen)
+{
+	struct cfg_ctx ctx = {.file = path};
+	cJSON *root = NULL;
+	struct agent_config *cfg = lw_new(struct agent_config, 1);
+	cfg->file = lw_strdup(path);
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->rescan_interval = 3600;
+	cfg->degraded_rescan_interval = 60;
+	cfg->queue_size = 16384;
+	int r = cfg_parse_file(&ctx, path, 1 << 20, &root);
+	if (r < 0) {
+		goto fail;
+	}
+	if ((r = cfg_check_keys(&ctx, root, "/", agent_keys)) < 0 ||
+	    (r = load_roots(&ctx, root, need_roots, cfg)) < 0) {
+		goto fail;
+	}
+	const char **ex = NULL;
+	size_t nex = 0;
+	if ((r = cfg_get_string_array(&ctx, root, "/", "exclude", false, &ex, &nex)) < 0) {
+		goto fail;
+	}
+	cfg->exclude = lw_new(char *, nex + 1);
+	for (size_t i = 0; i < nex; i++) {
+		cfg->exclude[cfg->nexclude++] = lw_strdup(ex[i]);
+	}
+	free(ex);
+	const char *state = "/var/lib/leakwatch";
+	if ((r = cfg_get_string(&ctx, root, "/", "state_dir", false, &state)) < 0) {
+		goto fail;
+	}
+	if (state[0] != '/') {
+		r = cfg_fail(&ctx, "/state_dir", "not an absolute path: %s", state);
+		goto fail;
+	}
+	if (need_roots && (r = mkdir_p(state, 0700)) < 0) {
+		cfg_fail(&ctx, "/state_dir", "%s: cannot create: %s", state, strerror(-r));
+		goto fail;
+	}
+	char real[PATH_MAX];
+	cfg->state_dir = lw_strdup(realpath(state, real) ? real : state);
+	cfg->db_path = lw_asprintf("%s/agent.db", cfg->state_dir);
+	for (size_t i = 0; i < cfg->nroots; i++) {
+		if (is_under(cfg->roots[i], cfg->state_dir)) {
+			r = cfg_fail(&ctx, "/watch", "%s is inside the state directory %s",
+				     cfg->roots[i], cfg->state_dir);
+			goto fail;
+		}
+	}
+	const char *lvl = NULL;
+	if ((r = cfg_get_string(&ctx, root, "/", "log_level", false, &lvl)) < 0) {
+		goto fail;
+	}
+	if (lvl && !log_level_parse(lvl, &cfg->log_level)) {
+		r = cfg_fail(&ctx, "/log_level", "must be one of error, warn, info, debug");
+		goto fail;
+	}
+	long long v = 0;
+	if ((r = cfg_get_int(&ctx, root, "/", "workers", false, 0, 256, &v)) < 0) {
+		goto fail;
+	}
+	cfg->workers = (int)v;
+	if (cfg->workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg->workers = n > 0 ? (int)(n > 64 ? 64 : n) : 1;
+	}
+	v = cfg->rescan_interval;
+	if ((r = cfg_get_int(&ctx, root, "/", "rescan_interval", false, 0, 31 * 86400,
+			     &v)) < 0) {
+		goto fail;
+	}
+	cfg->rescan_interval = (int)v;
+	v = cfg->degraded_rescan_interval;
+	if ((r = cfg_get_int(&ctx, root, "/", "degraded_rescan_interval", false, 1,
+			     86400, &v)) < 0) {
+		goto fail;
+	}
+	cfg->degraded_rescan_interval = (int)v;
+	v = cfg->queue_size;
+	if ((r = cfg_get_int(&ctx, root, "/", "queue_size", false, 64, 1 << 24, &v)) < 0) {
+		goto fail;
+	}
+	cfg->queue_size = (int)v;
+	cJSON_Delete(root);
+	*out = cfg;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", ctx.err[0] ? ctx.err : strerror(-r));
+	cJSON_Delete(root);
+	agent_config_free(cfg);
+	return r < 0 ? r : -EINVAL;
+}

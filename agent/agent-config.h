@@ -1,0 +1,30 @@
+/* agent-config.h — the agent's configuration (agent.json), parsed into an
+ * immutable struct. Loaded by the main thread; after that only read. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+struct agent_config {
+	char *file;          /* the config file as named on the command line */
+	char **roots;        /* canonical absolute directories, NULL-terminated */
+	size_t nroots;
+	char **exclude;      /* globs (see glob.h), NULL-terminated */
+	size_t nexclude;
+	char *state_dir;     /* canonical; never watched or recorded */
+	char *db_path;       /* state_dir/agent.db */
+	enum log_level log_level;
+	int workers;         /* resolved: 0 in the file means one per core */
+	int rescan_interval; /* seconds between full reconciling rescans, 0 = never */
+	int degraded_rescan_interval; /* seconds between rescans of unwatched dirs */
+	int queue_size;      /* pending paths held in memory before the walk waits */
+};
+
+/* Loads and validates @path. On failure returns -errno and writes one message
+ * naming the file and the place into @err. With @need_roots false (the CLI),
+ * roots need not exist and the state dir is not created. */
+int agent_config_load(const char *path, bool need_roots, struct agent_config **out,
+		      char *err, size_t errlen);
+void agent_config_free(struct agent_config *cfg); /* NULL is a no-op */

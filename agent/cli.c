@@ -1,0 +1,139 @@
+/* cli.c — `leakwatch`: option parsing and dispatch to the subcommands.
+ * Single-threaded. Exit status: 0 success, 1 "nothing found" where a
+ * command says so, 2 usage or runtime error. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "mem.h"
+#include "wire.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: leakwatch [-c agent.json] [-d DB] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"  status                       the agent's coverage, inventory and backlog\n"
+		"  files [--under PATH] [--all] files present now (--all: deleted ones too)\n"
+		"  find FILE|SHA256             every place the same content is stored\n"
+		"\n"
+		"  -c, --config FILE   agent configuration (default /etc/leakwatch/agent.json)\n"
+		"  -d, --db FILE       inventory database (default: state_dir/agent.db)\n"
+		"  --json              one JSON object per line\n"
+		"  -V, --version       print the version\n"
+		"\nExit status: 0 success, 1 nothing found (find), 2 error.\n");
+}
+
+int
+cli_open_store(struct cli *c, struct store **out)
+{
+	char err[1024];
+	const char *db = c->db;
+	if (!db) {
+		if (!c->cfg) {
+			int r = agent_config_load(c->config, false, &c->cfg, err, sizeof(err));
+			if (r < 0) {
+				fprintf(stderr, "leakwatch: %s\n", err);
+				return r;
+			}
+		}
+		db = c->cfg->db_path;
+	}
+	int r = store_open(db, DB_MODE_READER, out, err, sizeof(err));
+	if (r < 0) {
+		if (r == -ENOENT) {
+			fprintf(stderr,
+				"leakwatch: %s: no inventory there (has leakwatchd run with"
+				" this configuration?)\n",
+				db);
+		} else {
+			fprintf(stderr, "leakwatch: %s\n", err);
+		}
+	}
+	return r;
+}
+
+void
+cli_print_path(const char *s, size_t len)
+{
+	AUTOFREE char *e = wire_escape_line(s, len);
+	fputs(e, stdout);
+}
+
+void
+cli_format_time(long long ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("leakwatch");
+	log_set_level(LOG_LEVEL_WARN);
+	struct cli c = {.config = "/etc/leakwatch/agent.json"};
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"db", required_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int opt;
+	/* '+': stop at the command; its own options follow it */
+	while ((opt = getopt_long(argc, argv, "+c:d:Vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			c.config = optarg;
+			break;
+		case 'd':
+			c.db = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		case 'V':
+			printf("leakwatch %s\n", LW_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind];
+	int sub_argc = argc - optind;
+	char **sub_argv = argv + optind;
+	int r;
+	optind = 1; /* the subcommand parses its own options with getopt */
+	if (strcmp(cmd, "status") == 0) {
+		r = cli_status(&c, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "files") == 0) {
+		r = cli_files(&c, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "find") == 0) {
+		r = cli_find(&c, sub_argc, sub_argv);
+	} else {
+		fprintf(stderr, "leakwatch: unknown command '%s'\n", cmd);
+		usage(stderr);
+		r = 2;
+	}
+	agent_config_free(c.cfg);
+	return r;
+}

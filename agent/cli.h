@@ -1,0 +1,26 @@
+/* cli.h — shared pieces of the `leakwatch` command-line tool. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "agent-config.h"
+#include "store.h"
+
+struct cli {
+	const char *config;  /* -c */
+	const char *db;      /* -d: overrides the config's database */
+	bool json;           /* --json */
+	struct agent_config *cfg; /* loaded on demand */
+};
+
+/* Opens the inventory read-only. Prints a message naming the file and
+ * returns -errno on failure. */
+int cli_open_store(struct cli *c, struct store **out);
+/* Prints @len bytes of @s for a human (escaped, one line). */
+void cli_print_path(const char *s, size_t len);
+/* ISO 8601 UTC of a time in ns into @buf (>= 32 bytes). */
+void cli_format_time(long long ns, char *buf, size_t len);
+
+int cli_status(struct cli *c, int argc, char **argv);
+int cli_files(struct cli *c, int argc, char **argv);
+int cli_find(struct cli *c, int argc, char **argv);

@@ -1,0 +1,247 @@
+/* leakwatchd.c — the agent daemon: start-up, the main loop, shutdown.
+ *
+ * Main thread: owns the epoll loop (signals through signalfd, a 1 s timer
+ * for status and rescans). Start-up is a ladder that undoes in reverse what
+ * succeeded; SIGTERM/SIGINT stop the watcher, let the workers drain the
+ * queue and the writer commit, then exit 0. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "agent-config.h"
+#include "log.h"
+#include "mem.h"
+#include "queue.h"
+#include "status.h"
+#include "store.h"
+#include "watch-backend.h"
+#include "watcher.h"
+#include "worker.h"
+#include "writer.h"
+
+#define WRITER_BACKLOG 8192
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: leakwatchd [-c agent.json] [--check-config] [-v] [-V]\n"
+		   "  -c, --config FILE   configuration (default /etc/leakwatch/agent.json)\n"
+		   "  --check-config      validate the configuration and exit\n"
+		   "  -v, --verbose       log at debug level\n"
+		   "  -V, --version       print the version and exit\n");
+}
+
+static void
+publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
+	       struct writer *wr, int64_t started, bool stopping)
+{
+	struct watcher_stats ws;
+	watcher_get_stats(wt, &ws);
+	long long pending = (long long)wq_depth(q) + (long long)writer_backlog(wr);
+	struct writer_op *op = writer_op_new(WRITER_OP_STATUS, NULL, 0, NULL, 0);
+	op->json = status_build(cfg, &ws, pending, started, stopping);
+	op->value = getpid();
+	writer_submit(wr, op);
+}
+
+static int
+run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
+	 struct writer *wr, int64_t started)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	AUTOCLOSE int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	AUTOCLOSE int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	AUTOCLOSE int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || tfd < 0 || ep < 0) {
+		log_err("main: cannot set up the event loop: %s", strerror(errno));
+		return -errno;
+	}
+	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+	timerfd_settime(tfd, 0, &its, NULL);
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = sfd};
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	long long ticks = 0;
+	for (;;) {
+		struct epoll_event got[4];
+		int n = epoll_wait(ep, got, 4, -1);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			if (got[i].data.fd == sfd) {
+				struct signalfd_siginfo si;
+				if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+					continue;
+				}
+				if (si.ssi_signo == SIGHUP) {
+					log_info("main: SIGHUP: configuration changes take effect"
+						 " on restart; requesting a full rescan");
+					watcher_request_full_scan(wt);
+					continue;
+				}
+				log_info("main: %s: draining and stopping",
+					 strsignal((int)si.ssi_signo));
+				return 0;
+			}
+			uint64_t expirations;
+			if (read(tfd, &expirations, sizeof(expirations)) < 0) {
+				continue;
+			}
+			ticks++;
+			publish_status(cfg, wt, q, wr, started, false);
+			struct watcher_stats ws;
+			watcher_get_stats(wt, &ws);
+			if ((ws.unwatched > 0 || ws.roots_missing > 0) &&
+			    ticks % cfg->degraded_rescan_interval == 0) {
+				watcher_request_degraded_scan(wt);
+			}
+			if (cfg->rescan_interval > 0 && ticks % cfg->rescan_interval == 0) {
+				watcher_request_full_scan(wt);
+			}
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("leakwatchd");
+	const char *config = "/etc/leakwatch/agent.json";
+	bool check_only = false, verbose = false;
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'C'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			check_only = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'V':
+			printf("leakwatchd %s\n", LW_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	struct agent_config *cfg = NULL;
+	char err[1024];
+	int r = agent_config_load(config, true, &cfg, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "leakwatchd: %s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		printf("%s: ok\n", config);
+		agent_config_free(cfg);
+		return 0;
+	}
+	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
+
+	/* Signals are handled by the loop's signalfd; block them before any
+	 * thread starts so that every thread inherits the mask. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
+	int64_t started = lw_now_ns();
+	const struct watch_backend *be = &watch_backend_inotifytools;
+	struct store *st = NULL;
+	struct writer *wr = NULL;
+	struct wq *q = NULL;
+	struct worker_pool *pool = NULL;
+	struct watcher *wt = NULL;
+	/* First, while our fd numbers are low: libinotifytools select()s on
+	 * its fd and aborts for fds >= FD_SETSIZE. */
+	if ((r = be->init()) < 0) {
+		log_err("main: cannot initialise %s: %s", be->name, strerror(-r));
+		goto fail_backend;
+	}
+	if ((r = store_open(cfg->db_path, DB_MODE_WRITER, &st, err, sizeof(err))) < 0) {
+		log_err("main: %s", err);
+		goto fail_store;
+	}
+	int64_t epoch = 0;
+	store_meta_get(st, "epoch", &epoch);
+	if ((r = writer_start(st, WRITER_BACKLOG, epoch, &wr)) < 0) {
+		log_err("main: cannot start the writer: %s", strerror(-r));
+		store_close(st);
+		goto fail_store;
+	}
+	q = wq_new((size_t)cfg->queue_size);
+	if ((r = worker_pool_start(cfg->workers, cfg->db_path, q, wr, &pool)) < 0) {
+		log_err("main: cannot start the workers: %s", strerror(-r));
+		goto fail_workers;
+	}
+	if ((r = watcher_start(cfg, be, q, wr, epoch, &wt)) < 0) {
+		log_err("main: cannot start the watcher: %s", strerror(-r));
+		goto fail_watcher;
+	}
+	log_info("main: leakwatchd %s watching %zu root(s) with %d worker(s); state in %s",
+		 LW_VERSION, cfg->nroots, cfg->workers, cfg->state_dir);
+	r = run_loop(cfg, wt, q, wr, started);
+	struct watcher_stats ws;
+	watcher_get_stats(wt, &ws);
+	watcher_stop(wt);
+	wq_close(q);
+	worker_pool_join(pool);
+	pool = NULL;
+	{
+		struct writer_op *op = writer_op_new(WRITER_OP_STATUS, NULL, 0, NULL, 0);
+		op->json = status_build(cfg, &ws, 0, started, true);
+		op->value = getpid();
+		writer_submit(wr, op);
+	}
+	be = NULL; /* finalised by watcher_stop() */
+fail_watcher:
+	if (pool) {
+		wq_close(q);
+		worker_pool_join(pool);
+	}
+fail_workers:
+	wq_free(q);
+	writer_stop(wr);
+fail_store:
+	if (be) {
+		be->fini();
+	}
+fail_backend:
+	agent_config_free(cfg);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,56 @@
+/* queue.h — the coalescing work queue between the watcher and the workers.
+ *
+ * Items are paths. Pushing a path that is already queued does nothing (many
+ * events, one hash); pushing a path that a worker is processing marks it to
+ * run once more afterwards, so a path is never processed by two workers at
+ * once and results for one path reach the writer in order. A barrier is
+ * handed out only when every item handed out before it has been finished,
+ * which is how a scan's deletion sweep waits for the scan's files.
+ * All functions are thread-safe. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum wq_item_kind {
+	WQ_ITEM_PATH,
+	WQ_ITEM_BARRIER,
+};
+
+struct wq_item {
+	enum wq_item_kind kind;
+	char *path;          /* WQ_ITEM_PATH: bytes, NUL-terminated, len long */
+	size_t len;
+	unsigned retries;    /* consecutive wq_done(..., true) */
+	void *payload;       /* WQ_ITEM_BARRIER: the pusher's, freed by the consumer */
+	/* private to queue.c */
+	struct wq_item *prev, *next, *hnext;
+	uint64_t hash;
+	bool busy, dirty;
+};
+
+struct wq;
+
+/* @capacity bounds the distinct paths held (queued or in progress). */
+struct wq *wq_new(size_t capacity);
+void wq_free(struct wq *q); /* NULL is a no-op; frees remaining items */
+
+/* Queues @path unless present. Blocks while the queue is full (back-pressure
+ * on the walker); never blocks for a path already held. */
+void wq_push(struct wq *q, const char *path, size_t len);
+/* Never blocks. @payload goes to whoever pops the barrier. */
+void wq_push_barrier(struct wq *q, void *payload);
+/* Blocks until an item is available; NULL once closed and empty. */
+struct wq_item *wq_pop(struct wq *q);
+/* Finishes an item from wq_pop. @again: process it once more (the file
+ * changed while it was read); the item goes to the back of the queue. */
+void wq_done(struct wq *q, struct wq_item *item, bool again);
+/* Renames queued (not in-progress) paths below directory @from to below @to,
+ * after a directory rename, so that they are processed where they are now. */
+void wq_rekey_below(struct wq *q, const char *from, size_t flen, const char *to,
+		    size_t tlen);
+/* Paths queued or in progress. */
+size_t wq_depth(struct wq *q);
+/* No more work will come: wq_pop returns NULL when the queue is empty. */
+void wq_close(struct wq *q);

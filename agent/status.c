@@ -1,0 +1,45 @@
+/* status.c — builds the status object (see status.h). Main thread. */
+#include "status.h"
+
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "mem.h"
+#include "wire.h"
+
+char *
+status_build(const struct agent_config *cfg, const struct watcher_stats *ws,
+	     long long pending, long long started_ns, bool stopping)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *roots = cJSON_AddArrayToObject(o, WIRE_KEY_ROOTS);
+	for (size_t i = 0; i < cfg->nroots; i++) {
+		cJSON_AddItemToArray(roots, cJSON_CreateString(cfg->roots[i]));
+	}
+	cJSON_AddStringToObject(o, "version", LW_VERSION);
+	cJSON_AddStringToObject(o, "backend", "inotify");
+	cJSON_AddNumberToObject(o, WIRE_KEY_AGENT_PID, getpid());
+	cJSON_AddBoolToObject(o, WIRE_KEY_RUNNING, !stopping);
+	cJSON_AddNumberToObject(o, "started", (double)started_ns / 1e9);
+	cJSON_AddNumberToObject(o, WIRE_KEY_WATCHES, (double)ws->watches);
+	cJSON_AddNumberToObject(o, WIRE_KEY_UNWATCHED_DIRS, (double)ws->unwatched);
+	double total = (double)(ws->watches + ws->unwatched);
+	cJSON_AddNumberToObject(o, WIRE_KEY_COVERAGE,
+				total > 0 ? (double)ws->watches / total : 1.0);
+	cJSON_AddBoolToObject(o, "watch_limit_hit", ws->limit_hit);
+	cJSON_AddNumberToObject(o, WIRE_KEY_MAX_USER_WATCHES, (double)ws->max_user_watches);
+	cJSON_AddNumberToObject(o, "roots_missing", (double)ws->roots_missing);
+	cJSON_AddNumberToObject(o, WIRE_KEY_OVERFLOWS, (double)ws->overflows);
+	cJSON_AddNumberToObject(o, WIRE_KEY_PENDING, (double)pending);
+	cJSON_AddBoolToObject(o, WIRE_KEY_SCANNING, ws->walks > 0);
+	cJSON_AddNumberToObject(o, "full_scans_done", (double)ws->full_scans_done);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!s) {
+		abort();
+	}
+	char *copy = lw_strdup(s);
+	cJSON_free(s);
+	return copy;
+}

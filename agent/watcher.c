@@ -1,0 +1,995 @@
+/* watcher.c — the watcher thread (see watcher.h).
+ *
+ * Owns: the event backend, the directory map, the walks and the pending
+ * renames. Runs on its own thread; the public functions only touch atomics.
+ *
+ * How nothing is missed (shared/notes/libinotifytools.md §5-7):
+ * - Every directory is watched before it is listed, by our own pre-order
+ *   walker, so a file created during the listing is either listed or
+ *   reported by an event.
+ * - A directory that appears (created, moved in) is walked the same way:
+ *   files written into it before its watch existed are listed.
+ * - Every walk has an epoch; each file confirmed during the walk is stamped
+ *   with it by the writer, and when the walk's last file has been written a
+ *   barrier sweeps what was not stamped: deleted files whose events were
+ *   lost. A queue overflow triggers a full reconciling walk of every root.
+ * - A directory that cannot be watched (the per-user watch limit) is still
+ *   listed, stays in the map with wd -1, and is listed again periodically.
+ * - Events and walk steps are interleaved so the kernel queue keeps draining
+ *   while a large tree is walked.
+ */
+#include "watcher.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dirmap.h"
+#include "glob.h"
+#include "log.h"
+#include "mem.h"
+
+/* Directories listed per turn before events are read again. */
+#define WALK_DIRS_PER_TURN 16
+/* Events handled per turn before walks get a turn. */
+#define EVENTS_PER_TURN 4096
+/* How long an unpaired IN_MOVED_FROM waits for its IN_MOVED_TO. The kernel
+ * queues both halves within one rename(2), so a short wait suffices. */
+#define MOVE_PAIR_WAIT_NS (20 * 1000000ll)
+/* libinotifytools never frees its entry for a watch the kernel dropped
+ * (IN_IGNORED after rmdir): ~100 bytes each. After this many, re-initialise
+ * it and re-watch everything with a full scan. */
+#define LIB_STALE_RESYNC 65536
+
+struct walk_entry {
+	struct dir_node *parent; /* NULL: a root, whose name is its path */
+	char *name;
+	size_t len;
+	bool recursive;
+};
+
+struct walk {
+	struct walk *next;
+	int64_t epoch;
+	char *prefix;            /* the top directory's path, for the sweep */
+	size_t prefix_len;
+	bool recursive;
+	bool full;               /* a full scan of one root */
+	struct walk_entry *stack;
+	size_t depth, cap;
+};
+
+struct pending_move {
+	uint32_t cookie;
+	struct dir_node *parent;
+	char *name;
+	size_t len;
+	bool is_dir;
+	int64_t when;
+};
+
+/* Runs on a worker when every file of a walk has been handed to the writer. */
+struct walk_barrier {
+	struct watcher *w;
+	char *prefix;
+	size_t prefix_len;
+	bool recursive;
+	bool full;
+	int64_t epoch;
+};
+
+struct watcher {
+	pthread_t thread;
+	const struct agent_config *cfg;
+	const struct watch_backend *be;
+	struct wq *q;
+	struct writer *wr;
+	struct dirmap *map;
+	uint64_t state_dev, state_ino;
+	int64_t epoch;
+	struct walk *walks;
+	struct pending_move *moves;
+	size_t nmoves, capmoves;
+	bool *root_missing;
+	bool full_scan_queued;   /* a full scan waits for the running one */
+	int full_walks_running;  /* full-scan walks still listing */
+	int64_t lib_stale;
+	bool limit_logged;
+	char *pbuf;              /* scratch for paths */
+	size_t pcap;
+	/* shared with other threads */
+	atomic_bool stop;
+	atomic_bool req_full;
+	atomic_bool req_degraded;
+	atomic_llong st_watches;
+	atomic_llong st_unwatched;
+	atomic_llong st_overflows;
+	atomic_llong st_walks;
+	atomic_llong st_full_done;
+	atomic_llong st_roots_missing;
+	atomic_bool st_limit_hit;
+	int64_t max_user_watches;
+};
+
+static struct log_ratelimit watch_rl = LOG_RATELIMIT_INIT(10, 5);
+
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static bool
+path_is_excluded(const struct watcher *w, const char *path, size_t len)
+{
+	for (size_t i = 0; i < w->cfg->nexclude; i++) {
+		if (lw_glob_match(w->cfg->exclude[i], path, len)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* @dir's path + "/" + @name into a fresh buffer; *len gets its length. */
+static char *
+join(struct watcher *w, const struct dir_node *dir, const char *name, size_t nlen,
+     size_t *len)
+{
+	size_t dl = dirmap_path(dir, &w->pbuf, &w->pcap);
+	char *p = lw_malloc(dl + 1 + nlen + 1);
+	memcpy(p, w->pbuf, dl);
+	p[dl] = '/';
+	memcpy(p + dl + 1, name, nlen);
+	p[dl + 1 + nlen] = '\0';
+	*len = dl + 1 + nlen;
+	return p;
+}
+
+static void
+submit(struct watcher *w, enum writer_op_kind kind, const char *a, size_t alen,
+       const char *b, size_t blen)
+{
+	writer_submit(w->wr, writer_op_new(kind, a, alen, b, blen));
+}
+
+/* --- watches ---------------------------------------------------------- */
+
+static void
+note_watch_limit(struct watcher *w, const char *path)
+{
+	atomic_store(&w->st_limit_hit, true);
+	if (w->limit_logged) {
+		return;
+	}
+	w->limit_logged = true;
+	log_warn("watch: inotify watch limit reached at %s (fs.inotify.max_user_watches"
+		 " = %lld); directories beyond it are rescanned every %d s instead of"
+		 " watched; raise the limit with `sysctl fs.inotify.max_user_watches=N`"
+		 " (see packaging/sysctl.d/60-leakwatch.conf)",
+		 path, (long long)w->max_user_watches, w->cfg->degraded_rescan_interval);
+}
+
+static void
+set_wd(struct watcher *w, struct dir_node *n, int wd)
+{
+	if (n->wd >= 0 && wd < 0) {
+		atomic_fetch_sub(&w->st_watches, 1);
+	} else if (n->wd < 0 && wd >= 0) {
+		atomic_fetch_add(&w->st_watches, 1);
+	}
+	dirmap_set_wd(w->map, n, wd);
+}
+
+/* Detach callback: drop the node's watch if it is still live (a directory
+ * moved out of the tree keeps its watch and would keep reporting). */
+static void
+drop_live_watch(struct dir_node *n, void *ctx)
+{
+	struct watcher *w = ctx;
+	if (n->wd >= 0) {
+		w->be->remove(n->wd);
+		set_wd(w, n, -1);
+	}
+}
+
+/* Detach callback for directories that are gone: the kernel has dropped or
+ * will drop their watches itself (IN_IGNORED); removing them through the
+ * library would only print errors (notes §2). */
+static void
+forget_watch(struct dir_node *n, void *ctx)
+{
+	struct watcher *w = ctx;
+	if (n->wd >= 0) {
+		set_wd(w, n, -1);
+		w->lib_stale++;
+	}
+}
+
+static void
+remove_subtree(struct watcher *w, struct dir_node *n, bool live)
+{
+	dirmap_remove(w->map, n, live ? drop_live_watch : forget_watch, w);
+}
+
+/* --- walks ------------------------------------------------------------ */
+
+static void
+walk_push(struct walk *wk, struct dir_node *parent, const char *name, size_t len,
+	  bool recursive)
+{
+	if (wk->depth == wk->cap) {
+		wk->cap = wk->cap ? wk->cap * 2 : 16;
+		wk->stack = lw_realloc(wk->stack, wk->cap * sizeof(*wk->stack));
+	}
+	struct walk_entry *e = &wk->stack[wk->depth++];
+	e->parent = parent;
+	e->name = lw_strndup(name, len);
+	e->len = len;
+	e->recursive = recursive;
+}
+
+/* Starts a walk of directory @name under @parent (NULL: the root @name). */
+static void
+walk_start(struct watcher *w, struct dir_node *parent, const char *name, size_t len,
+	   bool recursive, bool full)
+{
+	struct walk *wk = lw_new(struct walk, 1);
+	wk->epoch = ++w->epoch;
+	wk->recursive = recursive;
+	wk->full = full;
+	if (parent) {
+		wk->prefix = join(w, parent, name, len, &wk->prefix_len);
+	} else {
+		wk->prefix = lw_strndup(name, len);
+		wk->prefix_len = len;
+	}
+	struct writer_op *op = writer_op_new(WRITER_OP_EPOCH, NULL, 0, NULL, 0);
+	op->value = wk->epoch;
+	writer_submit(w->wr, op);
+	walk_push(wk, parent, name, len, recursive);
+	wk->next = w->walks;
+	w->walks = wk;
+	if (full) {
+		w->full_walks_running++;
+	}
+	atomic_fetch_add(&w->st_walks, 1);
+	log_debug("watch: walk %lld of %s started", (long long)wk->epoch, wk->prefix);
+}
+
+static void
+start_full_scan(struct watcher *w)
+{
+	if (w->full_walks_running > 0) {
+		w->full_scan_queued = true;
+		return;
+	}
+	w->full_scan_queued = false;
+	for (size_t i = 0; i < w->cfg->nroots; i++) {
+		struct stat st;
+		const char *root = w->cfg->roots[i];
+		if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			if (!w->root_missing[i]) {
+				log_warn("watch: %s: root is missing; waiting for it to return",
+					 root);
+				w->root_missing[i] = true;
+				atomic_fetch_add(&w->st_roots_missing, 1);
+			}
+			continue;
+		}
+		if (w->root_missing[i]) {
+			log_info("watch: %s: root is back", root);
+			w->root_missing[i] = false;
+			atomic_fetch_sub(&w->st_roots_missing, 1);
+		}
+		walk_start(w, NULL, root, strlen(root), true, true);
+	}
+}
+
+static void
+barrier_run(struct walk_barrier *b)
+{
+	struct watcher *w = b->w;
+	struct writer_op *op = writer_op_new(WRITER_OP_SWEEP, b->prefix, b->prefix_len,
+					     NULL, 0);
+	op->flag = b->recursive;
+	op->value = b->epoch;
+	writer_submit(w->wr, op);
+	if (b->full) {
+		atomic_fetch_add(&w->st_full_done, 1);
+		writer_submit(w->wr, writer_op_new(WRITER_OP_FULL_SCAN_DONE, NULL, 0,
+						   NULL, 0));
+	}
+	atomic_fetch_sub(&w->st_walks, 1);
+}
+
+void
+watcher_barrier(void *payload)
+{
+	struct walk_barrier *b = payload;
+	barrier_run(b);
+	free(b->prefix);
+	free(b);
+}
+
+struct stale_ctx {
+	int64_t epoch;
+	struct dir_node **nodes;
+	size_t n, cap;
+};
+
+/* Collects the topmost directories a full walk did not reach. */
+static void
+collect_stale(struct dir_node *n, void *ctx)
+{
+	struct stale_ctx *c = ctx;
+	if (n->visit_epoch >= c->epoch || n->parent->visit_epoch < c->epoch) {
+		return;
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->nodes = lw_realloc(c->nodes, c->cap * sizeof(*c->nodes));
+	}
+	c->nodes[c->n++] = n;
+}
+
+static void
+walk_finish(struct watcher *w, struct walk *wk)
+{
+	if (wk->full) {
+		/* Directories the full scan did not reach are gone from where
+		 * the map thinks they are (their events were lost in an
+		 * overflow). Their watches may still be live. */
+		struct dir_node *root = dirmap_child(w->map, NULL, wk->prefix, wk->prefix_len);
+		if (root && root->visit_epoch >= wk->epoch) {
+			struct stale_ctx c = {.epoch = wk->epoch};
+			dirmap_foreach_below(root, collect_stale, &c);
+			for (size_t i = 0; i < c.n; i++) {
+				remove_subtree(w, c.nodes[i], true);
+			}
+			free(c.nodes);
+		}
+		w->full_walks_running--;
+	}
+	struct walk_barrier *b = lw_new(struct walk_barrier, 1);
+	b->w = w;
+	b->prefix = TAKE_PTR(wk->prefix);
+	b->prefix_len = wk->prefix_len;
+	b->recursive = wk->recursive;
+	b->full = wk->full;
+	b->epoch = wk->epoch;
+	wq_push_barrier(w->q, b);
+	log_debug("watch: walk %lld listed", (long long)wk->epoch);
+	free(wk->stack);
+	free(wk);
+	if (w->full_walks_running == 0 && w->full_scan_queued) {
+		start_full_scan(w);
+	}
+}
+
+/* Opens, watches (if not yet) and lists one directory of a walk. */
+static void
+walk_visit(struct watcher *w, struct walk *wk, struct walk_entry *e)
+{
+	if (e->parent && e->parent->detached) {
+		return; /* its parent went away meanwhile */
+	}
+	size_t plen;
+	AUTOFREE char *path = e->parent ? join(w, e->parent, e->name, e->len, &plen)
+					: lw_strndup(e->name, e->len);
+	if (!e->parent) {
+		plen = e->len;
+	}
+	if (e->parent && path_is_excluded(w, path, plen)) {
+		return;
+	}
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		if (err == ENOTDIR || err == ELOOP) {
+			wq_push(w->q, path, plen); /* no longer a directory */
+		} else if (err != ENOENT) {
+			log_warn_ratelimit(&watch_rl, "watch: %s: cannot open directory: %s",
+					   path, strerror(err));
+		}
+		return;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return;
+	}
+	if ((uint64_t)st.st_dev == w->state_dev && (uint64_t)st.st_ino == w->state_ino) {
+		close(fd); /* our own state: never watched, never recorded */
+		return;
+	}
+	struct dir_node *n = dirmap_by_inode(w->map, st.st_dev, st.st_ino);
+	if (n && (n->parent != e->parent || n->name_len != e->len ||
+		  memcmp(n->name, e->name, e->len) != 0)) {
+		if (!e->parent || !n->parent) {
+			/* a root seen below another root, or the reverse:
+			 * bind mounts; keep them apart */
+			n = NULL;
+		} else {
+			dirmap_relink(w->map, n, e->parent, e->name, e->len);
+		}
+	}
+	if (!n) {
+		struct dir_node *old = dirmap_child(w->map, e->parent, e->name, e->len);
+		if (old) {
+			/* another directory used to have this name */
+			remove_subtree(w, old, true);
+		}
+		n = dirmap_add(w->map, e->parent, e->name, e->len, st.st_dev, st.st_ino);
+	}
+	if (n->wd < 0) {
+		int wd = w->be->add(fd, path);
+		if (wd >= 0) {
+			struct dir_node *clash = dirmap_by_wd(w->map, wd);
+			if (clash && clash != n) {
+				/* the kernel reuses wds only after the old watch
+				 * is gone; the map has not heard yet */
+				set_wd(w, clash, -1);
+			}
+			set_wd(w, n, wd);
+		} else if (wd == -ENOSPC) {
+			note_watch_limit(w, path);
+		} else {
+			log_warn_ratelimit(&watch_rl, "watch: %s: cannot watch: %s", path,
+					   strerror(-wd));
+		}
+	}
+	n->visit_epoch = wk->epoch;
+
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *nm = de->d_name;
+		if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) {
+			continue;
+		}
+		size_t nlen = strlen(nm);
+		unsigned char type = de->d_type;
+		struct stat cst;
+		bool have_cst = false;
+		if (type == DT_UNKNOWN) {
+			if (fstatat(fd, nm, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
+				continue;
+			}
+			have_cst = true;
+			type = S_ISDIR(cst.st_mode) ? DT_DIR : DT_REG;
+		}
+		if (type == DT_DIR) {
+			if (!e->recursive) {
+				/* flat rescan: only subdirectories new to us */
+				if (!have_cst && fstatat(fd, nm, &cst, AT_SYMLINK_NOFOLLOW) < 0) {
+					continue;
+				}
+				if (dirmap_by_inode(w->map, cst.st_dev, cst.st_ino)) {
+					continue;
+				}
+			}
+			walk_push(wk, n, nm, nlen, true);
+			continue;
+		}
+		size_t dl = plen;
+		char *child = lw_malloc(dl + 1 + nlen + 1);
+		memcpy(child, path, dl);
+		child[dl] = '/';
+		memcpy(child + dl + 1, nm, nlen + 1);
+		if (!path_is_excluded(w, child, dl + 1 + nlen)) {
+			wq_push(w->q, child, dl + 1 + nlen);
+		}
+		free(child);
+	}
+	closedir(d);
+}
+
+/* Lists up to @budget directories of the newest walks. Returns true if any
+ * walk still has work. */
+static bool
+walk_step(struct watcher *w, int budget)
+{
+	while (w->walks && budget > 0) {
+		struct walk *wk = w->walks;
+		while (wk->depth && budget-- > 0) {
+			struct walk_entry e = wk->stack[--wk->depth];
+			walk_visit(w, wk, &e);
+			free(e.name);
+		}
+		if (wk->depth == 0) {
+			w->walks = wk->next;
+			walk_finish(w, wk);
+		}
+	}
+	return w->walks != NULL;
+}
+
+/* --- events ----------------------------------------------------------- */
+
+static void
+move_add(struct watcher *w, struct dir_node *parent, const struct watch_event *ev)
+{
+	if (w->nmoves == w->capmoves) {
+		w->capmoves = w->capmoves ? w->capmoves * 2 : 16;
+		w->moves = lw_realloc(w->moves, w->capmoves * sizeof(*w->moves));
+	}
+	struct pending_move *m = &w->moves[w->nmoves++];
+	m->cookie = ev->cookie;
+	m->parent = parent;
+	m->name = lw_strndup(ev->name, ev->name_len);
+	m->len = ev->name_len;
+	m->is_dir = (ev->mask & IN_ISDIR) != 0;
+	m->when = mono_ns();
+}
+
+static void
+move_take(struct watcher *w, size_t i, struct pending_move *out)
+{
+	*out = w->moves[i];
+	w->moves[i] = w->moves[--w->nmoves];
+}
+
+/* The other half never came: the file or directory left the watched tree. */
+static void
+moved_out(struct watcher *w, struct pending_move *m)
+{
+	if (m->parent->detached) {
+		free(m->name);
+		return;
+	}
+	size_t len;
+	AUTOFREE char *path = join(w, m->parent, m->name, m->len, &len);
+	if (m->is_dir) {
+		struct dir_node *n = dirmap_child(w->map, m->parent, m->name, m->len);
+		if (n) {
+			remove_subtree(w, n, true);
+		}
+		submit(w, WRITER_OP_GONE_BELOW, path, len, NULL, 0);
+	} else {
+		wq_push(w->q, path, len); /* the worker finds it gone */
+	}
+	free(m->name);
+}
+
+static void
+expire_moves(struct watcher *w, bool all)
+{
+	int64_t now = mono_ns();
+	for (size_t i = 0; i < w->nmoves;) {
+		if (all || now - w->moves[i].when >= MOVE_PAIR_WAIT_NS) {
+			struct pending_move m;
+			move_take(w, i, &m);
+			moved_out(w, &m);
+		} else {
+			i++;
+		}
+	}
+}
+
+static void
+moved_in(struct watcher *w, struct dir_node *dir, const struct watch_event *ev)
+{
+	struct pending_move from = {0};
+	bool paired = false;
+	for (size_t i = 0; i < w->nmoves; i++) {
+		if (w->moves[i].cookie == ev->cookie) {
+			move_take(w, i, &from);
+			paired = true;
+			break;
+		}
+	}
+	size_t nlen;
+	AUTOFREE char *to = join(w, dir, ev->name, ev->name_len, &nlen);
+	bool excluded = path_is_excluded(w, to, nlen);
+	if (!paired || from.parent->detached) {
+		free(from.name);
+		if (excluded) {
+			return;
+		}
+		if (ev->mask & IN_ISDIR) {
+			walk_start(w, dir, ev->name, ev->name_len, true, false);
+		} else {
+			wq_push(w->q, to, nlen);
+		}
+		return;
+	}
+	size_t olen;
+	AUTOFREE char *old = join(w, from.parent, from.name, from.len, &olen);
+	if (from.is_dir) {
+		struct dir_node *n = dirmap_child(w->map, from.parent, from.name, from.len);
+		if (excluded) {
+			if (n) {
+				remove_subtree(w, n, true);
+			}
+			submit(w, WRITER_OP_GONE_BELOW, old, olen, NULL, 0);
+		} else {
+			if (n) {
+				struct dir_node *clash =
+					dirmap_child(w->map, dir, ev->name, ev->name_len);
+				if (clash && clash != n) {
+					remove_subtree(w, clash, false);
+				}
+				dirmap_relink(w->map, n, dir, ev->name, ev->name_len);
+			}
+			submit(w, WRITER_OP_RENAME_DIR, old, olen, to, nlen);
+			wq_rekey_below(w->q, old, olen, to, nlen);
+			/* Confirms the moved tree cheaply (no re-hash of unchanged
+			 * files) and catches writes whose events named the old path
+			 * while a worker was reading it. */
+			walk_start(w, dir, ev->name, ev->name_len, true, false);
+		}
+	} else {
+		if (!excluded) {
+			submit(w, WRITER_OP_RENAME, old, olen, to, nlen);
+			wq_push(w->q, to, nlen);
+		}
+		wq_push(w->q, old, olen);
+	}
+	free(from.name);
+}
+
+static void
+root_gone(struct watcher *w, struct dir_node *n)
+{
+	for (size_t i = 0; i < w->cfg->nroots; i++) {
+		if (strcmp(w->cfg->roots[i], n->name) == 0 && !w->root_missing[i]) {
+			log_warn("watch: %s: root was deleted or moved away; waiting for it"
+				 " to return",
+				 n->name);
+			w->root_missing[i] = true;
+			atomic_fetch_add(&w->st_roots_missing, 1);
+		}
+	}
+	submit(w, WRITER_OP_GONE_BELOW, n->name, n->name_len, NULL, 0);
+	remove_subtree(w, n, true);
+}
+
+static void
+overflow(struct watcher *w)
+{
+	atomic_fetch_add(&w->st_overflows, 1);
+	log_warn_ratelimit(&watch_rl,
+			   "watch: kernel event queue overflowed (fs.inotify."
+			   "max_queued_events); reconciling every root");
+	/* partners of pending moves may be among the lost events; the full
+	 * scan covers both ends */
+	for (size_t i = 0; i < w->nmoves; i++) {
+		free(w->moves[i].name);
+	}
+	w->nmoves = 0;
+	start_full_scan(w);
+}
+
+static void
+handle_event(struct watcher *w, const struct watch_event *ev)
+{
+	if (ev->mask & IN_Q_OVERFLOW) {
+		overflow(w);
+		return;
+	}
+	struct dir_node *dir = dirmap_by_wd(w->map, ev->wd);
+	if (!dir) {
+		return; /* a watch we already dropped */
+	}
+	if (ev->mask & IN_IGNORED) {
+		/* The kernel dropped the watch (directory deleted, file system
+		 * unmounted). Still attached: it stays in the map unwatched, and
+		 * the next rescan either re-watches it or finds it gone. */
+		set_wd(w, dir, -1);
+		w->lib_stale++;
+		return;
+	}
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
+		if (!dir->parent) {
+			root_gone(w, dir);
+		}
+		/* other directories: the parent's event tells where it went */
+		return;
+	}
+	if (ev->name_len == 0) {
+		return; /* IN_ATTRIB etc. on the directory itself */
+	}
+	if (ev->mask & IN_MOVED_FROM) {
+		move_add(w, dir, ev);
+		return;
+	}
+	if (ev->mask & IN_MOVED_TO) {
+		moved_in(w, dir, ev);
+		return;
+	}
+	size_t len;
+	AUTOFREE char *path = join(w, dir, ev->name, ev->name_len, &len);
+	if (ev->mask & IN_ISDIR) {
+		if (ev->mask & IN_CREATE) {
+			if (!path_is_excluded(w, path, len)) {
+				walk_start(w, dir, ev->name, ev->name_len, true, false);
+			}
+		} else if (ev->mask & IN_DELETE) {
+			struct dir_node *n = dirmap_child(w->map, dir, ev->name, ev->name_len);
+			if (n) {
+				remove_subtree(w, n, false);
+			}
+			submit(w, WRITER_OP_GONE_BELOW, path, len, NULL, 0);
+		}
+		return;
+	}
+	if (!path_is_excluded(w, path, len)) {
+		wq_push(w->q, path, len);
+	}
+}
+
+/* --- housekeeping ----------------------------------------------------- */
+
+static void
+count_unwatched(struct dir_node *n, void *ctx)
+{
+	int64_t *c = ctx;
+	if (n->wd < 0) {
+		(*c)++;
+	}
+}
+
+struct flat_ctx {
+	struct watcher *w;
+	struct dir_node **nodes;
+	size_t n, cap;
+};
+
+static void
+collect_unwatched(struct dir_node *n, void *ctx)
+{
+	struct flat_ctx *f = ctx;
+	if (n->wd >= 0) {
+		return;
+	}
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 64;
+		f->nodes = lw_realloc(f->nodes, f->cap * sizeof(*f->nodes));
+	}
+	f->nodes[f->n++] = n;
+}
+
+/* Lists every unwatched directory again (retrying its watch), which is how
+ * they stay covered when the watch limit is reached. */
+static void
+degraded_scan(struct watcher *w)
+{
+	struct flat_ctx f = {.w = w};
+	dirmap_foreach(w->map, collect_unwatched, &f);
+	for (size_t i = 0; i < f.n; i++) {
+		struct dir_node *n = f.nodes[i];
+		if (n->detached) {
+			continue;
+		}
+		walk_start(w, n->parent, n->name, n->name_len, false, false);
+	}
+	free(f.nodes);
+}
+
+static void
+reset_wd(struct dir_node *n, void *ctx)
+{
+	struct watcher *w = ctx;
+	if (n->wd >= 0) {
+		set_wd(w, n, -1);
+	}
+}
+
+static void
+resync_backend(struct watcher *w)
+{
+	log_info("watch: re-initialising libinotifytools to release %lld stale"
+		 " watch entries",
+		 (long long)w->lib_stale);
+	/* every wd dies with the old instance */
+	dirmap_foreach(w->map, reset_wd, w);
+	w->be->fini();
+	int r = w->be->init();
+	if (r < 0) {
+		log_err("watch: cannot re-initialise inotify: %s", strerror(-r));
+	}
+	w->lib_stale = 0;
+	start_full_scan(w);
+}
+
+static void
+block_signals_but_wakeup(void)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigdelset(&all, SIGUSR1);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+}
+
+static void
+wakeup_handler(int sig)
+{
+	(void)sig; /* only interrupts the backend's select() */
+}
+
+static void
+publish_unwatched(struct watcher *w)
+{
+	int64_t c = 0;
+	dirmap_foreach(w->map, count_unwatched, &c);
+	atomic_store(&w->st_unwatched, c);
+}
+
+static void *
+watcher_main(void *arg)
+{
+	struct watcher *w = arg;
+	block_signals_but_wakeup();
+	start_full_scan(w);
+	int64_t last_publish = 0;
+	while (!atomic_load(&w->stop)) {
+		bool walking = w->walks != NULL;
+		/* Block (1 s, the backend's granularity) only when idle. */
+		int timeout = (walking || w->nmoves) ? 0 : 1;
+		for (int i = 0; i < EVENTS_PER_TURN && !atomic_load(&w->stop); i++) {
+			struct watch_event ev;
+			int r = w->be->next(timeout, &ev);
+			if (r <= 0) {
+				if (r < 0 && r != -EINTR) {
+					log_err("watch: reading events: %s", strerror(-r));
+					overflow(w);
+				}
+				break;
+			}
+			handle_event(w, &ev);
+			timeout = 0;
+		}
+		if (w->nmoves) {
+			expire_moves(w, false);
+			if (w->nmoves && !w->walks) {
+				struct timespec ts = {0, 2 * 1000000};
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (atomic_exchange(&w->req_full, false)) {
+			start_full_scan(w);
+		}
+		if (atomic_exchange(&w->req_degraded, false)) {
+			for (size_t i = 0; i < w->cfg->nroots; i++) {
+				if (w->root_missing[i]) {
+					start_full_scan(w);
+					break;
+				}
+			}
+			if (w->full_walks_running == 0) {
+				degraded_scan(w);
+			}
+		}
+		if (w->lib_stale >= LIB_STALE_RESYNC && !w->walks) {
+			resync_backend(w);
+		}
+		walk_step(w, WALK_DIRS_PER_TURN);
+		if (!w->walks && !w->nmoves) {
+			dirmap_collect(w->map);
+		}
+		int64_t now = mono_ns();
+		if (now - last_publish > 500 * 1000000ll) {
+			publish_unwatched(w);
+			last_publish = now;
+		}
+	}
+	expire_moves(w, true);
+	return NULL;
+}
+
+static int64_t
+read_proc_int(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long long v = -1;
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1) {
+			v = -1;
+		}
+		fclose(f);
+	}
+	return v;
+}
+
+int
+watcher_start(const struct agent_config *cfg, const struct watch_backend *be,
+	      struct wq *q, struct writer *wr, int64_t epoch, struct watcher **out)
+{
+	struct watcher *w = lw_new(struct watcher, 1);
+	w->cfg = cfg;
+	w->be = be;
+	w->q = q;
+	w->wr = wr;
+	w->epoch = epoch;
+	w->map = dirmap_new();
+	w->root_missing = lw_new(bool, cfg->nroots);
+	w->max_user_watches = read_proc_int("/proc/sys/fs/inotify/max_user_watches");
+	struct stat st;
+	if (stat(cfg->state_dir, &st) == 0) {
+		w->state_dev = st.st_dev;
+		w->state_ino = st.st_ino;
+	}
+	struct sigaction sa = {.sa_handler = wakeup_handler};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: select() returns EINTR */
+	int r = pthread_create(&w->thread, NULL, watcher_main, w);
+	if (r != 0) {
+		dirmap_free(w->map);
+		free(w->root_missing);
+		free(w);
+		return -r;
+	}
+	pthread_setname_np(w->thread, "lw-watcher");
+	*out = w;
+	return 0;
+}
+
+void
+watcher_request_full_scan(struct watcher *w)
+{
+	atomic_store(&w->req_full, true);
+	pthread_kill(w->thread, SIGUSR1);
+}
+
+void
+watcher_request_degraded_scan(struct watcher *w)
+{
+	atomic_store(&w->req_degraded, true);
+	pthread_kill(w->thread, SIGUSR1);
+}
+
+void
+watcher_get_stats(struct watcher *w, struct watcher_stats *out)
+{
+	out->watches = atomic_load(&w->st_watches);
+	out->unwatched = atomic_load(&w->st_unwatched);
+	out->overflows = atomic_load(&w->st_overflows);
+	out->walks = atomic_load(&w->st_walks);
+	out->full_scans_done = atomic_load(&w->st_full_done);
+	out->roots_missing = atomic_load(&w->st_roots_missing);
+	out->max_user_watches = w->max_user_watches;
+	out->limit_hit = atomic_load(&w->st_limit_hit);
+}
+
+void
+watcher_stop(struct watcher *w)
+{
+	if (!w) {
+		return;
+	}
+	atomic_store(&w->stop, true);
+	pthread_kill(w->thread, SIGUSR1);
+	pthread_join(w->thread, NULL);
+	while (w->walks) {
+		struct walk *wk = w->walks;
+		w->walks = wk->next;
+		for (size_t i = 0; i < wk->depth; i++) {
+			free(wk->stack[i].name);
+		}
+		free(wk->stack);
+		free(wk->prefix);
+		free(wk);
+	}
+	free(w->moves);
+	w->be->fini(); /* the thread is joined: its library state is ours now */
+	dirmap_free(w->map);
+	free(w->root_missing);
+	free(w->pbuf);
+	free(w);
+}

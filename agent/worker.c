@@ -1,0 +1,327 @@
+/* worker.c — worker threads (see worker.h).
+ * Owns: per worker, a read-only inventory connection, a SHA-256 context and
+ * a read buffer, reused across files (a fresh buffer per file costs page
+ * faults; shared/bench/README.md). */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "filetype.h"
+#include "hash.h"
+#include "log.h"
+#include "mem.h"
+#include "store.h"
+#include "watcher.h"
+
+#define WORKER_BUF_SIZE (256 * 1024)
+/* A file that keeps changing while it is read is tried this many times,
+ * then recorded as read, with an error saying it was unstable; its next
+ * close-after-write event starts over. */
+#define WORKER_MAX_RETRIES 3
+
+struct worker {
+	pthread_t thread;
+	struct worker_pool *pool;
+	struct store *st;
+	struct lw_sha256 *sha;
+	unsigned char *buf;
+};
+
+struct worker_pool {
+	struct wq *q;
+	struct writer *wr;
+	int n;
+	struct worker *workers;
+};
+
+static struct log_ratelimit worker_rl = LOG_RATELIMIT_INIT(10, 5);
+
+static int64_t
+ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static void
+rec_from_stat(struct file_rec *rec, const struct stat *st)
+{
+	rec->kind = file_kind_from_mode(st->st_mode);
+	rec->dev = st->st_dev;
+	rec->ino = st->st_ino;
+	rec->size = st->st_size;
+	rec->mode = st->st_mode;
+	rec->uid = st->st_uid;
+	rec->gid = st->st_gid;
+	rec->mtime_ns = ts_ns(&st->st_mtim);
+	rec->ctime_ns = ts_ns(&st->st_ctim);
+}
+
+static void
+put(struct worker *wk, const struct wq_item *it, struct file_rec *rec)
+{
+	struct writer_op *op = writer_op_new(WRITER_OP_PUT, it->path, it->len, NULL, 0);
+	op->rec = *rec; /* moves the owned strings */
+	memset(rec, 0, sizeof(*rec));
+	writer_submit(wk->pool->wr, op);
+}
+
+static void
+simple(struct worker *wk, const struct wq_item *it, enum writer_op_kind kind)
+{
+	writer_submit(wk->pool->wr, writer_op_new(kind, it->path, it->len, NULL, 0));
+}
+
+static bool
+same_content_stamp(const struct file_rec *a, const struct stat *st)
+{
+	return a->dev == (uint64_t)st->st_dev && a->ino == (uint64_t)st->st_ino &&
+	       a->size == st->st_size && a->mtime_ns == ts_ns(&st->st_mtim);
+}
+
+/* Reads and hashes the open regular file. Returns 0, 1 if it changed while
+ * being read, or -errno. */
+static int
+hash_open_file(struct worker *wk, int fd, const struct stat *before, struct file_rec *rec)
+{
+	if (before->st_size > 1024 * 1024) {
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	lw_sha256_init(wk->sha);
+	bool first = true;
+	long long total = 0;
+	for (;;) {
+		ssize_t n = read(fd, wk->buf, WORKER_BUF_SIZE);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		if (first) {
+			const char *t = filetype_sniff(wk->buf, (size_t)n < FILETYPE_HEAD_BYTES
+							       ? (size_t)n
+							       : FILETYPE_HEAD_BYTES,
+						       (unsigned long long)before->st_size, NULL);
+			snprintf(rec->type, sizeof(rec->type), "%s", t);
+			first = false;
+		}
+		if (n == 0) {
+			break;
+		}
+		lw_sha256_update(wk->sha, wk->buf, (size_t)n);
+		total += n;
+	}
+	lw_sha256_final(wk->sha, rec->sha256);
+	rec->has_sha = true;
+	struct stat after;
+	if (fstat(fd, &after) < 0) {
+		return -errno;
+	}
+	if (after.st_size != before->st_size || total != before->st_size ||
+	    ts_ns(&after.st_mtim) != ts_ns(&before->st_mtim) ||
+	    ts_ns(&after.st_ctim) != ts_ns(&before->st_ctim)) {
+		rec_from_stat(rec, &after);
+		return 1;
+	}
+	return 0;
+}
+
+/* Returns true if the item must be processed again. */
+static bool
+process_path(struct worker *wk, struct wq_item *it)
+{
+	struct stat st;
+	if (fstatat(AT_FDCWD, it->path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		int e = errno;
+		if (e == ENOENT || e == ENOTDIR) {
+			simple(wk, it, WRITER_OP_GONE);
+		} else {
+			struct file_rec rec = {.kind = FILE_KIND_REGULAR};
+			rec.error = lw_asprintf("stat: %s", strerror(e));
+			put(wk, it, &rec);
+		}
+		return false;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		/* the watcher handles directories; a file row at this path is
+		 * stale */
+		simple(wk, it, WRITER_OP_GONE);
+		return false;
+	}
+	struct file_rec rec = {0};
+	rec_from_stat(&rec, &st);
+	if (!S_ISREG(st.st_mode)) {
+		if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t n = readlink(it->path, target, sizeof(target));
+			if (n >= 0) {
+				rec.link_target = lw_malloc((size_t)n + 1);
+				memcpy(rec.link_target, target, (size_t)n);
+				rec.link_target[n] = '\0';
+				rec.link_len = (size_t)n;
+			}
+		}
+		put(wk, it, &rec); /* FIFOs, sockets, devices: never opened */
+		return false;
+	}
+
+	/* Unchanged since the inventory saw it: no need to read it. */
+	struct file_rec old = {0};
+	int r = store_lookup_path(wk->st, it->path, it->len, &old);
+	if (r == 1 && old.kind == FILE_KIND_REGULAR && old.has_sha && !old.error &&
+	    same_content_stamp(&old, &st) && old.ctime_ns == ts_ns(&st.st_ctim) &&
+	    old.mode == st.st_mode && old.uid == st.st_uid && old.gid == st.st_gid) {
+		file_rec_fini(&old);
+		simple(wk, it, WRITER_OP_SEEN);
+		return false;
+	}
+	file_rec_fini(&old);
+	/* Same inode and content stamp elsewhere (a rename, a hard link, a
+	 * chmod): carry the hash over. */
+	if (store_lookup_inode(wk->st, st.st_dev, st.st_ino, st.st_size,
+			       ts_ns(&st.st_mtim), &old) == 1) {
+		memcpy(rec.sha256, old.sha256, LW_SHA256_LEN);
+		rec.has_sha = true;
+		memcpy(rec.type, old.type, sizeof(rec.type));
+		file_rec_fini(&old);
+		put(wk, it, &rec);
+		return false;
+	}
+
+	int fd = open(it->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM) {
+		/* O_NOATIME needs ownership or CAP_FOWNER */
+		fd = open(it->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT || e == ENOTDIR) {
+			simple(wk, it, WRITER_OP_GONE);
+			return false;
+		}
+		if (e == ELOOP) {
+			return true; /* replaced by a symlink: look again */
+		}
+		rec.error = lw_asprintf("open: %s", strerror(e));
+		put(wk, it, &rec);
+		return false;
+	}
+	struct stat fst;
+	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino ||
+	    !S_ISREG(fst.st_mode)) {
+		close(fd);
+		return true; /* replaced between stat and open */
+	}
+	rec_from_stat(&rec, &fst);
+	r = hash_open_file(wk, fd, &fst, &rec);
+	close(fd);
+	if (r < 0) {
+		rec.has_sha = false;
+		rec.error = lw_asprintf("read: %s", strerror(-r));
+		log_warn_ratelimit(&worker_rl, "worker: %s: read: %s", it->path, strerror(-r));
+		put(wk, it, &rec);
+		return false;
+	}
+	if (r == 1) {
+		if (it->retries < WORKER_MAX_RETRIES) {
+			file_rec_fini(&rec);
+			return true;
+		}
+		rec.error = lw_strdup("unstable: changed while being read");
+	}
+	/* Still the file we read at this path? Otherwise its event will or
+	 * did requeue the path; recording now could resurrect a renamed path. */
+	struct stat now;
+	if (fstatat(AT_FDCWD, it->path, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    now.st_dev != fst.st_dev || now.st_ino != fst.st_ino) {
+		file_rec_fini(&rec);
+		return true;
+	}
+	put(wk, it, &rec);
+	return false;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	struct wq_item *it;
+	while ((it = wq_pop(wk->pool->q))) {
+		if (it->kind == WQ_ITEM_BARRIER) {
+			watcher_barrier(it->payload);
+			wq_done(wk->pool->q, it, false);
+			continue;
+		}
+		bool again = process_path(wk, it);
+		wq_done(wk->pool->q, it, again);
+	}
+	return NULL;
+}
+
+int
+worker_pool_start(int n, const char *db_path, struct wq *q, struct writer *w,
+		  struct worker_pool **out)
+{
+	struct worker_pool *p = lw_new(struct worker_pool, 1);
+	p->q = q;
+	p->wr = w;
+	p->workers = lw_new(struct worker, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		struct worker *wk = &p->workers[i];
+		char err[512];
+		int r = store_open(db_path, DB_MODE_READER, &wk->st, err, sizeof(err));
+		if (r < 0) {
+			log_err("worker: %s", err);
+			p->n = i;
+			wq_close(q);
+			worker_pool_join(p);
+			return r;
+		}
+		wk->pool = p;
+		wk->sha = lw_sha256_new();
+		wk->buf = lw_malloc(WORKER_BUF_SIZE);
+		r = pthread_create(&wk->thread, NULL, worker_main, wk);
+		if (r != 0) {
+			store_close(wk->st);
+			lw_sha256_free(wk->sha);
+			free(wk->buf);
+			p->n = i;
+			wq_close(q);
+			worker_pool_join(p);
+			return -r;
+		}
+		char name[16];
+		snprintf(name, sizeof(name), "lw-worker%d", i % 1000);
+		pthread_setname_np(wk->thread, name);
+		p->n = i + 1;
+	}
+	*out = p;
+	return 0;
+}
+
+void
+worker_pool_join(struct worker_pool *p)
+{
+	if (!p) {
+		return;
+	}
+	for (int i = 0; i < p->n; i++) {
+		struct worker *wk = &p->workers[i];
+		pthread_join(wk->thread, NULL);
+		store_close(wk->st);
+		lw_sha256_free(wk->sha);
+		free(wk->buf);
+	}
+	free(p->workers);
+	free(p);
+}

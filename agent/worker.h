@@ -1,0 +1,20 @@
+/* worker.h — the worker threads: turn queued paths into inventory rows.
+ *
+ * Each worker stats a path, decides from the inventory whether the content
+ * can have changed (dev, ino, size, mtime, ctime), and if so reads the file
+ * once to hash it and sniff its type; then hands the result to the writer.
+ * Special files are recorded, never opened; symbolic links are recorded,
+ * never followed. */
+#pragma once
+
+#include "queue.h"
+#include "writer.h"
+
+struct worker_pool;
+
+/* Starts @n workers; each opens its own read-only connection to @db_path
+ * (the writer must have created the schema). */
+int worker_pool_start(int n, const char *db_path, struct wq *q, struct writer *w,
+		      struct worker_pool **out);
+/* Waits for the workers, which exit once the queue is closed and empty. */
+void worker_pool_join(struct worker_pool *p);

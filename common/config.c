@@ -1,0 +1,237 @@
+/* config.c — JSON config parsing with located errors (see config.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+int
+cfg_fail(struct cfg_ctx *ctx, const char *where, const char *fmt, ...)
+{
+	if (ctx->err[0]) {
+		return -EINVAL;
+	}
+	char what[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(ctx->err, sizeof(ctx->err), "%s: %s: %s", ctx->file,
+		 where && where[0] ? where : "/", what);
+	return -EINVAL;
+}
+
+int
+cfg_parse_buffer(struct cfg_ctx *ctx, const char *buf, size_t len, cJSON **out)
+{
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (!root) {
+		/* cJSON reports where it stopped; turn that into line:column,
+		 * which is what editors jump to. */
+		size_t off = end && end >= buf ? (size_t)(end - buf) : 0;
+		if (off > len) {
+			off = len;
+		}
+		unsigned line = 1, col = 1;
+		for (size_t i = 0; i < off; i++) {
+			if (buf[i] == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		snprintf(ctx->err, sizeof(ctx->err), "%s:%u:%u: syntax error", ctx->file,
+			 line, col);
+		return -EPROTO;
+	}
+	/* cJSON stops after the first value; trailing garbage is an error too. */
+	const char *p = end ? end : buf + len;
+	while (p < buf + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+		p++;
+	}
+	if (p < buf + len) {
+		cJSON_Delete(root);
+		unsigned line = 1, col = 1;
+		for (const char *q = buf; q < p; q++) {
+			if (*q == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		snprintf(ctx->err, sizeof(ctx->err),
+			 "%s:%u:%u: syntax error: text after the end of the document",
+			 ctx->file, line, col);
+		return -EPROTO;
+	}
+	*out = root;
+	return 0;
+}
+
+int
+cfg_parse_file(struct cfg_ctx *ctx, const char *path, size_t max_bytes, cJSON **out)
+{
+	AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(ctx->err, sizeof(ctx->err), "%s: cannot open: %s", ctx->file,
+			 strerror(e));
+		return -e;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(ctx->err, sizeof(ctx->err), "%s: not a regular file", ctx->file);
+		return -EINVAL;
+	}
+	if ((size_t)st.st_size > max_bytes) {
+		snprintf(ctx->err, sizeof(ctx->err), "%s: larger than %zu bytes", ctx->file,
+			 max_bytes);
+		return -EFBIG;
+	}
+	AUTOFREE char *buf = lw_malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			snprintf(ctx->err, sizeof(ctx->err), "%s: read error", ctx->file);
+			return n < 0 ? -errno : -EIO;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return cfg_parse_buffer(ctx, buf, got, out);
+}
+
+int
+cfg_check_keys(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
+	       const char *const *allowed)
+{
+	if (!cJSON_IsObject(obj)) {
+		return cfg_fail(ctx, where, "must be an object");
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, obj)
+	{
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++) {
+			if (strcmp(it->string, allowed[i]) == 0) {
+				ok = true;
+				break;
+			}
+		}
+		if (!ok) {
+			char at[512];
+			snprintf(at, sizeof(at), "%s/%s", where && strcmp(where, "/") ? where : "",
+				 it->string);
+			return cfg_fail(ctx, at, "unknown key");
+		}
+	}
+	return 0;
+}
+
+static const cJSON *
+member(const cJSON *obj, const char *where, const char *key, char *at, size_t atlen)
+{
+	snprintf(at, atlen, "%s/%s", where && strcmp(where, "/") ? where : "", key);
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+int
+cfg_get_string(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
+	       const char *key, bool required, const char **out)
+{
+	char at[512];
+	const cJSON *v = member(obj, where, key, at, sizeof(at));
+	if (!v) {
+		return required ? cfg_fail(ctx, at, "required key missing") : 0;
+	}
+	if (!cJSON_IsString(v)) {
+		return cfg_fail(ctx, at, "must be a string");
+	}
+	if (strlen(v->valuestring) == 0) {
+		return cfg_fail(ctx, at, "must not be empty");
+	}
+	*out = v->valuestring;
+	return 0;
+}
+
+int
+cfg_get_int(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
+	    const char *key, bool required, long long min, long long max,
+	    long long *out)
+{
+	char at[512];
+	const cJSON *v = member(obj, where, key, at, sizeof(at));
+	if (!v) {
+		return required ? cfg_fail(ctx, at, "required key missing") : 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble) {
+		return cfg_fail(ctx, at, "must be a whole number");
+	}
+	long long x = (long long)v->valuedouble;
+	if (x < min || x > max) {
+		return cfg_fail(ctx, at, "must be between %lld and %lld", min, max);
+	}
+	*out = x;
+	return 0;
+}
+
+int
+cfg_get_bool(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
+	     const char *key, bool required, bool *out)
+{
+	char at[512];
+	const cJSON *v = member(obj, where, key, at, sizeof(at));
+	if (!v) {
+		return required ? cfg_fail(ctx, at, "required key missing") : 0;
+	}
+	if (!cJSON_IsBool(v)) {
+		return cfg_fail(ctx, at, "must be true or false");
+	}
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+int
+cfg_get_string_array(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
+		     const char *key, bool required, const char ***out, size_t *n)
+{
+	char at[512];
+	const cJSON *v = member(obj, where, key, at, sizeof(at));
+	if (!v) {
+		return required ? cfg_fail(ctx, at, "required key missing") : 0;
+	}
+	if (!cJSON_IsArray(v)) {
+		return cfg_fail(ctx, at, "must be an array of strings");
+	}
+	size_t cnt = (size_t)cJSON_GetArraySize(v);
+	const char **arr = lw_new(const char *, cnt + 1);
+	size_t i = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, v)
+	{
+		if (!cJSON_IsString(it) || !it->valuestring[0]) {
+			free(arr);
+			char ati[540];
+			snprintf(ati, sizeof(ati), "%s/%zu", at, i);
+			return cfg_fail(ctx, ati, "must be a non-empty string");
+		}
+		arr[i++] = it->valuestring;
+	}
+	arr[i] = NULL;
+	*out = arr;
+	*n = cnt;
+	return 0;
+}

@@ -1,0 +1,158 @@
+/* db.c — SQLite open/migrate helpers (see db.h). */
+#include "db.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int
+pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		v = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+int
+db_user_version(sqlite3 *db)
+{
+	return pragma_int(db, "PRAGMA user_version");
+}
+
+int
+db_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_err("db: %s: %s", sqlite3_db_filename(db, "main"),
+			msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+sqlite3_stmt *
+db_prepare(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK) {
+		log_err("db: cannot prepare \"%s\": %s", sql, sqlite3_errmsg(db));
+		abort();
+	}
+	return st;
+}
+
+static int fail(sqlite3 *db, char *err, size_t errlen, int r, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int
+fail(sqlite3 *db, char *err, size_t errlen, int r, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	sqlite3_close(db);
+	return r;
+}
+
+int
+db_open(const char *path, enum db_mode mode, int32_t app_id,
+	const struct db_migration *steps, int nsteps, sqlite3 **out, char *err,
+	size_t errlen)
+{
+	int flags = SQLITE_OPEN_NOMUTEX;
+	if (mode == DB_MODE_WRITER) {
+		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	} else {
+		flags |= SQLITE_OPEN_READONLY;
+		if (access(path, F_OK) < 0) {
+			int e = errno;
+			if (err) {
+				snprintf(err, errlen, "%s: %s", path, strerror(e));
+			}
+			return -e;
+		}
+	}
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		return fail(db, err, errlen, -EIO, "%s: cannot open: %s", path,
+			    db ? sqlite3_errmsg(db) : "out of memory");
+	}
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_extended_result_codes(db, 1);
+	int have_app = pragma_int(db, "PRAGMA application_id");
+	if (have_app < 0) {
+		return fail(db, err, errlen, -EPROTO, "%s: not a SQLite database (%s)",
+			    path, sqlite3_errmsg(db));
+	}
+	int ver = db_user_version(db);
+	if (have_app == 0 && ver == 0 && mode == DB_MODE_WRITER) {
+		/* new file: claim it */
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA application_id=%d", (int)app_id);
+		if (db_exec(db, sql) < 0) {
+			return fail(db, err, errlen, -EIO, "%s: cannot initialise", path);
+		}
+	} else if (have_app != app_id) {
+		return fail(db, err, errlen, -EPROTO,
+			    "%s: not a leakwatch database of this kind", path);
+	}
+	if (ver > nsteps) {
+		return fail(db, err, errlen, -EPROTO,
+			    "%s: written by a newer leakwatch (schema %d, this "
+			    "program knows %d)", path, ver, nsteps);
+	}
+	if (mode == DB_MODE_READER) {
+		if (ver < nsteps) {
+			return fail(db, err, errlen, -EPROTO,
+				    "%s: schema is older than this program; start the "
+				    "agent once to migrate it", path);
+		}
+		*out = db;
+		return 0;
+	}
+	/* WAL lets the CLI and the workers read while the writer commits;
+	 * synchronous=NORMAL is durable against process crashes, and a power
+	 * loss costs at most the last commits, which the start-up rescan
+	 * reconciles anyway. */
+	if (db_exec(db, "PRAGMA journal_mode=WAL") < 0 ||
+	    db_exec(db, "PRAGMA synchronous=NORMAL") < 0 ||
+	    db_exec(db, "PRAGMA foreign_keys=ON") < 0) {
+		return fail(db, err, errlen, -EIO, "%s: cannot set pragmas", path);
+	}
+	for (int v = ver; v < nsteps; v++) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", v + 1);
+		if (db_exec(db, "BEGIN IMMEDIATE") < 0 || db_exec(db, steps[v].sql) < 0 ||
+		    db_exec(db, sql) < 0 || db_exec(db, "COMMIT") < 0) {
+			db_exec(db, "ROLLBACK");
+			return fail(db, err, errlen, -EIO, "%s: schema migration failed",
+				    path);
+		}
+	}
+	*out = db;
+	return 0;
+}
+
+void
+db_close(sqlite3 *db)
+{
+	if (db) {
+		sqlite3_close(db);
+	}
+}

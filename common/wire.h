@@ -1,0 +1,76 @@
+/* wire.h — everything that crosses a process boundary is named here once:
+ * the keys of `--json` output lines, of events sent to the collector and of
+ * messages to the classify helper. No key string appears anywhere else.
+ *
+ * File names are bytes, not UTF-8. In JSON they are written losslessly with
+ * the "surrogateescape" convention: valid UTF-8 passes through, every byte
+ * that is not part of valid UTF-8 becomes the escape \udcXX (XX = the byte).
+ * Python's os.fsencode(json.loads(...)) restores the exact bytes. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+/* file inventory (leakwatch files/find --json) */
+#define WIRE_KEY_PATH "path"
+#define WIRE_KEY_SHA256 "sha256"
+#define WIRE_KEY_SIZE "size"
+#define WIRE_KEY_MTIME "mtime"
+#define WIRE_KEY_CTIME "ctime"
+#define WIRE_KEY_TYPE "type"
+#define WIRE_KEY_KIND "kind"
+#define WIRE_KEY_MODE "mode"
+#define WIRE_KEY_UID "uid"
+#define WIRE_KEY_GID "gid"
+#define WIRE_KEY_DEV "dev"
+#define WIRE_KEY_INO "ino"
+#define WIRE_KEY_ERROR "error"
+#define WIRE_KEY_FIRST_SEEN "first_seen"
+#define WIRE_KEY_LAST_CHANGE "last_change"
+#define WIRE_KEY_DELETED_AT "deleted_at"
+#define WIRE_KEY_MOVED_FROM "moved_from"
+#define WIRE_KEY_LINK_TARGET "link_target"
+
+/* leakwatch status --json */
+#define WIRE_KEY_AGENT_PID "pid"
+#define WIRE_KEY_RUNNING "running"
+#define WIRE_KEY_UPDATED "updated"
+#define WIRE_KEY_ROOTS "roots"
+#define WIRE_KEY_WATCHES "watches"
+#define WIRE_KEY_UNWATCHED_DIRS "unwatched_dirs"
+#define WIRE_KEY_COVERAGE "coverage"
+#define WIRE_KEY_FILES "files"
+#define WIRE_KEY_PENDING "pending"
+#define WIRE_KEY_LAST_FULL_SCAN "last_full_scan"
+#define WIRE_KEY_SCANNING "scanning"
+#define WIRE_KEY_ERRORS "errors"
+#define WIRE_KEY_OVERFLOWS "overflows"
+#define WIRE_KEY_MAX_USER_WATCHES "max_user_watches"
+
+/* Appends @len bytes of @s to @out as a quoted JSON string, escaping as
+ * described above. @b grows as needed. */
+struct wire_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void wire_buf_put(struct wire_buf *b, const char *s, size_t len);
+void wire_buf_puts(struct wire_buf *b, const char *s);
+void wire_buf_json_string(struct wire_buf *b, const char *s, size_t len);
+void wire_buf_fini(struct wire_buf *b);
+
+/* A cJSON "raw" node holding @s (@len bytes) as a JSON string, escaped as
+ * above (cJSON itself would mangle invalid UTF-8). NULL on exhaustion. */
+cJSON *wire_json_bytes(const char *s, size_t len);
+
+/* Escapes @len bytes for a human-readable single line: printable characters
+ * pass, backslash and control bytes become C escapes (\n, \t, \\, \xNN),
+ * invalid UTF-8 becomes \xNN. Caller frees. */
+char *wire_escape_line(const char *s, size_t len);
+
+/* Returns the length of the valid UTF-8 sequence at @s (1-4), or 0 if the
+ * bytes at @s are not valid UTF-8 (overlongs and surrogates are invalid). */
+size_t wire_utf8_seq_len(const unsigned char *s, size_t avail);
