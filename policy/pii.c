@@ -400,6 +400,24 @@ pii_scan_text(const char *s, size_t n, size_t seg, struct pii_result *out)
 	const char *p = s;
 	while ((p = next_digit(p, end)) != NULL) {
 		size_t i = (size_t)(p - s);
+		bool pt_prefix = i >= 2 && s[i - 2] == 'P' && s[i - 1] == 'T' &&
+				 (i == 2 || !is_alnum(s[i - 3]));
+		if (pt_prefix) {
+			/* "PT123456789": a NIF in VAT form, not an IBAN. */
+			size_t k = i;
+			while (k < n && is_digit(s[k])) {
+				k++;
+			}
+			if (k - i == 9 && (k >= n || !is_alnum(s[k]))) {
+				if (pii_nif_ok(s + i, 9) &&
+				    nif_keyword_near(s, n, i - 2, k)) {
+					found(out, PII_TYPE_PT_NIF, seg, i - 2, 11);
+					hits++;
+				}
+				p = s + k;
+				continue;
+			}
+		}
 		/* IBAN: "PT50..." with the two capitals starting a word. */
 		if (i >= 2 && is_upper(s[i - 2]) && is_upper(s[i - 1]) &&
 		    (i == 2 || !is_alnum(s[i - 3])) && i + 1 < n &&
@@ -410,9 +428,7 @@ pii_scan_text(const char *s, size_t n, size_t seg, struct pii_result *out)
 				continue;
 			}
 		}
-		bool pt_prefix = i >= 2 && s[i - 2] == 'P' && s[i - 1] == 'T' &&
-				 (i == 2 || !is_alnum(s[i - 3]));
-		if ((i > 0 && is_alpha(s[i - 1]) && !pt_prefix) ||
+		if ((i > 0 && is_alpha(s[i - 1])) ||
 		    (i >= 2 && s[i - 1] == '.' && is_digit(s[i - 2]))) {
 			/* Part of a word ("FT2024", "A4") or a decimal. */
 			while (p < end && is_alnum(*p)) {
@@ -446,14 +462,6 @@ pii_scan_text(const char *s, size_t n, size_t seg, struct pii_result *out)
 		if (m > MAX_GROUPS || (k < n && is_alpha(s[k]))) {
 			while (p < end && is_alnum(*p)) {
 				p++;
-			}
-			continue;
-		}
-		if (pt_prefix) {
-			if (m == 1 && g[0].len == 9 && pii_nif_ok(s + i, 9) &&
-			    nif_keyword_near(s, n, i - 2, k)) {
-				found(out, PII_TYPE_PT_NIF, seg, i - 2, k - i + 2);
-				hits++;
 			}
 			continue;
 		}
