@@ -94,7 +94,7 @@ size_t text_doc_bytes(const struct text_doc *doc);
 /* Sniffs the encoding of @len raw bytes: BOMs (UTF-8, UTF-16 LE/BE), then
  * BOM-less UTF-16 (NUL bytes in alternate positions), then UTF-8 validity;
  * otherwise Windows-1252, or MIXED when valid multi-byte UTF-8 outweighs the
- * invalid bytes. Reads at most the first 64 KiB for the UTF-16 heuristic and
+ * invalid bytes. Reads at most the first 4 KiB for the UTF-16 heuristic and
  * the whole buffer for UTF-8 validity. */
 enum text_encoding text_sniff(const void *bytes, size_t len);
 
