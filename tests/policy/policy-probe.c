@@ -8,6 +8,11 @@
  * Windows-1252) into one BODY segment; there is no format extraction here.
  * "type" is always "text" and "matches" always [] (no fingerprints yet).
  * --bench N classifies each file N times and prints throughput on stderr.
+ *
+ * A file that starts with the line "#lw-segments" is read as hand-made
+ * segments instead, to try header/footer/metadata rules before extractors
+ * exist: each line "@@ KIND [NAME]" (KIND: body, header, footer, property,
+ * mail-header, aux) starts a segment holding the lines up to the next "@@".
  * Exit status: 0 nothing sensitive, 1 something sensitive, 2 an error.
  *
  * JSON keys are spelled here, not in common/wire.h, because this is a test
@@ -89,6 +94,65 @@ read_all(const char *path, char **buf, size_t *len)
 	return 0;
 }
 
+static bool
+kind_parse(const char *s, size_t n, enum text_kind *out)
+{
+	static const enum text_kind kinds[] = {
+		TEXT_KIND_BODY, TEXT_KIND_HEADER, TEXT_KIND_FOOTER,
+		TEXT_KIND_PROPERTY, TEXT_KIND_MAIL_HEADER, TEXT_KIND_AUX,
+	};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(kinds); i++) {
+		const char *nm = text_kind_name(kinds[i]);
+		if (strlen(nm) == n && !memcmp(nm, s, n)) {
+			*out = kinds[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "#lw-segments" input: see the header comment. */
+static int
+add_segments(struct text_doc *doc, const char *buf, size_t len)
+{
+	const char *p = memchr(buf, '\n', len);
+	const char *end = buf + len;
+	p = p ? p + 1 : end;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		if (le - p < 3 || memcmp(p, "@@ ", 3) != 0) {
+			return -EPROTO;
+		}
+		const char *k = p + 3, *ke = k;
+		while (ke < le && *ke != ' ') {
+			ke++;
+		}
+		enum text_kind kind;
+		if (!kind_parse(k, (size_t)(ke - k), &kind)) {
+			return -EPROTO;
+		}
+		AUTOFREE char *name = ke < le ? lw_strndup(ke + 1, (size_t)(le - ke - 1))
+					      : NULL;
+		const char *t = le < end ? le + 1 : end, *te = t;
+		while (te < end && !(te + 3 <= end && !memcmp(te, "@@ ", 3) &&
+				     (te == t || te[-1] == '\n'))) {
+			const char *n2 = memchr(te, '\n', (size_t)(end - te));
+			te = n2 ? n2 + 1 : end;
+		}
+		size_t tl = (size_t)(te - t);
+		if (tl > 0 && t[tl - 1] == '\n') {
+			tl--;
+		}
+		int r = text_doc_add(doc, kind, name, t, tl);
+		if (r < 0 && r != -E2BIG) {
+			return r;
+		}
+		p = te;
+	}
+	return 0;
+}
+
 static double
 now(void)
 {
@@ -150,8 +214,15 @@ main(int argc, char **argv)
 		double t0 = now();
 		for (long k = 0; k < reps; k++) {
 			struct text_doc *doc = text_doc_new(max_bytes);
-			r = text_doc_add_bytes(doc, TEXT_KIND_BODY, NULL, buf, len,
-					       NULL);
+			if (len >= 13 && !memcmp(buf, "#lw-segments\n", 13)) {
+				r = add_segments(doc, buf, len);
+				if (r < 0) {
+					err = "bad #lw-segments input";
+				}
+			} else {
+				r = text_doc_add_bytes(doc, TEXT_KIND_BODY, NULL,
+						       buf, len, NULL);
+			}
 			if (r == -E2BIG) {
 				err = "text limit reached: classified the first "
 				      "part only";
