@@ -93,8 +93,9 @@ load_roots(struct cfg_ctx *ctx, const cJSON *root, bool need_roots,
 		char at[64];
 		snprintf(at, sizeof(at), "/watch/%zu", i);
 		if (roots[i][0] != '/') {
+			r = cfg_fail(ctx, at, "not an absolute path: %s", roots[i]);
 			free(roots);
-			return cfg_fail(ctx, at, "not an absolute path: %s", roots[i]);
+			return r;
 		}
 		char real[PATH_MAX];
 		if (!realpath(roots[i], real)) {
@@ -108,16 +109,26 @@ load_roots(struct cfg_ctx *ctx, const cJSON *root, bool need_roots,
 		} else {
 			struct stat st;
 			if (stat(real, &st) == 0 && !S_ISDIR(st.st_mode)) {
+				r = cfg_fail(ctx, at, "not a directory: %s", roots[i]);
 				free(roots);
-				return cfg_fail(ctx, at, "not a directory: %s", roots[i]);
+				return r;
 			}
 		}
 		for (size_t j = 0; j < cfg->nroots; j++) {
 			if (is_under(real, cfg->roots[j]) || is_under(cfg->roots[j], real)) {
+				r = cfg_fail(ctx, at, "%s overlaps /watch/%zu (%s)", real, j,
+					     cfg->roots[j]);
 				free(roots);
-				return cfg_fail(ctx, at, "%s overlaps /watch/%zu (%s)", real, j,
-						cfg->roots[j]);
+				return r;
 			}
+		}
+		if (strcmp(real, "/") == 0) {
+			/* inotify on a whole file system is the fanotify backend's
+			 * job; a watch per directory of / would exhaust the limit */
+			r = cfg_fail(ctx, at, "watching / is not supported; name the"
+				     " directories that hold documents");
+			free(roots);
+			return r;
 		}
 		cfg->roots[cfg->nroots++] = lw_strdup(real);
 	}

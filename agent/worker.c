@@ -78,11 +78,26 @@ simple(struct worker *wk, const struct wq_item *it, enum writer_op_kind kind)
 	writer_submit(wk->pool->wr, writer_op_new(kind, it->path, it->len, NULL, 0));
 }
 
+/* Same kind, identity, content stamp, ctime and ownership as recorded, and
+ * recorded without error: nothing can have changed. */
 static bool
-same_content_stamp(const struct file_rec *a, const struct stat *st)
+unchanged(const struct file_rec *old, const struct file_rec *now)
 {
-	return a->dev == (uint64_t)st->st_dev && a->ino == (uint64_t)st->st_ino &&
-	       a->size == st->st_size && a->mtime_ns == ts_ns(&st->st_mtim);
+	if (old->kind != now->kind || old->dev != now->dev || old->ino != now->ino ||
+	    old->size != now->size || old->mtime_ns != now->mtime_ns ||
+	    old->ctime_ns != now->ctime_ns || old->mode != now->mode ||
+	    old->uid != now->uid || old->gid != now->gid || old->error) {
+		return false;
+	}
+	if (now->kind == FILE_KIND_REGULAR) {
+		return old->has_sha;
+	}
+	if (now->kind == FILE_KIND_SYMLINK) {
+		return old->link_len == now->link_len &&
+		       (now->link_len == 0 ||
+			memcmp(old->link_target, now->link_target, now->link_len) == 0);
+	}
+	return true;
 }
 
 /* Reads and hashes the open regular file. Returns 0, 1 if it changed while
@@ -157,29 +172,27 @@ process_path(struct worker *wk, struct wq_item *it)
 	}
 	struct file_rec rec = {0};
 	rec_from_stat(&rec, &st);
-	if (!S_ISREG(st.st_mode)) {
-		if (S_ISLNK(st.st_mode)) {
-			char target[4096];
-			ssize_t n = readlink(it->path, target, sizeof(target));
-			if (n >= 0) {
-				rec.link_target = lw_malloc((size_t)n + 1);
-				memcpy(rec.link_target, target, (size_t)n);
-				rec.link_target[n] = '\0';
-				rec.link_len = (size_t)n;
-			}
+	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlink(it->path, target, sizeof(target));
+		if (n >= 0) {
+			rec.link_target = lw_malloc((size_t)n + 1);
+			memcpy(rec.link_target, target, (size_t)n);
+			rec.link_target[n] = '\0';
+			rec.link_len = (size_t)n;
 		}
-		put(wk, it, &rec); /* FIFOs, sockets, devices: never opened */
+	}
+	/* Unchanged since the inventory saw it: no need to read or write it. */
+	struct file_rec old = {0};
+	if (store_lookup_path(wk->st, it->path, it->len, &old) == 1 && unchanged(&old, &rec)) {
+		file_rec_fini(&old);
+		file_rec_fini(&rec);
+		simple(wk, it, WRITER_OP_SEEN);
 		return false;
 	}
-
-	/* Unchanged since the inventory saw it: no need to read it. */
-	struct file_rec old = {0};
-	int r = store_lookup_path(wk->st, it->path, it->len, &old);
-	if (r == 1 && old.kind == FILE_KIND_REGULAR && old.has_sha && !old.error &&
-	    same_content_stamp(&old, &st) && old.ctime_ns == ts_ns(&st.st_ctim) &&
-	    old.mode == st.st_mode && old.uid == st.st_uid && old.gid == st.st_gid) {
+	if (!S_ISREG(st.st_mode)) {
 		file_rec_fini(&old);
-		simple(wk, it, WRITER_OP_SEEN);
+		put(wk, it, &rec); /* FIFOs, sockets, devices: never opened */
 		return false;
 	}
 	file_rec_fini(&old);
@@ -220,7 +233,7 @@ process_path(struct worker *wk, struct wq_item *it)
 		return true; /* replaced between stat and open */
 	}
 	rec_from_stat(&rec, &fst);
-	r = hash_open_file(wk, fd, &fst, &rec);
+	int r = hash_open_file(wk, fd, &fst, &rec);
 	close(fd);
 	if (r < 0) {
 		rec.has_sha = false;

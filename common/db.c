@@ -101,8 +101,10 @@ db_open(const char *path, enum db_mode mode, int32_t app_id,
 			    path, sqlite3_errmsg(db));
 	}
 	int ver = db_user_version(db);
-	if (have_app == 0 && ver == 0 && mode == DB_MODE_WRITER) {
-		/* new file: claim it */
+	if (have_app == 0 && ver == 0 && mode == DB_MODE_WRITER &&
+	    pragma_int(db, "SELECT count(*) FROM sqlite_master") == 0) {
+		/* a new, empty file: claim it; anything else with tables is
+		 * someone else's and is never written to */
 		char sql[64];
 		snprintf(sql, sizeof(sql), "PRAGMA application_id=%d", (int)app_id);
 		if (db_exec(db, sql) < 0) {

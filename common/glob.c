@@ -47,6 +47,9 @@ match(const char *p, const char *s, const char *end)
 			/* A double star spans components, and with the slash after
 			 * it may also match none of them. */
 			const char *rest = p + 2;
+			if (*rest == '\0' && s == end) {
+				return true;
+			}
 			if (*rest == '/') {
 				if (match(rest + 1, s, end)) {
 					return true;
@@ -70,7 +73,8 @@ match(const char *p, const char *s, const char *end)
 			}
 		}
 		if (s == end) {
-			return false;
+			/* "dir/" + "**" also names "dir" itself */
+			return p[0] == '/' && p[1] == '*' && p[2] == '*' && p[3] == '\0';
 		}
 		if (*p == '?') {
 			if (*s == '/') {
@@ -118,5 +122,13 @@ lw_glob_match(const char *pattern, const char *path, size_t path_len)
 		}
 		return match(pattern, base, end);
 	}
-	return match(pattern, path, end);
+	if (pattern[0] == '/') {
+		return match(pattern, path, end);
+	}
+	for (const char *t = path; t < end; t++) {
+		if ((t == path || t[-1] == '/') && match(pattern, t, end)) {
+			return true;
+		}
+	}
+	return false;
 }

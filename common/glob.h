@@ -3,8 +3,12 @@
  * `*` matches within one path component, `**` matches any run of components
  * (including none: "a/" "**" "/b" matches "a/b"), `?` one character other than
  * '/', `[...]` a character class as in fnmatch(3). A pattern with no '/' is
- * matched against the last component only ("*.tmp", ".cache"); a pattern
- * with a '/' against the whole path. */
+ * matched against the last component only ("*.tmp", ".cache"). A pattern
+ * starting with '/' is matched against the whole path; any other pattern
+ * with a '/' against every tail of the path that starts at a component
+ * ("cache/" "**" matches /home/u/cache/x and /srv/cache/y/z), as in
+ * gitignore. A trailing slash-double-star also matches the directory
+ * itself, so that an excluded directory is not even watched. */
 #pragma once
 
 #include <stdbool.h>

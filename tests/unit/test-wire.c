@@ -1,0 +1,50 @@
+/* test-wire.c — lossless JSON and line escaping of byte strings. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "mem.h"
+#include "wire.h"
+
+static const struct {
+	const char *name;
+	const char *in;
+	size_t len;
+	const char *json;
+	const char *line;
+} cases[] = {
+	{"ascii", "/a/b.txt", 8, "\"/a/b.txt\"", "/a/b.txt"},
+	{"quote and backslash", "a\"b\\c", 5, "\"a\\\"b\\\\c\"", "a\"b\\\\c"},
+	{"newline and tab", "a\nb\tc", 5, "\"a\\u000ab\\u0009c\"", "a\\nb\\tc"},
+	{"valid utf-8", "\xe2\x82\xac", 3, "\"\xe2\x82\xac\"", "\xe2\x82\xac"},
+	{"invalid byte", "a\xff" "b", 3, "\"a\\udcffb\"", "a\\xffb"},
+	{"truncated sequence", "\xe2\x82", 2, "\"\\udce2\\udc82\"", "\\xe2\\x82"},
+	{"overlong slash", "\xc0\xaf", 2, "\"\\udcc0\\udcaf\"", "\\xc0\\xaf"},
+	{"encoded surrogate", "\xed\xa0\x80", 3, "\"\\udced\\udca0\\udc80\"",
+	 "\\xed\\xa0\\x80"},
+	{"nul inside", "a\0b", 3, "\"a\\u0000b\"", "a\\x00b"},
+	{"del", "\x7f", 1, "\"\\u007f\"", "\\x7f"},
+	{"4-byte", "\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"", "\xf0\x9f\x98\x80"},
+	{"above U+10FFFF", "\xf4\x90\x80\x80", 4, "\"\\udcf4\\udc90\\udc80\\udc80\"",
+	 "\\xf4\\x90\\x80\\x80"},
+};
+
+int
+main(void)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wire_buf b = {0};
+		wire_buf_json_string(&b, cases[i].in, cases[i].len);
+		th_streq(b.data, cases[i].json, "json: %s", cases[i].name);
+		wire_buf_fini(&b);
+		AUTOFREE char *line = wire_escape_line(cases[i].in, cases[i].len);
+		th_streq(line, cases[i].line, "line: %s", cases[i].name);
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, WIRE_KEY_PATH, wire_json_bytes("x\xff", 2));
+	char *s = cJSON_PrintUnformatted(o);
+	th_streq(s, "{\"path\":\"x\\udcff\"}", "raw node inside a cJSON object");
+	cJSON_free(s);
+	cJSON_Delete(o);
+	return th_done();
+}
