@@ -15,7 +15,8 @@
  * "sqlite", "binary". @head is the first @len bytes of a file of @size
  * bytes; @name (may be NULL) breaks ties between equal signatures. */
 const char *filetype_sniff(const unsigned char *head, size_t len,
-			   unsigned long long size, const char *name);
+			   unsigned long long size, const char *name)
+	__attribute__((nonnull(1)));
 
 /* How many leading bytes filetype_sniff() wants to see. */
 #define FILETYPE_HEAD_BYTES 8192

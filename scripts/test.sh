@@ -1,0 +1,66 @@
+#!/bin/bash
+# The whole test suite, as CI runs it: installs what is missing, builds with
+# warnings as errors, runs the unit and integration suites, then builds
+# again with AddressSanitizer + UndefinedBehaviorSanitizer and runs
+# everything again. Ends with one line "N passed, M failed".
+#   scripts/test.sh            both builds
+#   LW_NO_SANITIZE=1 scripts/test.sh   the plain build only (quick local run)
+set -u
+cd "$(dirname "$0")/.."
+scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+count() {   # count BUILDDIR: adds meson's per-subtest TAP results
+	local log="$1/meson-logs/testlog.json"
+	[ -f "$log" ] || return
+	read -r p f < <(python3 - "$log" <<'PY'
+import json, sys
+p = f = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    # TAP tests: count subtests; others count as one
+    sub = t.get("stdout", "")
+    oks = sum(1 for l in sub.splitlines() if l.startswith("ok "))
+    noks = sum(1 for l in sub.splitlines() if l.startswith("not ok "))
+    if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL") and noks == 0:
+        noks = 1           # crashed, timed out, or failed without a TAP line
+    p += oks
+    f += noks
+print(p, f)
+PY
+)
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+run_build() {   # run_build DIR [meson options...]
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >/dev/null || { failed=$((failed + 1)); return; }
+	fi
+	if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+		cat "$dir.build.log"
+		echo "build failed in $dir"
+		failed=$((failed + 1))
+		return
+	fi
+	meson test -C "$dir" --suite unit --suite integration --print-errorlogs \
+		--num-processes 2 "${MESON_TEST_ARGS[@]}"
+	count "$dir"
+}
+
+MESON_TEST_ARGS=()
+run_build build
+if [ -z "${LW_NO_SANITIZE:-}" ]; then
+	# detect_leaks: the agent's threads are joined at exit, so a leak report
+	# is a real leak. abort_on_error makes a finding fail the test.
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	MESON_TEST_ARGS=(--timeout-multiplier 3)
+	run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
