@@ -65,6 +65,7 @@ struct walk {
 	size_t prefix_len;
 	bool recursive;
 	bool full;               /* a full scan of one root */
+	int64_t started;         /* monotonic ns */
 	struct walk_entry *stack;
 	size_t depth, cap;
 };
@@ -86,6 +87,7 @@ struct walk_barrier {
 	bool recursive;
 	bool full;
 	int64_t epoch;
+	int64_t started;
 };
 
 struct watcher {
@@ -249,6 +251,7 @@ walk_start(struct watcher *w, struct dir_node *parent, const char *name, size_t 
 	wk->epoch = ++w->epoch;
 	wk->recursive = recursive;
 	wk->full = full;
+	wk->started = mono_ns();
 	if (parent) {
 		wk->prefix = join(w, parent, name, len, &wk->prefix_len);
 	} else {
@@ -307,6 +310,8 @@ barrier_run(struct walk_barrier *b)
 	op->value = b->epoch;
 	writer_submit(w->wr, op);
 	if (b->full) {
+		log_info("watch: full scan of %s done in %.3f s", b->prefix,
+			 (double)(mono_ns() - b->started) / 1e9);
 		atomic_fetch_add(&w->st_full_done, 1);
 		writer_submit(w->wr, writer_op_new(WRITER_OP_FULL_SCAN_DONE, NULL, 0,
 						   NULL, 0));
@@ -369,6 +374,7 @@ walk_finish(struct watcher *w, struct walk *wk)
 	b->recursive = wk->recursive;
 	b->full = wk->full;
 	b->epoch = wk->epoch;
+	b->started = wk->started;
 	wq_push_barrier(w->q, b);
 	log_debug("watch: walk %lld listed", (long long)wk->epoch);
 	free(wk->stack);
