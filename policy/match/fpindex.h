@@ -55,8 +55,9 @@ struct fpindex_options {
 	double boiler_share;      /* default 0.05 */
 	unsigned boiler_min_docs; /* default 3 */
 	double min_coverage;      /* default 0.15 */
-	unsigned min_excerpt_fps; /* default 18: ~300 words at k 50, w 100 */
-	unsigned min_fps;         /* default 3 */
+	unsigned min_excerpt_fps; /* default 18: finds every 300-word excerpt
+				   * at k 50, w 100 (fpindex.c) */
+	unsigned min_fps;         /* default 6: about a paragraph */
 	unsigned min_run;         /* default 2 */
 };
 
