@@ -34,14 +34,15 @@
  *    per word, so 300 words are ~1,700 normalised characters. Winnowing
  *    selects 2 / (w + 1) of the k-grams, and the k-grams whose windows lie
  *    wholly inside the passage number 1,700 - k - w + 2 = 1,552 at k = 50,
- *    w = 100: ~31 fingerprints expected. Measured (match-bench --sweep, 200
- *    random excerpts of the 12 development documents pasted into an
- *    unrelated document on the same topics): 300 words give 25-42 in-run
- *    hits (mean 31.7), 200 words 15-27 (20.8), 150 words 11-22 (15.1),
- *    one sentence of 25 words 0-5 (0.8). The default minimum of 18 is
- *    about 170 words expected: every 300-word excerpt is found with a
- *    margin of 7 (~60 words of variance), 90 % of 200-word ones, 16 % of
- *    150-word ones, no quote of a sentence or two.
+ *    w = 100: ~31 fingerprints expected. Measured (match-bench --sweep over
+ *    the 12 development documents, 200 random excerpts per length pasted
+ *    into an unrelated document on the same topics): 300 words give 23-38
+ *    in-run hits (mean 31.5), 200 words 16-30 (20.3), 150 words 9-22
+ *    (15.4), 100 words 6-16 (9.9), one sentence of 25 words 0-5 (1.0).
+ *    The default minimum of 18 is ~170 words expected: every 300-word
+ *    excerpt is found with a margin of 5 hits, 87 % of 200-word ones,
+ *    18 % of 150-word ones, and no quote of a sentence or a short
+ *    paragraph.
  *
  *  - min_fps 6: the 15 % rule alone would let a one-sentence quote (up to 5
  *    hits) match a short registered document; 6 in-run hits is about 60

@@ -44,7 +44,10 @@ struct hasher {
 	uint64_t *win;    /* ring of the last w k-gram hashes */
 	size_t nchars;    /* normalised characters so far */
 	size_t nkg;       /* k-grams so far */
+	size_t cslot;     /* nchars % k, kept without dividing */
+	size_t wslot;     /* nkg % w */
 	size_t minpos;    /* k-gram index of the current window minimum */
+	uint64_t minval;  /* its hash */
 	size_t last_rec;  /* k-gram index recorded last, SIZE_MAX: none */
 	bool stop;
 	struct winnow_set *out;
@@ -124,7 +127,7 @@ record(struct hasher *hs, size_t kg)
 		o->fps = lw_realloc(o->fps, hs->cap * sizeof(*o->fps));
 	}
 	o->fps[o->n++] = (struct winnow_fp){
-		.hash = hs->win[kg % hs->w],
+		.hash = hs->minval,
 		.pos = (uint32_t)kg, /* k-gram i starts at character i */
 	};
 }
@@ -135,11 +138,15 @@ push_kgram(struct hasher *hs, uint64_t hv)
 {
 	size_t i = hs->nkg++;
 	size_t w = hs->w;
-	hs->win[i % w] = hv;
+	hs->win[hs->wslot] = hv;
+	if (++hs->wslot == w) {
+		hs->wslot = 0;
+	}
 	if (i < w) {
 		/* filling the first window: rightmost minimum */
-		if (i == 0 || hv <= hs->win[hs->minpos % w]) {
+		if (i == 0 || hv <= hs->minval) {
 			hs->minpos = i;
+			hs->minval = hv;
 		}
 		if (i == w - 1) {
 			record(hs, hs->minpos);
@@ -147,17 +154,26 @@ push_kgram(struct hasher *hs, uint64_t hv)
 		return;
 	}
 	if (hs->minpos + w <= i) {
-		/* the minimum left the window: rightmost minimum of it */
-		size_t best = i + 1 - w;
-		for (size_t j = best + 1; j <= i; j++) {
-			if (hs->win[j % w] <= hs->win[best % w]) {
+		/* the minimum left the window: rightmost minimum of it. The
+		 * oldest entry of the ring is at wslot (just past the
+		 * newest). */
+		size_t slot = hs->wslot, best = 0;
+		uint64_t bv = hs->win[slot];
+		for (size_t j = 1; j < w; j++) {
+			if (++slot == w) {
+				slot = 0;
+			}
+			if (hs->win[slot] <= bv) {
+				bv = hs->win[slot];
 				best = j;
 			}
 		}
-		hs->minpos = best;
-		record(hs, best);
-	} else if (hv < hs->win[hs->minpos % w]) {
+		hs->minpos = i + 1 - w + best;
+		hs->minval = bv;
+		record(hs, hs->minpos);
+	} else if (hv < hs->minval) {
 		hs->minpos = i;
+		hs->minval = hv;
 		record(hs, i);
 	}
 	/* equal to the minimum: robust winnowing keeps the one selected */
@@ -172,12 +188,15 @@ push_char(struct hasher *hs, uint32_t cp)
 		return;
 	}
 	uint32_t v = (uint32_t)(mix64(cp) >> 32) | 1u;
-	size_t slot = hs->nchars % hs->k;
+	size_t slot = hs->cslot;
 	if (hs->nchars >= hs->k) {
 		hs->h -= (uint64_t)hs->chars[slot] * hs->base_k1;
 	}
 	hs->h = hs->h * HASH_BASE + v;
 	hs->chars[slot] = v;
+	if (++hs->cslot == hs->k) {
+		hs->cslot = 0;
+	}
 	hs->nchars++;
 	if (hs->nchars >= hs->k) {
 		push_kgram(hs, mix64(hs->h ^ UINT64_C(0x9e3779b97f4a7c15)));
