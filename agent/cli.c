@@ -23,12 +23,18 @@ usage(FILE *f)
 		"  status                       the agent's coverage, inventory and backlog\n"
 		"  files [--under PATH] [--all] files present now (--all: deleted ones too)\n"
 		"  find FILE|SHA256             every place the same content is stored\n"
+		"  scan [--jobs N] PATH...      classify files once (markings, personal data,\n"
+		"                               registered documents); no daemon needed\n"
+		"  fingerprint add --id ID --label MARKING FILE\n"
+		"  fingerprint add --benign FILE...   boilerplate that must never match\n"
+		"  fingerprint list | remove ID registered sensitive documents\n"
 		"\n"
 		"  -c, --config FILE   agent configuration (default /etc/leakwatch/agent.json)\n"
 		"  -d, --db FILE       inventory database (default: state_dir/agent.db)\n"
 		"  --json              one JSON object per line\n"
 		"  -V, --version       print the version\n"
-		"\nExit status: 0 success, 1 nothing found (find), 2 error.\n");
+		"\nExit status: 0 success (scan: nothing sensitive), 1 nothing found (find)\n"
+		"or something sensitive found (scan), 2 error.\n");
 }
 
 int
@@ -129,6 +135,10 @@ main(int argc, char **argv)
 		r = cli_files(&c, sub_argc, sub_argv);
 	} else if (strcmp(cmd, "find") == 0) {
 		r = cli_find(&c, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "scan") == 0) {
+		r = cli_scan(&c, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "fingerprint") == 0) {
+		r = cli_fingerprint(&c, sub_argc, sub_argv);
 	} else {
 		fprintf(stderr, "leakwatch: unknown command '%s'\n", cmd);
 		usage(stderr);

@@ -24,3 +24,5 @@ void cli_format_time(long long ns, char *buf, size_t len);
 int cli_status(struct cli *c, int argc, char **argv);
 int cli_files(struct cli *c, int argc, char **argv);
 int cli_find(struct cli *c, int argc, char **argv);
+int cli_scan(struct cli *c, int argc, char **argv);
+int cli_fingerprint(struct cli *c, int argc, char **argv);

@@ -53,7 +53,7 @@ publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 
 static int
 run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
-	 struct writer *wr, int64_t started)
+	 struct writer *wr, struct worker_pool *pool, int64_t started)
 {
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -104,6 +104,10 @@ run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 			publish_status(cfg, wt, q, wr, started, false);
 			struct watcher_stats ws;
 			watcher_get_stats(wt, &ws);
+			if (ws.full_scans_done > 0) {
+				/* the inventory has rows now: worth consulting */
+				worker_pool_enable_lookups(pool);
+			}
 			if ((ws.unwatched > 0 || ws.roots_missing > 0) &&
 			    ticks % cfg->degraded_rescan_interval == 0) {
 				watcher_request_degraded_scan(wt);
@@ -199,13 +203,14 @@ main(int argc, char **argv)
 	}
 	int64_t epoch = 0;
 	store_meta_get(st, "epoch", &epoch);
+	bool empty = store_is_empty(st) == 1;
 	if ((r = writer_start(st, WRITER_BACKLOG, epoch, &wr)) < 0) {
 		log_err("main: cannot start the writer: %s", strerror(-r));
 		store_close(st);
 		goto fail_store;
 	}
 	q = wq_new((size_t)cfg->queue_size);
-	if ((r = worker_pool_start(cfg->workers, cfg->db_path, q, wr, &pool)) < 0) {
+	if ((r = worker_pool_start(cfg->workers, cfg->db_path, empty, q, wr, &pool)) < 0) {
 		log_err("main: cannot start the workers: %s", strerror(-r));
 		goto fail_workers;
 	}
@@ -215,7 +220,7 @@ main(int argc, char **argv)
 	}
 	log_info("main: leakwatchd %s watching %zu root(s) with %d worker(s); state in %s",
 		 LW_VERSION, cfg->nroots, cfg->workers, cfg->state_dir);
-	r = run_loop(cfg, wt, q, wr, started);
+	r = run_loop(cfg, wt, q, wr, pool, started);
 	struct watcher_stats ws;
 	watcher_get_stats(wt, &ws);
 	watcher_stop(wt);

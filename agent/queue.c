@@ -18,6 +18,7 @@ struct wq {
 	size_t npaths;
 	size_t nbusy;
 	size_t capacity;
+	size_t push_waiters;
 	bool closed;
 };
 
@@ -177,7 +178,9 @@ wq_push(struct wq *q, const char *path, size_t len)
 			pthread_cond_signal(&q->can_pop);
 			break;
 		}
+		q->push_waiters++;
 		pthread_cond_wait(&q->can_push, &q->lock);
+		q->push_waiters--;
 	}
 	pthread_mutex_unlock(&q->lock);
 }
@@ -194,8 +197,8 @@ wq_push_barrier(struct wq *q, void *payload)
 	pthread_mutex_unlock(&q->lock);
 }
 
-struct wq_item *
-wq_pop(struct wq *q)
+static struct wq_item *
+pop(struct wq *q, bool wait)
 {
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
@@ -210,13 +213,27 @@ wq_pop(struct wq *q)
 			pthread_mutex_unlock(&q->lock);
 			return it;
 		}
-		if (!it && q->closed && q->nbusy == 0) {
-			pthread_cond_broadcast(&q->can_pop);
+		if (!wait || (!it && q->closed && q->nbusy == 0)) {
+			if (wait) {
+				pthread_cond_broadcast(&q->can_pop);
+			}
 			pthread_mutex_unlock(&q->lock);
 			return NULL;
 		}
 		pthread_cond_wait(&q->can_pop, &q->lock);
 	}
+}
+
+struct wq_item *
+wq_pop(struct wq *q)
+{
+	return pop(q, true);
+}
+
+struct wq_item *
+wq_trypop(struct wq *q)
+{
+	return pop(q, false);
 }
 
 void
@@ -233,13 +250,19 @@ wq_done(struct wq *q, struct wq_item *it, bool again)
 		it->retries = again ? it->retries + 1 : 0;
 		it->dirty = false;
 		fifo_append(q, it);
+		pthread_cond_signal(&q->can_pop);
 	} else {
 		table_remove(q, it);
 		item_free(it);
-		pthread_cond_broadcast(&q->can_push);
+		if (q->push_waiters) {
+			pthread_cond_signal(&q->can_push);
+		}
 	}
-	/* A barrier may now be free, or the queue empty after close. */
-	pthread_cond_broadcast(&q->can_pop);
+	/* Poppers wait on a barrier at the head only for nbusy to reach 0, and
+	 * after close for the queue to drain: wake them all only then. */
+	if (q->nbusy == 0 && (q->closed || (q->head && q->head->kind == WQ_ITEM_BARRIER))) {
+		pthread_cond_broadcast(&q->can_pop);
+	}
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -271,7 +294,9 @@ wq_rekey_below(struct wq *q, const char *from, size_t flen, const char *to, size
 				fifo_unlink(q, it);
 				item_free(it);
 				free(np);
-				pthread_cond_broadcast(&q->can_push);
+				if (q->push_waiters) {
+					pthread_cond_broadcast(&q->can_push);
+				}
 			} else {
 				free(it->path);
 				it->path = np;

@@ -43,6 +43,8 @@ void wq_push(struct wq *q, const char *path, size_t len);
 void wq_push_barrier(struct wq *q, void *payload);
 /* Blocks until an item is available; NULL once closed and empty. */
 struct wq_item *wq_pop(struct wq *q);
+/* Like wq_pop() but returns NULL at once when nothing can be handed out. */
+struct wq_item *wq_trypop(struct wq *q);
 /* Finishes an item from wq_pop. @again: process it once more (the file
  * changed while it was read); the item goes to the back of the queue. */
 void wq_done(struct wq *q, struct wq_item *item, bool again);

@@ -31,6 +31,16 @@ static const struct db_migration store_schema[] = {
 	 "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;"
 	 "CREATE TABLE status (id INTEGER PRIMARY KEY CHECK (id = 1),"
 	 " pid INTEGER, updated INTEGER, json TEXT);"},
+	/* 2: classification findings per file; registered documents */
+	{"ALTER TABLE files ADD COLUMN findings TEXT;"
+	 "ALTER TABLE files ADD COLUMN rank INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE files ADD COLUMN fp_gen INTEGER NOT NULL DEFAULT 0;"
+	 "CREATE INDEX files_rank ON files(rank) WHERE deleted_at IS NULL AND rank > 0;"
+	 "CREATE TABLE registered (id TEXT PRIMARY KEY, label TEXT NOT NULL,"
+	 " sha256 BLOB NOT NULL, source BLOB, added INTEGER NOT NULL,"
+	 " fps BLOB NOT NULL, nfps INTEGER NOT NULL);"
+	 "CREATE TABLE benign (sha256 BLOB PRIMARY KEY, source BLOB,"
+	 " added INTEGER NOT NULL, fps BLOB NOT NULL, nfps INTEGER NOT NULL);"},
 };
 
 enum {
@@ -183,6 +193,12 @@ store_open(const char *path, enum db_mode mode, struct store **out, char *err,
 	return 0;
 }
 
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
+
 void
 store_close(struct store *st)
 {
@@ -257,6 +273,34 @@ lookup(struct store *st, sqlite3_stmt *s, struct file_rec *rec)
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	return r;
+}
+
+int
+store_read_begin(struct store *st)
+{
+	return db_exec(st->db, "BEGIN");
+}
+
+void
+store_read_end(struct store *st)
+{
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+}
+
+int
+store_is_empty(struct store *st)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT EXISTS(SELECT 1 FROM files)", -1, &q, NULL) !=
+	    SQLITE_OK) {
+		return -EIO;
+	}
+	int r = -EIO;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		r = sqlite3_column_int(q, 0) ? 0 : 1;
+	}
+	sqlite3_finalize(q);
 	return r;
 }
 

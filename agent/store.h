@@ -56,8 +56,18 @@ struct store;
 int store_open(const char *path, enum db_mode mode, struct store **out, char *err,
 	       size_t errlen);
 void store_close(struct store *st); /* NULL is a no-op */
+/* The connection, for sibling modules with tables of their own
+ * (fpstore.c); same thread rules. */
+sqlite3 *store_db(struct store *st);
 
 /* --- reads (any connection) --- */
+/* A read transaction over several lookups: one snapshot and one set of WAL
+ * locks instead of one per statement. Keep it short: an open reader stops
+ * checkpoints from reclaiming the WAL. */
+int store_read_begin(struct store *st);
+void store_read_end(struct store *st);
+/* 1 if the inventory has no rows at all (a first start). */
+int store_is_empty(struct store *st);
 /* The live row at @path: 1 and fills @rec (caller finis it), 0 if none. */
 int store_lookup_path(struct store *st, const char *path, size_t len,
 		      struct file_rec *rec);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +22,9 @@
 #include "watcher.h"
 
 #define WORKER_BUF_SIZE (256 * 1024)
+/* Lookups share one read transaction until this many were made, or until the
+ * worker runs out of work (see worker_main). */
+#define WORKER_READ_TXN_LOOKUPS 64
 /* A file that keeps changing while it is read is tried this many times,
  * then recorded as read, with an error saying it was unstable; its next
  * close-after-write event starts over. */
@@ -32,6 +36,8 @@ struct worker {
 	struct store *st;
 	struct lw_sha256 *sha;
 	unsigned char *buf;
+	bool in_read_txn;
+	unsigned txn_lookups;
 };
 
 struct worker_pool {
@@ -39,6 +45,7 @@ struct worker_pool {
 	struct writer *wr;
 	int n;
 	struct worker *workers;
+	atomic_bool lookups; /* false while the inventory was empty at start */
 };
 
 static struct log_ratelimit worker_rl = LOG_RATELIMIT_INIT(10, 5);
@@ -148,6 +155,33 @@ hash_open_file(struct worker *wk, int fd, const struct stat *before, struct file
 	return 0;
 }
 
+static bool
+lookups_begin(struct worker *wk)
+{
+	if (!atomic_load_explicit(&wk->pool->lookups, memory_order_relaxed)) {
+		return false;
+	}
+	if (wk->in_read_txn && wk->txn_lookups >= WORKER_READ_TXN_LOOKUPS) {
+		store_read_end(wk->st);
+		wk->in_read_txn = false;
+	}
+	if (!wk->in_read_txn) {
+		wk->in_read_txn = store_read_begin(wk->st) == 0;
+		wk->txn_lookups = 0;
+	}
+	wk->txn_lookups++;
+	return true;
+}
+
+static void
+lookups_end(struct worker *wk)
+{
+	if (wk->in_read_txn) {
+		store_read_end(wk->st);
+		wk->in_read_txn = false;
+	}
+}
+
 /* Returns true if the item must be processed again. */
 static bool
 process_path(struct worker *wk, struct wq_item *it)
@@ -184,7 +218,9 @@ process_path(struct worker *wk, struct wq_item *it)
 	}
 	/* Unchanged since the inventory saw it: no need to read or write it. */
 	struct file_rec old = {0};
-	if (store_lookup_path(wk->st, it->path, it->len, &old) == 1 && unchanged(&old, &rec)) {
+	bool lookups = lookups_begin(wk);
+	if (lookups && store_lookup_path(wk->st, it->path, it->len, &old) == 1 &&
+	    unchanged(&old, &rec)) {
 		file_rec_fini(&old);
 		file_rec_fini(&rec);
 		simple(wk, it, WRITER_OP_SEEN);
@@ -198,8 +234,8 @@ process_path(struct worker *wk, struct wq_item *it)
 	file_rec_fini(&old);
 	/* Same inode and content stamp elsewhere (a rename, a hard link, a
 	 * chmod): carry the hash over. */
-	if (store_lookup_inode(wk->st, st.st_dev, st.st_ino, st.st_size,
-			       ts_ns(&st.st_mtim), &old) == 1) {
+	if (lookups && store_lookup_inode(wk->st, st.st_dev, st.st_ino, st.st_size,
+					  ts_ns(&st.st_mtim), &old) == 1) {
 		memcpy(rec.sha256, old.sha256, LW_SHA256_LEN);
 		rec.has_sha = true;
 		memcpy(rec.type, old.type, sizeof(rec.type));
@@ -269,7 +305,16 @@ worker_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
 	struct wq_item *it;
-	while ((it = wq_pop(wk->pool->q))) {
+	for (;;) {
+		it = wq_trypop(wk->pool->q);
+		if (!it) {
+			/* going idle: do not hold a snapshot (and the WAL) */
+			lookups_end(wk);
+			it = wq_pop(wk->pool->q);
+			if (!it) {
+				break;
+			}
+		}
 		if (it->kind == WQ_ITEM_BARRIER) {
 			watcher_barrier(it->payload);
 			wq_done(wk->pool->q, it, false);
@@ -281,11 +326,18 @@ worker_main(void *arg)
 	return NULL;
 }
 
+void
+worker_pool_enable_lookups(struct worker_pool *p)
+{
+	atomic_store(&p->lookups, true);
+}
+
 int
-worker_pool_start(int n, const char *db_path, struct wq *q, struct writer *w,
-		  struct worker_pool **out)
+worker_pool_start(int n, const char *db_path, bool inventory_empty, struct wq *q,
+		  struct writer *w, struct worker_pool **out)
 {
 	struct worker_pool *p = lw_new(struct worker_pool, 1);
+	atomic_init(&p->lookups, !inventory_empty);
 	p->q = q;
 	p->wr = w;
 	p->workers = lw_new(struct worker, (size_t)n);
@@ -331,6 +383,7 @@ worker_pool_join(struct worker_pool *p)
 	for (int i = 0; i < p->n; i++) {
 		struct worker *wk = &p->workers[i];
 		pthread_join(wk->thread, NULL);
+		lookups_end(wk);
 		store_close(wk->st);
 		lw_sha256_free(wk->sha);
 		free(wk->buf);

@@ -7,14 +7,19 @@
  * never followed. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "queue.h"
 #include "writer.h"
 
 struct worker_pool;
 
 /* Starts @n workers; each opens its own read-only connection to @db_path
- * (the writer must have created the schema). */
-int worker_pool_start(int n, const char *db_path, struct wq *q, struct writer *w,
-		      struct worker_pool **out);
+ * (the writer must have created the schema). With @inventory_empty the
+ * workers do not consult the inventory (nothing there can match) until
+ * worker_pool_enable_lookups() is called, after the first full scan. */
+int worker_pool_start(int n, const char *db_path, bool inventory_empty, struct wq *q,
+		      struct writer *w, struct worker_pool **out);
+void worker_pool_enable_lookups(struct worker_pool *p);
 /* Waits for the workers, which exit once the queue is closed and empty. */
 void worker_pool_join(struct worker_pool *p);

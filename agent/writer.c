@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -15,6 +16,13 @@
  * ~55 µs with a transaction per row); bounded so that readers see progress
  * during a long baseline. */
 #define WRITER_BATCH_MAX 8192
+/* Under a burst, committing every few rows rewrites the same B-tree pages to
+ * the WAL again and again (measured: ~30 µs a row instead of ~6). When the
+ * previous commit was less than WRITER_GATHER_NS ago and the batch is small,
+ * wait up to that long for more work. A lone event after a quiet spell is
+ * committed at once, so close-to-row latency stays low. */
+#define WRITER_GATHER_NS (10 * 1000000ll)
+#define WRITER_GATHER_MIN 1024
 
 struct writer {
 	pthread_t thread;
@@ -95,14 +103,36 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 	return -EINVAL;
 }
 
+static int64_t
+mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void *
 writer_main(void *arg)
 {
 	struct writer *w = arg;
+	int64_t last_commit = 0;
 	for (;;) {
 		pthread_mutex_lock(&w->lock);
 		while (!w->head && !w->stopping) {
 			pthread_cond_wait(&w->has_work, &w->lock);
+		}
+		if (w->head && !w->stopping && w->queued < WRITER_GATHER_MIN &&
+		    mono_now() - last_commit < WRITER_GATHER_NS) {
+			struct timespec until;
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_nsec += WRITER_GATHER_NS;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			while (w->queued < WRITER_GATHER_MIN && !w->stopping &&
+			       pthread_cond_timedwait(&w->has_work, &w->lock, &until) == 0) {
+			}
 		}
 		if (!w->head && w->stopping) {
 			pthread_mutex_unlock(&w->lock);
@@ -136,6 +166,7 @@ writer_main(void *arg)
 				r = apply(w, op, now);
 			}
 			if (r >= 0 && (r = store_commit(w->st)) >= 0) {
+				last_commit = mono_now();
 				break;
 			}
 			store_rollback(w->st);
@@ -162,7 +193,11 @@ writer_start(struct store *st, size_t backlog, int64_t epoch, struct writer **ou
 {
 	struct writer *w = lw_new(struct writer, 1);
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->has_work, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->has_work, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&w->has_room, NULL);
 	w->backlog = backlog ? backlog : 1;
 	w->st = st;

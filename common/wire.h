@@ -50,6 +50,55 @@
 #define WIRE_KEY_OVERFLOWS "overflows"
 #define WIRE_KEY_MAX_USER_WATCHES "max_user_watches"
 
+/* classification (leakwatch scan --json, files --json, helper results) */
+#define WIRE_KEY_CLASSIFICATION "classification"
+#define WIRE_KEY_SCHEME "scheme"
+#define WIRE_KEY_LEVEL "level"
+#define WIRE_KEY_MARKING "marking"
+#define WIRE_KEY_PII "pii"
+#define WIRE_KEY_PII_TYPE "type"
+#define WIRE_KEY_COUNT "count"
+#define WIRE_KEY_MATCHES "matches"
+#define WIRE_KEY_MATCH_ID "id"
+#define WIRE_KEY_MATCH_KIND "kind"
+#define WIRE_KEY_COVERAGE_SHARE "coverage"
+#define WIRE_KEY_RULES "rules"
+#define WIRE_KEY_MEMBERS "members"
+#define WIRE_KEY_LABEL "label"
+#define WIRE_KEY_FINGERPRINTS "fingerprints"
+
+/* --- the classify helper protocol ---------------------------------------
+ * A SOCK_STREAM socketpair between a caller (agent worker, leakwatch scan)
+ * and one leakwatch-classify process. Every message is a struct
+ * helper_hdr followed by @len payload bytes; requests that concern a file
+ * carry its descriptor as SCM_RIGHTS ancillary data on the header. One
+ * request, one reply, in order. Anything else (unknown type, bad magic, a
+ * payload over HELPER_MAX_PAYLOAD) ends the conversation: the caller kills
+ * the helper and starts another. */
+#define HELPER_MAGIC 0x4c57484cu /* "LWHL" */
+#define HELPER_MAX_PAYLOAD ((uint32_t)64 << 20)
+
+enum helper_msg {
+	HELPER_MSG_READY = 1,       /* helper -> caller, once, payload: JSON
+				     * {"fingerprints": N registered} */
+	HELPER_MSG_CLASSIFY = 2,    /* caller -> helper + fd; payload: JSON
+				     * {"path": name hint, "sha256": hex or absent} */
+	HELPER_MSG_RESULT = 3,      /* helper -> caller; payload: JSON result
+				     * (keys above, plus "type", "sha256", "size",
+				     * "error") */
+	HELPER_MSG_FINGERPRINT = 4, /* caller -> helper + fd; payload as CLASSIFY */
+	HELPER_MSG_FP_RESULT = 5,   /* helper -> caller; payload: u32 LE JSON
+				     * length, the JSON ({"sha256", "type",
+				     * "error", "fingerprints": n}), then the
+				     * packed fingerprints (winnow_pack) */
+};
+
+struct helper_hdr {
+	uint32_t magic;
+	uint32_t type; /* enum helper_msg */
+	uint32_t len;
+};
+
 /* Appends @len bytes of @s to @out as a quoted JSON string, escaping as
  * described above. @b grows as needed. */
 struct wire_buf {

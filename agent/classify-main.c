@@ -1,0 +1,436 @@
+/* classify-main.c — leakwatch-classify, the sandboxed classify helper.
+ *
+ * Parsing documents is the dangerous part of leakwatch: the files are
+ * attacker-controlled and the agent runs as root. So extraction and
+ * detection run here, in a separate process that receives each file as an
+ * already-open descriptor over a socket (fd 3), has loaded the registered
+ * fingerprints before it confines itself (sandbox.c: no privileges, no
+ * files, no new processes, memory limit, seccomp), and answers each request
+ * with one framed message (common/wire.h, common/ipc.h). A crash or a hang
+ * here costs the caller one file; the caller restarts the helper.
+ *
+ * Single-threaded. Started by the agent's workers (one helper each) and by
+ * `leakwatch scan`. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "classify.h"
+#include "db.h"
+#include "extract.h"
+#include "fpindex.h"
+#include "fpstore.h"
+#include "hash.h"
+#include "ipc.h"
+#include "log.h"
+#include "match.h"
+#include "mem.h"
+#include "sandbox.h"
+#include "store.h"
+#include "winnow.h"
+#include "wire.h"
+
+#define HELPER_SOCK_FD 3
+
+struct helper_ctx {
+	struct fpindex *index;
+	size_t max_file_bytes;
+	int64_t timeout_ns;
+	unsigned char *buf;
+	size_t cap;
+	struct lw_sha256 *sha;
+	/* per request */
+	struct classify_result total;
+	bool have_total;
+	const uint8_t *file_sha;
+	unsigned members;
+	/* fingerprint requests */
+	bool fingerprinting;
+	uint64_t *hashes;
+	size_t nhashes;
+};
+
+/* Reads up to max_file_bytes of @fd into ctx->buf and hashes the whole
+ * file. Returns the bytes kept, or -errno; *truncated when the file was
+ * larger than the cap. */
+static long long
+read_file(struct helper_ctx *c, int fd, uint8_t sha[LW_SHA256_LEN], bool *truncated)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		return -EINVAL;
+	}
+	size_t want = (size_t)st.st_size < c->max_file_bytes ? (size_t)st.st_size
+							    : c->max_file_bytes;
+	if (want + 1 > c->cap) {
+		free(c->buf);
+		c->cap = want + 1;
+		c->buf = lw_malloc(c->cap);
+	}
+	lw_sha256_init(c->sha);
+	size_t got = 0;
+	*truncated = false;
+	unsigned char tail[65536];
+	for (;;) {
+		unsigned char *dst = got < want ? c->buf + got : tail;
+		size_t room = got < want ? want - got : sizeof(tail);
+		ssize_t n = pread(fd, dst, room, (off_t)got);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0) {
+			break;
+		}
+		lw_sha256_update(c->sha, dst, (size_t)n);
+		if (got >= want) {
+			*truncated = true;
+		}
+		got += (size_t)n;
+	}
+	lw_sha256_final(c->sha, sha);
+	return (long long)(got < want ? got : want);
+}
+
+static int
+on_member(void *ctx, const char *path, const char *type, const struct text_doc *doc)
+{
+	(void)type;
+	struct helper_ctx *c = ctx;
+	bool top = path[0] == '\0';
+	if (!top) {
+		c->members++;
+	}
+	if (c->fingerprinting) {
+		struct winnow_set set = {0};
+		const struct winnow_params *p = c->index ? fpindex_winnow_params(c->index) : NULL;
+		if (winnow_doc(doc, p, &set) == 0) {
+			uint64_t *h = NULL;
+			size_t n = winnow_set_hashes(&set, &h);
+			c->hashes = lw_realloc(c->hashes, (c->nhashes + n) * sizeof(uint64_t) + 1);
+			memcpy(c->hashes + c->nhashes, h, n * sizeof(uint64_t));
+			c->nhashes += n;
+			free(h);
+		}
+		winnow_set_fini(&set);
+		return 0;
+	}
+	struct match_scan scan = {.index = c->index, .sha256 = top ? c->file_sha : NULL};
+	struct classify_matcher m;
+	match_matcher_init(&m, &scan);
+	struct classify_options opt = {.matcher = c->index ? &m : NULL};
+	struct classify_result res;
+	classify_document(doc, &opt, &res);
+	if (!c->have_total) {
+		c->total = res;
+		c->have_total = true;
+	} else {
+		classify_merge(&c->total, &res);
+	}
+	return 0;
+}
+
+static cJSON *
+result_json(const struct classify_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	if (r->marking.scheme != MARKING_SCHEME_NONE) {
+		cJSON *cl = cJSON_AddObjectToObject(o, WIRE_KEY_CLASSIFICATION);
+		cJSON_AddStringToObject(cl, WIRE_KEY_SCHEME, marking_scheme_name(r->marking.scheme));
+		cJSON_AddStringToObject(cl, WIRE_KEY_LEVEL, marking_level_name(r->marking.level));
+		cJSON_AddStringToObject(cl, WIRE_KEY_MARKING, r->marking.found);
+	} else {
+		cJSON_AddNullToObject(o, WIRE_KEY_CLASSIFICATION);
+	}
+	cJSON *pii = cJSON_AddArrayToObject(o, WIRE_KEY_PII);
+	for (int t = 0; t < PII_TYPE_COUNT; t++) {
+		if (r->pii.count[t]) {
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, WIRE_KEY_PII_TYPE, pii_type_name((enum pii_type)t));
+			cJSON_AddNumberToObject(e, WIRE_KEY_COUNT, r->pii.count[t]);
+			cJSON_AddItemToArray(pii, e);
+		}
+	}
+	cJSON *ms = cJSON_AddArrayToObject(o, WIRE_KEY_MATCHES);
+	for (size_t i = 0; i < r->n_matches; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, WIRE_KEY_MATCH_ID, r->matches[i].id);
+		cJSON_AddStringToObject(e, WIRE_KEY_MATCH_KIND,
+					classify_match_kind_name(r->matches[i].kind));
+		cJSON_AddNumberToObject(e, WIRE_KEY_COVERAGE_SHARE,
+					(double)(long)(r->matches[i].coverage * 1000 + 0.5) / 1000);
+		cJSON_AddItemToArray(ms, e);
+	}
+	return o;
+}
+
+static void
+reply_error(int sock, uint32_t type, const char *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, WIRE_KEY_ERROR, err);
+	char *s = cJSON_PrintUnformatted(o);
+	if (type == HELPER_MSG_FP_RESULT) {
+		size_t n = strlen(s);
+		unsigned char *p = lw_malloc(4 + n);
+		uint32_t l = (uint32_t)n;
+		memcpy(p, &l, 4);
+		memcpy(p + 4, s, n);
+		ipc_send(sock, type, p, 4 + n, -1);
+		free(p);
+	} else {
+		ipc_send(sock, type, s, strlen(s), -1);
+	}
+	cJSON_free(s);
+	cJSON_Delete(o);
+}
+
+static int
+handle(struct helper_ctx *c, int sock, uint32_t type, const char *payload, int fd)
+{
+	uint32_t reply = type == HELPER_MSG_FINGERPRINT ? HELPER_MSG_FP_RESULT : HELPER_MSG_RESULT;
+	cJSON *req = cJSON_Parse(payload);
+	const char *name = req ? cJSON_GetStringValue(cJSON_GetObjectItem(req, WIRE_KEY_PATH))
+			       : NULL;
+	uint8_t sha[LW_SHA256_LEN];
+	bool truncated = false;
+	long long n = fd >= 0 ? read_file(c, fd, sha, &truncated) : -EBADF;
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (n < 0) {
+		char err[128];
+		snprintf(err, sizeof(err), "read: %s", strerror((int)-n));
+		reply_error(sock, reply, err);
+		cJSON_Delete(req);
+		return 0;
+	}
+	struct extract_limits lim;
+	extract_limits_default(&lim);
+	lim.deadline_ns = ipc_mono_ns() + c->timeout_ns;
+	c->have_total = false;
+	c->members = 0;
+	c->file_sha = sha;
+	c->fingerprinting = type == HELPER_MSG_FINGERPRINT;
+	c->nhashes = 0;
+	struct extract_result xr;
+	extract_buffer(c->buf, (size_t)n, name, &lim, on_member, c, &xr);
+	char hex[LW_SHA256_HEX_LEN + 1];
+	lw_hex(sha, LW_SHA256_LEN, hex);
+	char err[EXTRACT_ERROR_MAX + 64] = "";
+	if (truncated) {
+		snprintf(err, sizeof(err), "limit: file size (%zu bytes read)", c->max_file_bytes);
+	} else if (xr.stop != EXTRACT_STOP_NONE) {
+		snprintf(err, sizeof(err), "%s", xr.error);
+	}
+	cJSON *o;
+	if (c->fingerprinting) {
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, WIRE_KEY_FINGERPRINTS, (double)c->nhashes);
+	} else {
+		if (!c->have_total) {
+			memset(&c->total, 0, sizeof(c->total));
+		}
+		o = result_json(&c->total);
+		cJSON_AddNumberToObject(o, WIRE_KEY_MEMBERS, c->members);
+	}
+	cJSON_AddStringToObject(o, WIRE_KEY_SHA256, hex);
+	cJSON_AddStringToObject(o, WIRE_KEY_TYPE, xr.type);
+	cJSON_AddNumberToObject(o, WIRE_KEY_SIZE, (double)n);
+	if (err[0]) {
+		cJSON_AddStringToObject(o, WIRE_KEY_ERROR, err);
+	} else {
+		cJSON_AddNullToObject(o, WIRE_KEY_ERROR);
+	}
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	cJSON_Delete(req);
+	int r;
+	if (c->fingerprinting) {
+		unsigned char *blob = NULL;
+		size_t blen = 0;
+		winnow_pack(c->hashes, c->nhashes, &blob, &blen);
+		size_t jl = strlen(s);
+		unsigned char *msg = lw_malloc(4 + jl + blen);
+		uint32_t l32 = (uint32_t)jl;
+		memcpy(msg, &l32, 4);
+		memcpy(msg + 4, s, jl);
+		if (blen) {
+			memcpy(msg + 4 + jl, blob, blen);
+		}
+		r = ipc_send(sock, reply, msg, 4 + jl + blen, -1);
+		free(msg);
+		free(blob);
+	} else {
+		r = ipc_send(sock, reply, s, strlen(s), -1);
+	}
+	cJSON_free(s);
+	return r;
+}
+
+static int
+warm_member(void *ctx, const char *path, const char *type, const struct text_doc *doc)
+{
+	(void)ctx;
+	(void)path;
+	(void)type;
+	(void)doc;
+	return 0;
+}
+
+/* The libraries initialise themselves on first use, and that may open files
+ * (GLib's charset tables, GMime's iconv, poppler's globals), which the
+ * sandbox forbids: use each once before entering it. */
+static void
+warm_up(void)
+{
+	static const char pdf[] =
+		"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+		"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+		"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 100 100]/Contents 4 0 R"
+		"/Resources<</Font<</F1 5 0 R>>>>>>endobj\n"
+		"4 0 obj<</Length 35>>stream\nBT /F1 12 Tf 10 50 Td (warm) Tj ET\nendstream endobj\n"
+		"5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
+		"trailer<</Root 1 0 R>>\n%%EOF\n";
+	static const char eml[] = "From: a@example.org\r\nTo: b@example.org\r\n"
+				  "Subject: warm\r\nMIME-Version: 1.0\r\n"
+				  "Content-Type: text/plain; charset=iso-8859-1\r\n"
+				  "Content-Transfer-Encoding: quoted-printable\r\n\r\nw=E4rm\r\n";
+	static const char html[] = "<html><head><title>w</title></head><body>w&eacute;</body></html>";
+	static const char rtf[] = "{\\rtf1\\ansi warm}";
+	static const unsigned char zip_empty[22] = {'P', 'K', 5, 6};
+	static const struct {
+		const void *buf;
+		size_t len;
+		const char *name;
+	} samples[] = {
+		{"warm\n", 5, "w.txt"},         {pdf, sizeof(pdf) - 1, "w.pdf"},
+		{eml, sizeof(eml) - 1, "w.eml"}, {html, sizeof(html) - 1, "w.html"},
+		{rtf, sizeof(rtf) - 1, "w.rtf"}, {zip_empty, sizeof(zip_empty), "w.zip"},
+	};
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		struct extract_result xr;
+		extract_buffer(samples[i].buf, samples[i].len, samples[i].name, NULL, warm_member,
+			       NULL, &xr);
+	}
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: leakwatch-classify [--db DB] [--timeout-ms N] [--max-file-mb N]"
+			" [--memory-mb N]\n"
+			"(started by leakwatchd and leakwatch scan with the socket as fd 3)\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("leakwatch-classify");
+	const char *db_path = NULL;
+	long timeout_ms = 30000, max_mb = 256, memory_mb = 1024;
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"timeout-ms", required_argument, NULL, 't'},
+		{"max-file-mb", required_argument, NULL, 'm'},
+		{"memory-mb", required_argument, NULL, 'M'},
+		{0},
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			db_path = optarg;
+			break;
+		case 't':
+			timeout_ms = strtol(optarg, NULL, 10);
+			break;
+		case 'm':
+			max_mb = strtol(optarg, NULL, 10);
+			break;
+		case 'M':
+			memory_mb = strtol(optarg, NULL, 10);
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	struct stat st;
+	if (fstat(HELPER_SOCK_FD, &st) < 0 || !S_ISSOCK(st.st_mode) || timeout_ms <= 0 ||
+	    max_mb <= 0 || memory_mb < 64) {
+		usage();
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct helper_ctx c = {
+		.max_file_bytes = (size_t)max_mb << 20,
+		.timeout_ns = (int64_t)timeout_ms * 1000000,
+		.sha = lw_sha256_new(),
+	};
+	int64_t gen = 0;
+	if (db_path) {
+		struct store *s = NULL;
+		char err[512];
+		if (store_open(db_path, DB_MODE_READER, &s, err, sizeof(err)) == 0) {
+			int r = fpstore_load_index(store_db(s), &c.index, &gen);
+			if (r < 0) {
+				log_warn("classify: registered documents not loaded: %s", strerror(-r));
+			}
+			store_close(s);
+		} else {
+			log_warn("classify: %s; no registered documents", err);
+		}
+	}
+	warm_up();
+	struct sandbox_limits lim = {.memory_bytes = (size_t)memory_mb << 20};
+	if (sandbox_enter(&lim) < 0) {
+		return 1;
+	}
+	char ready[64];
+	snprintf(ready, sizeof(ready), "{\"%s\":%zu,\"fp_gen\":%lld}", WIRE_KEY_FINGERPRINTS,
+		 c.index ? fpindex_count(c.index) : 0, (long long)gen);
+	if (ipc_send(HELPER_SOCK_FD, HELPER_MSG_READY, ready, strlen(ready), -1) < 0) {
+		return 1;
+	}
+	for (;;) {
+		uint32_t type;
+		char *payload = NULL;
+		size_t len;
+		int fd = -1;
+		int r = ipc_recv(HELPER_SOCK_FD, 0, &type, &payload, &len, &fd);
+		if (r < 0) {
+			free(payload);
+			break; /* the caller went away or spoke nonsense */
+		}
+		if (type != HELPER_MSG_CLASSIFY && type != HELPER_MSG_FINGERPRINT) {
+			free(payload);
+			if (fd >= 0) {
+				close(fd);
+			}
+			break;
+		}
+		r = handle(&c, HELPER_SOCK_FD, type, payload, fd);
+		free(payload);
+		if (r < 0) {
+			break;
+		}
+	}
+	fpindex_free(c.index);
+	lw_sha256_free(c.sha);
+	free(c.buf);
+	free(c.hashes);
+	return 0;
+}

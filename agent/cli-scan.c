@@ -1,0 +1,526 @@
+/* cli-scan.c — `leakwatch scan` (classify files once, no daemon) and
+ * `leakwatch fingerprint add|list|remove` (registered documents).
+ *
+ * Both hand every file to leakwatch-classify helpers (helper.h): the CLI
+ * itself never parses document formats. scan runs one thread per job, each
+ * with its own helper; output lines are written whole under a mutex. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "fpstore.h"
+#include "hash.h"
+#include "helper.h"
+#include "mem.h"
+#include "wire.h"
+
+struct file_list {
+	char **paths;
+	size_t n, cap;
+};
+
+static void
+list_add(struct file_list *l, const char *p)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->paths = lw_realloc(l->paths, l->cap * sizeof(char *));
+	}
+	l->paths[l->n++] = lw_strdup(p);
+}
+
+/* Regular files under @path (symbolic links are not followed; special
+ * files are skipped). Returns -errno if @path itself cannot be read. */
+static int
+collect(const char *path, struct file_list *l, bool top)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		return -errno;
+	}
+	if (S_ISREG(st.st_mode)) {
+		list_add(l, path);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		return top ? -EINVAL : 0;
+	}
+	DIR *d = opendir(path);
+	if (!d) {
+		return top ? -errno : 0;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
+			continue;
+		}
+		AUTOFREE char *child = lw_asprintf("%s%s%s", path,
+						   path[strlen(path) - 1] == '/' ? "" : "/",
+						   de->d_name);
+		int r = collect(child, l, false);
+		if (r < 0) {
+			fprintf(stderr, "leakwatch: %s: %s\n", child, strerror(-r));
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct scan_ctx {
+	struct cli *c;
+	struct file_list files;
+	atomic_size_t next;
+	pthread_mutex_t out;
+	struct helper_opts hopts;
+	atomic_int sensitive;
+	atomic_int errors;
+};
+
+static bool
+result_is_sensitive(const cJSON *r)
+{
+	const cJSON *cl = cJSON_GetObjectItem(r, WIRE_KEY_CLASSIFICATION);
+	return (cl && cJSON_IsObject(cl)) ||
+	       cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_PII)) > 0 ||
+	       cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_MATCHES)) > 0;
+}
+
+/* The DESIGN.md line: path, sha256, size, type, classification, pii,
+ * matches, error — in that order. */
+static char *
+scan_line(const char *path, struct stat *st, const char *json)
+{
+	cJSON *r = cJSON_Parse(json);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, WIRE_KEY_PATH, wire_json_bytes(path, strlen(path)));
+	const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(r, WIRE_KEY_SHA256));
+	if (sha) {
+		cJSON_AddStringToObject(o, WIRE_KEY_SHA256, sha);
+	} else {
+		cJSON_AddNullToObject(o, WIRE_KEY_SHA256);
+	}
+	cJSON_AddNumberToObject(o, WIRE_KEY_SIZE, st ? (double)st->st_size : 0);
+	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(r, WIRE_KEY_TYPE));
+	cJSON_AddStringToObject(o, WIRE_KEY_TYPE, type ? type : "unknown");
+	static const char *const keys[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
+					   WIRE_KEY_MATCHES};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(keys); i++) {
+		cJSON *v = r ? cJSON_DetachItemFromObject(r, keys[i]) : NULL;
+		if (!v) {
+			v = i == 0 ? cJSON_CreateNull() : cJSON_CreateArray();
+		}
+		cJSON_AddItemToObject(o, keys[i], v);
+	}
+	const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(r, WIRE_KEY_ERROR));
+	if (err) {
+		cJSON_AddStringToObject(o, WIRE_KEY_ERROR, err);
+	} else {
+		cJSON_AddNullToObject(o, WIRE_KEY_ERROR);
+	}
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	cJSON_Delete(r);
+	char *copy = lw_strdup(s);
+	cJSON_free(s);
+	return copy;
+}
+
+static void
+print_human(const char *line)
+{
+	cJSON *o = cJSON_Parse(line);
+	AUTOFREE char *p = NULL;
+	const cJSON *path = cJSON_GetObjectItem(o, WIRE_KEY_PATH);
+	p = wire_escape_line(path->valuestring, strlen(path->valuestring));
+	printf("%s: ", p);
+	bool any = false;
+	const cJSON *cl = cJSON_GetObjectItem(o, WIRE_KEY_CLASSIFICATION);
+	if (cJSON_IsObject(cl)) {
+		printf("%s %s (\"%s\")",
+		       cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_SCHEME)),
+		       cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_LEVEL)),
+		       cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_MARKING)));
+		any = true;
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, WIRE_KEY_PII))
+	{
+		printf("%s%s x%d", any ? "; " : "",
+		       cJSON_GetStringValue(cJSON_GetObjectItem(it, WIRE_KEY_PII_TYPE)),
+		       (int)cJSON_GetNumberValue(cJSON_GetObjectItem(it, WIRE_KEY_COUNT)));
+		any = true;
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, WIRE_KEY_MATCHES))
+	{
+		printf("%smatches %s (%s, %.0f%%)", any ? "; " : "",
+		       cJSON_GetStringValue(cJSON_GetObjectItem(it, WIRE_KEY_MATCH_ID)),
+		       cJSON_GetStringValue(cJSON_GetObjectItem(it, WIRE_KEY_MATCH_KIND)),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(it, WIRE_KEY_COVERAGE_SHARE)) * 100);
+		any = true;
+	}
+	const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_ERROR));
+	printf("%s%s%s\n", any ? "" : "nothing sensitive", err ? "; error: " : "", err ? err : "");
+	cJSON_Delete(o);
+}
+
+static void *
+scan_thread(void *arg)
+{
+	struct scan_ctx *s = arg;
+	struct helper *h = helper_new(&s->hopts);
+	for (;;) {
+		size_t i = atomic_fetch_add(&s->next, 1);
+		if (i >= s->files.n) {
+			break;
+		}
+		const char *path = s->files.paths[i];
+		char *json = NULL;
+		struct stat st;
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			int e = fd < 0 ? errno : EINVAL;
+			cJSON *o = cJSON_CreateObject();
+			char msg[160];
+			snprintf(msg, sizeof(msg), "open: %s", strerror(e));
+			cJSON_AddStringToObject(o, WIRE_KEY_ERROR, msg);
+			char *t = cJSON_PrintUnformatted(o);
+			json = lw_strdup(t);
+			cJSON_free(t);
+			cJSON_Delete(o);
+		} else {
+			helper_classify(h, fd, path, NULL, &json);
+		}
+		AUTOFREE char *line = scan_line(path, fd >= 0 ? &st : NULL, json);
+		if (fd >= 0) {
+			close(fd);
+		}
+		cJSON *parsed = cJSON_Parse(line);
+		if (result_is_sensitive(parsed)) {
+			atomic_store(&s->sensitive, 1);
+		}
+		if (cJSON_GetStringValue(cJSON_GetObjectItem(parsed, WIRE_KEY_ERROR))) {
+			atomic_fetch_add(&s->errors, 1);
+		}
+		cJSON_Delete(parsed);
+		pthread_mutex_lock(&s->out);
+		if (s->c->json) {
+			puts(line);
+		} else {
+			print_human(line);
+		}
+		pthread_mutex_unlock(&s->out);
+		free(json);
+	}
+	helper_free(h);
+	return NULL;
+}
+
+/* The database holding registered documents: -d, or the agent's if its
+ * configuration can be read and the database exists. NULL: none. */
+static const char *
+fingerprint_db(struct cli *c)
+{
+	if (c->db) {
+		return c->db;
+	}
+	if (!c->cfg) {
+		char err[1024];
+		if (agent_config_load(c->config, false, &c->cfg, err, sizeof(err)) < 0) {
+			return NULL;
+		}
+	}
+	return access(c->cfg->db_path, R_OK) == 0 ? c->cfg->db_path : NULL;
+}
+
+int
+cli_scan(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"jobs", required_argument, NULL, 'J'},
+		{"timeout-ms", required_argument, NULL, 't'},
+		{0},
+	};
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	long timeout = 30000;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j':
+			c->json = true;
+			break;
+		case 'J':
+			jobs = strtol(optarg, NULL, 10);
+			break;
+		case 't':
+			timeout = strtol(optarg, NULL, 10);
+			break;
+		default:
+			fprintf(stderr, "usage: leakwatch [-d DB] scan [--json] [--jobs N]"
+					" [--timeout-ms N] PATH...\n");
+			return 2;
+		}
+	}
+	if (optind >= argc || jobs < 1 || jobs > 256 || timeout < 1) {
+		fprintf(stderr, "usage: leakwatch [-d DB] scan [--json] [--jobs N]"
+				" [--timeout-ms N] PATH...\n");
+		return 2;
+	}
+	struct scan_ctx s = {.c = c};
+	pthread_mutex_init(&s.out, NULL);
+	int status = 0;
+	for (int i = optind; i < argc; i++) {
+		int r = collect(argv[i], &s.files, true);
+		if (r < 0) {
+			fprintf(stderr, "leakwatch: %s: %s\n", argv[i],
+				r == -EINVAL ? "not a regular file or directory" : strerror(-r));
+			status = 2;
+		}
+	}
+	qsort(s.files.paths, s.files.n, sizeof(char *), cmp_str);
+	s.hopts = (struct helper_opts){.db_path = fingerprint_db(c), .timeout_ms = (int)timeout};
+	if ((size_t)jobs > s.files.n) {
+		jobs = s.files.n ? (long)s.files.n : 1;
+	}
+	pthread_t *t = lw_new(pthread_t, (size_t)jobs);
+	for (long i = 0; i < jobs; i++) {
+		pthread_create(&t[i], NULL, scan_thread, &s);
+	}
+	for (long i = 0; i < jobs; i++) {
+		pthread_join(t[i], NULL);
+	}
+	free(t);
+	for (size_t i = 0; i < s.files.n; i++) {
+		free(s.files.paths[i]);
+	}
+	free(s.files.paths);
+	pthread_mutex_destroy(&s.out);
+	/* like grep: an error wins over a finding, a finding over nothing */
+	if (status || atomic_load(&s.errors)) {
+		return 2;
+	}
+	return atomic_load(&s.sensitive) ? 1 : 0;
+}
+
+/* --- fingerprint ------------------------------------------------------ */
+
+static int
+open_writer(struct cli *c, struct store **st)
+{
+	if (!c->db) {
+		if (!c->cfg) {
+			char err[1024];
+			if (agent_config_load(c->config, false, &c->cfg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "leakwatch: %s\n", err);
+				return -EINVAL;
+			}
+		}
+	}
+	const char *db = c->db ? c->db : c->cfg->db_path;
+	char err[1024];
+	int r = store_open(db, DB_MODE_WRITER, st, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "leakwatch: %s\n", err);
+	}
+	return r;
+}
+
+static int
+fp_add(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"id", required_argument, NULL, 'i'},
+		{"label", required_argument, NULL, 'l'},
+		{"benign", no_argument, NULL, 'b'},
+		{0},
+	};
+	const char *id = NULL, *label = NULL;
+	bool benign = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'i':
+			id = optarg;
+			break;
+		case 'l':
+			label = optarg;
+			break;
+		case 'b':
+			benign = true;
+			break;
+		default:
+			return 2;
+		}
+	}
+	int nfiles = argc - optind;
+	if (nfiles < 1 || (!benign && !label) || (id && nfiles != 1) ||
+	    (id && (strlen(id) == 0 || strlen(id) >= 64))) {
+		fprintf(stderr,
+			"usage: leakwatch -d DB fingerprint add --id ID --label MARKING FILE\n"
+			"       leakwatch -d DB fingerprint add --label MARKING FILE...  (id: file name)\n"
+			"       leakwatch -d DB fingerprint add --benign FILE...\n");
+		return 2;
+	}
+	struct store *st = NULL;
+	if (open_writer(c, &st) < 0) {
+		return 2;
+	}
+	struct helper_opts ho = {0};
+	struct helper *h = helper_new(&ho);
+	int status = 0;
+	for (int i = optind; i < argc; i++) {
+		const char *path = argv[i];
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat sb;
+		if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			fprintf(stderr, "leakwatch: %s: %s\n", path,
+				fd < 0 ? strerror(errno) : "not a regular file");
+			if (fd >= 0) {
+				close(fd);
+			}
+			status = 2;
+			continue;
+		}
+		AUTOFREE char *json = NULL;
+		AUTOFREE unsigned char *fps = NULL;
+		size_t fps_len = 0;
+		helper_fingerprint(h, fd, path, &json, &fps, &fps_len);
+		close(fd);
+		cJSON *r = cJSON_Parse(json);
+		const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(r, WIRE_KEY_ERROR));
+		const char *sha_hex = cJSON_GetStringValue(cJSON_GetObjectItem(r, WIRE_KEY_SHA256));
+		uint8_t sha[LW_SHA256_LEN];
+		if (!sha_hex || lw_unhex_sha256(sha_hex, sha) < 0) {
+			fprintf(stderr, "leakwatch: %s: %s\n", path, err ? err : "no result");
+			cJSON_Delete(r);
+			status = 2;
+			continue;
+		}
+		if (err) {
+			fprintf(stderr, "leakwatch: %s: warning: %s\n", path, err);
+		}
+		char derived[64];
+		const char *this_id = id;
+		if (!this_id) {
+			const char *base = strrchr(path, '/');
+			base = base ? base + 1 : path;
+			snprintf(derived, sizeof(derived), "%s", base);
+			char *dot = strrchr(derived, '.');
+			if (dot && dot != derived) {
+				*dot = '\0';
+			}
+			this_id = derived;
+		}
+		struct fpstore_doc d = {
+			.id = this_id, .label = label ? label : "", .sha256 = sha, .source = path,
+			.source_len = strlen(path), .fps = fps, .fps_len = fps_len,
+			.nfps = fps_len / 8,
+		};
+		int w = benign ? fpstore_put_benign(store_db(st), &d, lw_now_ns())
+			       : fpstore_put(store_db(st), &d, lw_now_ns());
+		if (w < 0) {
+			status = 2;
+		} else if (benign) {
+			printf("benign %s: %zu fingerprints\n", path, d.nfps);
+		} else {
+			printf("registered %s as %s (%s): %zu fingerprints\n", path, this_id,
+			       label, d.nfps);
+		}
+		if (d.nfps == 0 && !benign) {
+			fprintf(stderr, "leakwatch: %s: no text to fingerprint; only exact copies"
+					" will match\n", path);
+		}
+		cJSON_Delete(r);
+	}
+	helper_free(h);
+	store_close(st);
+	return status;
+}
+
+static int
+print_doc(const struct fpstore_doc *d, int64_t added, void *ctx)
+{
+	struct cli *c = ctx;
+	char hex[LW_SHA256_HEX_LEN + 1];
+	lw_hex(d->sha256, LW_SHA256_LEN, hex);
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, WIRE_KEY_MATCH_ID, d->id);
+		cJSON_AddStringToObject(o, WIRE_KEY_LABEL, d->label);
+		cJSON_AddStringToObject(o, WIRE_KEY_SHA256, hex);
+		cJSON_AddNumberToObject(o, WIRE_KEY_FINGERPRINTS, (double)d->nfps);
+		if (d->source) {
+			cJSON_AddItemToObject(o, "source", wire_json_bytes(d->source, d->source_len));
+		}
+		char t[48];
+		cli_format_time(added, t, sizeof(t));
+		cJSON_AddStringToObject(o, "added", t);
+		char *s = cJSON_PrintUnformatted(o);
+		puts(s);
+		cJSON_free(s);
+		cJSON_Delete(o);
+	} else {
+		printf("%-16s %-28s %6zu fingerprints  %s\n", d->id, d->label, d->nfps, hex);
+	}
+	return 0;
+}
+
+int
+cli_fingerprint(struct cli *c, int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: leakwatch -d DB fingerprint add|list|remove ...\n");
+		return 2;
+	}
+	const char *sub = argv[1];
+	argc--;
+	argv++;
+	optind = 1;
+	if (strcmp(sub, "add") == 0) {
+		return fp_add(c, argc, argv);
+	}
+	if (strcmp(sub, "list") == 0) {
+		if (argc > 1 && strcmp(argv[1], "--json") == 0) {
+			c->json = true;
+		}
+		struct store *st = NULL;
+		if (cli_open_store(c, &st) < 0) {
+			return 2;
+		}
+		int r = fpstore_list(store_db(st), print_doc, c);
+		store_close(st);
+		return r < 0 ? 2 : 0;
+	}
+	if (strcmp(sub, "remove") == 0 && argc == 2) {
+		struct store *st = NULL;
+		if (open_writer(c, &st) < 0) {
+			return 2;
+		}
+		int r = fpstore_remove(store_db(st), argv[1]);
+		store_close(st);
+		if (r == 0) {
+			fprintf(stderr, "leakwatch: no registered document %s\n", argv[1]);
+			return 1;
+		}
+		return r < 0 ? 2 : 0;
+	}
+	fprintf(stderr, "usage: leakwatch -d DB fingerprint add|list|remove ...\n");
+	return 2;
+}

@@ -1,0 +1,338 @@
+/* helper.c — spawning and talking to leakwatch-classify (see helper.h).
+ * Owns the child process and the socket; one thread per struct helper. */
+#include "helper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "mem.h"
+#include "wire.h"
+
+#ifndef LW_LIBEXECDIR
+#define LW_LIBEXECDIR "/usr/libexec"
+#endif
+/* After a failed start, calls fail fast for this long instead of spawning
+ * a process per file. */
+#define HELPER_RETRY_NS (5 * 1000000000ll)
+/* Time to start and load fingerprints. */
+#define HELPER_START_TIMEOUT_NS (60 * 1000000000ll)
+
+extern char **environ;
+
+struct helper {
+	struct helper_opts o;
+	char *db_path;
+	pid_t pid;
+	int sock;
+	int64_t fp_gen;
+	int64_t failed_at;
+};
+
+static struct log_ratelimit helper_rl = LOG_RATELIMIT_INIT(10, 5);
+
+const char *
+helper_binary(void)
+{
+	static char path[PATH_MAX + 32];
+	const char *env = getenv("LEAKWATCH_CLASSIFY");
+	if (env && env[0]) {
+		return env;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/leakwatch-classify", self);
+			if (access(path, X_OK) == 0) {
+				return path;
+			}
+		}
+	}
+	return LW_LIBEXECDIR "/leakwatch/leakwatch-classify";
+}
+
+struct helper *
+helper_new(const struct helper_opts *o)
+{
+	struct helper *h = lw_new(struct helper, 1);
+	h->o = *o;
+	h->db_path = o->db_path ? lw_strdup(o->db_path) : NULL;
+	h->o.db_path = h->db_path;
+	if (h->o.timeout_ms <= 0) {
+		h->o.timeout_ms = 30000;
+	}
+	if (h->o.max_file_mb <= 0) {
+		h->o.max_file_mb = 256;
+	}
+	if (h->o.memory_mb <= 0) {
+		h->o.memory_mb = 1024;
+	}
+	h->pid = -1;
+	h->sock = -1;
+	h->fp_gen = -1;
+	return h;
+}
+
+/* Kills and reaps the process; returns a description of how it ended. */
+static void
+stop(struct helper *h, char *why, size_t whylen)
+{
+	if (h->sock >= 0) {
+		close(h->sock);
+		h->sock = -1;
+	}
+	if (h->pid > 0) {
+		int status = 0;
+		pid_t r = waitpid(h->pid, &status, WNOHANG);
+		if (r == 0) {
+			kill(h->pid, SIGKILL);
+			waitpid(h->pid, &status, 0);
+			if (why) {
+				snprintf(why, whylen, "killed");
+			}
+		} else if (why && r == h->pid) {
+			if (WIFSIGNALED(status)) {
+				snprintf(why, whylen, "died of signal %d (%s)", WTERMSIG(status),
+					 strsignal(WTERMSIG(status)));
+			} else {
+				snprintf(why, whylen, "exited with status %d", WEXITSTATUS(status));
+			}
+		}
+	}
+	h->pid = -1;
+	h->fp_gen = -1;
+}
+
+static int
+start(struct helper *h)
+{
+	if (h->failed_at && ipc_mono_ns() - h->failed_at < HELPER_RETRY_NS) {
+		return -EAGAIN;
+	}
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		return -errno;
+	}
+	char timeout[32], maxmb[32], memmb[32];
+	snprintf(timeout, sizeof(timeout), "%d", h->o.timeout_ms);
+	snprintf(maxmb, sizeof(maxmb), "%d", h->o.max_file_mb);
+	snprintf(memmb, sizeof(memmb), "%d", h->o.memory_mb);
+	const char *bin = helper_binary();
+	char *argv[12];
+	int a = 0;
+	argv[a++] = (char *)"leakwatch-classify";
+	argv[a++] = (char *)"--timeout-ms";
+	argv[a++] = timeout;
+	argv[a++] = (char *)"--max-file-mb";
+	argv[a++] = maxmb;
+	argv[a++] = (char *)"--memory-mb";
+	argv[a++] = memmb;
+	if (h->db_path) {
+		argv[a++] = (char *)"--db";
+		argv[a++] = h->db_path;
+	}
+	argv[a] = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 3); /* dup2 clears CLOEXEC */
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	sigset_t none, dfl;
+	sigemptyset(&none);
+	sigfillset(&dfl);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	pid_t pid;
+	int r = posix_spawn(&pid, bin, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(sv[1]);
+	if (r != 0) {
+		close(sv[0]);
+		h->failed_at = ipc_mono_ns();
+		log_warn_ratelimit(&helper_rl, "classify: cannot start %s: %s", bin, strerror(r));
+		return -r;
+	}
+	h->pid = pid;
+	h->sock = sv[0];
+	uint32_t type = 0;
+	char *payload = NULL;
+	size_t len = 0;
+	r = ipc_recv(h->sock, ipc_mono_ns() + HELPER_START_TIMEOUT_NS, &type, &payload, &len,
+		     NULL);
+	if (r < 0 || type != HELPER_MSG_READY) {
+		char why[128] = "no greeting";
+		stop(h, why, sizeof(why));
+		free(payload);
+		h->failed_at = ipc_mono_ns();
+		log_warn_ratelimit(&helper_rl, "classify: %s did not start: %s", bin, why);
+		return r < 0 ? r : -EPROTO;
+	}
+	cJSON *o = cJSON_Parse(payload);
+	h->fp_gen = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "fp_gen"));
+	cJSON_Delete(o);
+	free(payload);
+	h->failed_at = 0;
+	return 0;
+}
+
+/* {"error": "classify: helper <what>"} */
+static char *
+error_json(const char *what)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), "classify: helper %s", what);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, WIRE_KEY_ERROR, msg);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	char *copy = lw_strdup(s);
+	cJSON_free(s);
+	return copy;
+}
+
+/* One request/reply. On failure returns -errno with *json set to an error
+ * object and the helper stopped. */
+static int
+request(struct helper *h, uint32_t type, uint32_t want, int fd, const char *name,
+	const char *sha_hex, char **reply, size_t *reply_len, char **json)
+{
+	*reply = NULL;
+	if (h->pid < 0) {
+		int r = start(h);
+		if (r < 0) {
+			char what[160];
+			snprintf(what, sizeof(what), "unavailable (%s)", strerror(-r));
+			*json = error_json(what);
+			return r;
+		}
+	}
+	cJSON *req = cJSON_CreateObject();
+	if (name) {
+		cJSON_AddItemToObject(req, WIRE_KEY_PATH, wire_json_bytes(name, strlen(name)));
+	}
+	if (sha_hex) {
+		cJSON_AddStringToObject(req, WIRE_KEY_SHA256, sha_hex);
+	}
+	char *s = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	int r = ipc_send(h->sock, type, s, strlen(s), fd);
+	cJSON_free(s);
+	uint32_t got = 0;
+	if (r == 0) {
+		/* the helper stops itself at the timeout; allow it to answer */
+		int64_t deadline = ipc_mono_ns() + (int64_t)h->o.timeout_ms * 1000000 * 3 / 2 +
+				   2000000000ll;
+		r = ipc_recv(h->sock, deadline, &got, reply, reply_len, NULL);
+		if (r == 0 && got != want) {
+			r = -EPROTO;
+			free(*reply);
+			*reply = NULL;
+		}
+	}
+	if (r < 0) {
+		char why[128] = "";
+		stop(h, why, sizeof(why));
+		char what[200];
+		if (r == -ETIMEDOUT) {
+			snprintf(what, sizeof(what), "timed out after %d ms and was killed",
+				 h->o.timeout_ms);
+		} else if (r == -EPROTO) {
+			snprintf(what, sizeof(what), "broke the protocol and was killed");
+		} else {
+			snprintf(what, sizeof(what), "%s", why[0] ? why : strerror(-r));
+		}
+		*json = error_json(what);
+		log_warn_ratelimit(&helper_rl, "classify: %s: helper %s", name ? name : "?", what);
+		return 0; /* the file's error is the result */
+	}
+	return 1;
+}
+
+int
+helper_classify(struct helper *h, int fd, const char *name, const char *sha_hex,
+		char **json)
+{
+	char *reply = NULL;
+	size_t len = 0;
+	int r = request(h, HELPER_MSG_CLASSIFY, HELPER_MSG_RESULT, fd, name, sha_hex, &reply,
+			&len, json);
+	if (r <= 0) {
+		return r;
+	}
+	*json = reply;
+	return 0;
+}
+
+int
+helper_fingerprint(struct helper *h, int fd, const char *name, char **json,
+		   unsigned char **fps, size_t *fps_len)
+{
+	*fps = NULL;
+	*fps_len = 0;
+	char *reply = NULL;
+	size_t len = 0;
+	int r = request(h, HELPER_MSG_FINGERPRINT, HELPER_MSG_FP_RESULT, fd, name, NULL, &reply,
+			&len, json);
+	if (r <= 0) {
+		return r;
+	}
+	uint32_t jl = 0;
+	if (len < 4 || (memcpy(&jl, reply, 4), (size_t)jl > len - 4) ||
+	    (len - 4 - jl) % 8 != 0) {
+		free(reply);
+		char why[8];
+		stop(h, why, sizeof(why));
+		*json = error_json("sent a malformed fingerprint reply");
+		return 0;
+	}
+	*json = lw_strndup(reply + 4, jl);
+	*fps_len = len - 4 - jl;
+	if (*fps_len) {
+		*fps = lw_malloc(*fps_len);
+		memcpy(*fps, reply + 4 + jl, *fps_len);
+	}
+	free(reply);
+	return 0;
+}
+
+int64_t
+helper_fp_gen(struct helper *h)
+{
+	return h->pid > 0 ? h->fp_gen : -1;
+}
+
+void
+helper_restart(struct helper *h)
+{
+	stop(h, NULL, 0);
+	h->failed_at = 0;
+}
+
+void
+helper_free(struct helper *h)
+{
+	if (!h) {
+		return;
+	}
+	stop(h, NULL, 0);
+	free(h->db_path);
+	free(h);
+}

@@ -1,0 +1,46 @@
+/* helper.h — the caller's side of the classify helper (leakwatch-classify).
+ *
+ * One struct helper is one helper process and its socket; it belongs to one
+ * thread (each agent worker has its own, `leakwatch scan` one per thread).
+ * Requests are synchronous with a deadline. When the helper crashes, hangs,
+ * or breaks the protocol, the call kills and reaps it, answers with an error
+ * result for that one file, and the next call starts a fresh helper. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct helper_opts {
+	const char *db_path;  /* registered fingerprints from here; may be NULL */
+	int timeout_ms;       /* per file (default 30000) */
+	int max_file_mb;      /* bytes of a file examined (default 256) */
+	int memory_mb;        /* the helper's address-space limit (default 1024) */
+};
+
+struct helper;
+
+/* Prepares a helper; the process starts on first use. Never fails. */
+struct helper *helper_new(const struct helper_opts *o);
+void helper_free(struct helper *h); /* kills the process; NULL is a no-op */
+
+/* Classifies the regular file open at @fd (not closed). @name is a hint for
+ * the format; @sha_hex may be NULL (the helper hashes). *json gets the
+ * result object (caller frees): keys classification, pii, matches, members,
+ * sha256, type, size, error (see wire.h). When the helper failed, *json is
+ * {"error": "..."}. Returns 0, or -errno only if no helper could be started
+ * (*json then holds the error too). */
+int helper_classify(struct helper *h, int fd, const char *name, const char *sha_hex,
+		    char **json);
+/* Fingerprints the file for registration: *json as above (sha256, type,
+ * error, fingerprints) and the packed fingerprints (caller frees). */
+int helper_fingerprint(struct helper *h, int fd, const char *name, char **json,
+		       unsigned char **fps, size_t *fps_len);
+/* The registered-fingerprint generation the running helper loaded (-1 when
+ * none runs). */
+int64_t helper_fp_gen(struct helper *h);
+/* Stops the process so that the next request starts a fresh one (to load
+ * new registered documents). */
+void helper_restart(struct helper *h);
+/* The path of the helper binary (LEAKWATCH_CLASSIFY, else beside this
+ * executable, else the installed one). */
+const char *helper_binary(void);

@@ -1,0 +1,195 @@
+/* ipc.c — framing for the helper protocol (see ipc.h). Stateless. */
+#include "ipc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+int64_t
+ipc_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int
+write_all(int sock, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = send(sock, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+ipc_send(int sock, uint32_t type, const void *payload, size_t len, int fd)
+{
+	if (len > HELPER_MAX_PAYLOAD) {
+		return -EMSGSIZE;
+	}
+	struct helper_hdr h = {.magic = HELPER_MAGIC, .type = type, .len = (uint32_t)len};
+	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	ssize_t n;
+	do {
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		return -errno;
+	}
+	if ((size_t)n < sizeof(h)) {
+		int r = write_all(sock, (char *)&h + n, sizeof(h) - (size_t)n);
+		if (r < 0) {
+			return r;
+		}
+	}
+	return len ? write_all(sock, payload, len) : 0;
+}
+
+/* Waits for readability until @deadline_ns. */
+static int
+wait_readable(int sock, int64_t deadline_ns)
+{
+	for (;;) {
+		int timeout = -1;
+		if (deadline_ns) {
+			int64_t left = deadline_ns - ipc_mono_ns();
+			if (left <= 0) {
+				return -ETIMEDOUT;
+			}
+			timeout = (int)((left + 999999) / 1000000);
+		}
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+		int r = poll(&p, 1, timeout);
+		if (r > 0) {
+			return 0;
+		}
+		if (r == 0) {
+			return -ETIMEDOUT;
+		}
+		if (errno != EINTR) {
+			return -errno;
+		}
+	}
+}
+
+static int
+read_full(int sock, void *buf, size_t len, int64_t deadline_ns, int *fd_out)
+{
+	char *p = buf;
+	while (len) {
+		int r = wait_readable(sock, deadline_ns);
+		if (r < 0) {
+			return r;
+		}
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = {.iov_base = p, .iov_len = len};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+		if (fd_out) {
+			msg.msg_control = ctl.buf;
+			msg.msg_controllen = sizeof(ctl.buf);
+		}
+		ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0) {
+			return -EPIPE;
+		}
+		if (fd_out) {
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+					int got;
+					memcpy(&got, CMSG_DATA(c), sizeof(int));
+					if (*fd_out < 0) {
+						*fd_out = got;
+					} else {
+						close(got);
+					}
+				}
+			}
+			fd_out = NULL; /* descriptors come only with the header */
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+ipc_recv(int sock, int64_t deadline_ns, uint32_t *type, char **payload, size_t *len,
+	 int *fd_out)
+{
+	int fd = -1;
+	struct helper_hdr h;
+	*payload = NULL;
+	*len = 0;
+	if (fd_out) {
+		*fd_out = -1;
+	}
+	int r = read_full(sock, &h, sizeof(h), deadline_ns, &fd);
+	if (r < 0) {
+		goto fail;
+	}
+	if (h.magic != HELPER_MAGIC || h.len > HELPER_MAX_PAYLOAD) {
+		r = -EPROTO;
+		goto fail;
+	}
+	char *buf = lw_malloc((size_t)h.len + 1);
+	r = read_full(sock, buf, h.len, deadline_ns, NULL);
+	if (r < 0) {
+		free(buf);
+		goto fail;
+	}
+	buf[h.len] = '\0';
+	*type = h.type;
+	*payload = buf;
+	*len = h.len;
+	if (fd_out) {
+		*fd_out = fd;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	return 0;
+fail:
+	if (fd >= 0) {
+		close(fd);
+	}
+	return r;
+}

@@ -1,0 +1,22 @@
+/* ipc.h — framed messages over a stream socket, with an optional file
+ * descriptor, and a deadline. Used for the classify helper protocol
+ * (wire.h). Any thread, one conversation per socket at a time. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+/* Sends one message; @fd >= 0 is passed along (SCM_RIGHTS). 0 or -errno. */
+int ipc_send(int sock, uint32_t type, const void *payload, size_t len, int fd);
+
+/* Receives one message, waiting until @deadline_ns (CLOCK_MONOTONIC; 0 =
+ * forever). *payload is malloc'd (caller frees; NUL-terminated for
+ * convenience), *fd_out gets a passed descriptor or -1 (if @fd_out is NULL,
+ * any passed descriptor is closed). Returns 0, -ETIMEDOUT, -EPIPE when the
+ * peer closed, -EPROTO for a malformed header or oversized payload. */
+int ipc_recv(int sock, int64_t deadline_ns, uint32_t *type, char **payload,
+	     size_t *len, int *fd_out);
+
+int64_t ipc_mono_ns(void);
