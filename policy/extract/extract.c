@@ -335,6 +335,9 @@ extract_sbuf_ends_with_nl(const struct sbuf *b)
 int
 extract_text(struct xnode *n)
 {
+	if (n->len == 0) {
+		return 0;
+	}
 	int r = text_doc_add_bytes(n->doc, TEXT_KIND_BODY, NULL, n->buf, n->len,
 				   NULL);
 	if (r == -E2BIG) {
@@ -446,7 +449,9 @@ looks_like_html(const unsigned char *p, size_t len)
 	return false;
 }
 
-/* Binary: many control bytes in the first 64 KiB, and not UTF-16. */
+/* Binary: many control bytes in the first 64 KiB, and not UTF-16. NUL
+ * bytes do not count: text with NULs between paragraphs is still text
+ * (text_doc drops them), and random data has plenty of other controls. */
 static bool
 looks_binary(const unsigned char *p, size_t len)
 {
@@ -460,13 +465,13 @@ looks_binary(const unsigned char *p, size_t len)
 	}
 	for (size_t i = 0; i < lim; i++) {
 		unsigned char c = p[i];
-		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' &&
+		if ((c < 0x20 && c != 0 && c != '\t' && c != '\n' && c != '\r' &&
 		     c != '\f' && c != 0x1b) ||
 		    c == 0x7f) {
 			ctl++;
 		}
 	}
-	return ctl * 10 > lim; /* more than 10 % */
+	return ctl * 20 > lim; /* more than 5 % */
 }
 
 static enum ftype
