@@ -1,0 +1,73 @@
+#!/bin/sh
+# run.sh BUILD_DIR [SECONDS] [CORPUS_DEV] — runs every fuzz-extract-* target
+# built in BUILD_DIR (see meson.build here) for SECONDS each (default 60),
+# two at a time, seeded from the development corpus (default
+# ../shared/corpus/dev next to the repository): raw files by extension, and
+# for the zip-part targets the matching XML part unzipped from the corpus
+# documents. Findings land in $FUZZ_OUT (default /tmp/lw-fuzz)/artifacts-NAME.
+# Exit status 1 when any target found something.
+set -u
+build=$1
+secs=${2:-60}
+dev=${3:-$(dirname "$0")/../../../shared/corpus/dev}
+out=${FUZZ_OUT:-/tmp/lw-fuzz}
+mkdir -p "$out"
+
+seed_ext() { # NAME EXT...
+	d="$out/seeds-$1"; shift
+	mkdir -p "$d"
+	for ext in "$@"; do
+		find "$dev/files" -type f -name "*.$ext" -size -2M -exec cp {} "$d/" \; 2>/dev/null
+	done
+}
+seed_part() { # NAME EXT PART
+	d="$out/seeds-$1"
+	mkdir -p "$d"
+	i=0
+	for f in $(find "$dev/files" -type f -name "*.$2" | head -40); do
+		i=$((i+1))
+		unzip -p "$f" "$3" > "$d/$i.xml" 2>/dev/null || rm -f "$d/$i.xml"
+	done
+}
+seed_ext any txt html eml rtf pdf zip docx odt xlsx gz
+seed_ext text txt md csv
+seed_ext html html
+seed_ext eml eml
+seed_ext rtf rtf
+seed_ext pdf pdf
+seed_ext zip zip gz
+seed_part docx docx word/document.xml
+seed_part docx-props docx docProps/custom.xml
+seed_part xlsx xlsx xl/worksheets/sheet1.xml
+seed_part pptx pptx ppt/slides/slide1.xml
+seed_part odt odt content.xml
+seed_part odt-styles odt styles.xml
+
+status=0
+run() {
+	name=$1
+	mkdir -p "$out/work-$name" "$out/artifacts-$name"
+	"$build/tests/fuzz/fuzz-extract-$name" -max_total_time="$secs" -timeout=10 \
+		-rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 \
+		-artifact_prefix="$out/artifacts-$name/" \
+		"$out/work-$name" "$out/seeds-$name" > "$out/log-$name.txt" 2>&1
+	rc=$?
+	execs=$(grep -a 'stat::number_of_executed_units' "$out/log-$name.txt" | awk '{print $2}')
+	cov=$(grep -a -o 'cov: [0-9]*' "$out/log-$name.txt" | tail -1)
+	if [ $rc = 0 ]; then
+		echo "fuzz-extract-$name: ok, ${execs:-?} runs, $cov"
+	else
+		echo "fuzz-extract-$name: FOUND (exit $rc), see $out/log-$name.txt"
+	fi
+	return $rc
+}
+set -- any text html eml rtf pdf zip docx docx-props xlsx pptx odt odt-styles
+while [ $# -gt 0 ]; do
+	run "$1" & p1=$!
+	p2=
+	if [ $# -gt 1 ]; then run "$2" & p2=$!; shift; fi
+	shift
+	wait $p1 || status=1
+	[ -n "$p2" ] && { wait $p2 || status=1; }
+done
+exit $status
