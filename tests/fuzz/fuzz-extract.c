@@ -51,7 +51,7 @@ static const char *
 marker(void)
 {
 	const char *part = FUZZ_PART;
-	if (!strncmp(part, "word/", 5)) {
+	if (!strncmp(part, "word/", 5) || !strncmp(part, "docProps/", 9)) {
 		return "word/document.xml";
 	}
 	if (!strncmp(part, "xl/", 3)) {
