@@ -22,8 +22,44 @@
 
 static const char *const agent_keys[] = {
 	"watch", "exclude", "state_dir", "log_level", "workers", "rescan_interval",
-	"degraded_rescan_interval", "queue_size", NULL,
+	"degraded_rescan_interval", "queue_size", "classify", NULL,
 };
+
+static const char *const classify_keys[] = {
+	"enabled", "timeout_ms", "max_file_mb", "memory_mb", NULL,
+};
+
+static int
+load_classify(struct cfg_ctx *ctx, const cJSON *root, struct agent_config *cfg)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "classify");
+	if (!c) {
+		return 0;
+	}
+	int r = cfg_check_keys(ctx, c, "/classify", classify_keys);
+	if (r < 0) {
+		return r;
+	}
+	if ((r = cfg_get_bool(ctx, c, "/classify", "enabled", false, &cfg->classify)) < 0) {
+		return r;
+	}
+	long long v = cfg->classify_timeout_ms;
+	if ((r = cfg_get_int(ctx, c, "/classify", "timeout_ms", false, 100, 3600000, &v)) < 0) {
+		return r;
+	}
+	cfg->classify_timeout_ms = (int)v;
+	v = cfg->classify_max_file_mb;
+	if ((r = cfg_get_int(ctx, c, "/classify", "max_file_mb", false, 1, 16384, &v)) < 0) {
+		return r;
+	}
+	cfg->classify_max_file_mb = (int)v;
+	v = cfg->classify_memory_mb;
+	if ((r = cfg_get_int(ctx, c, "/classify", "memory_mb", false, 64, 65536, &v)) < 0) {
+		return r;
+	}
+	cfg->classify_memory_mb = (int)v;
+	return 0;
+}
 
 void
 agent_config_free(struct agent_config *cfg)
@@ -148,6 +184,10 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 	cfg->rescan_interval = 3600;
 	cfg->degraded_rescan_interval = 60;
 	cfg->queue_size = 16384;
+	cfg->classify = true;
+	cfg->classify_timeout_ms = 30000;
+	cfg->classify_max_file_mb = 256;
+	cfg->classify_memory_mb = 1024;
 	int r = cfg_parse_file(&ctx, path, 1 << 20, &root);
 	if (r < 0) {
 		goto fail;
@@ -222,6 +262,9 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 		goto fail;
 	}
 	cfg->queue_size = (int)v;
+	if ((r = load_classify(&ctx, root, cfg)) < 0) {
+		goto fail;
+	}
 	cJSON_Delete(root);
 	*out = cfg;
 	return 0;

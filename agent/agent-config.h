@@ -20,6 +20,11 @@ struct agent_config {
 	int rescan_interval; /* seconds between full reconciling rescans, 0 = never */
 	int degraded_rescan_interval; /* seconds between rescans of unwatched dirs */
 	int queue_size;      /* pending paths held in memory before the walk waits */
+	/* "classify": the sandboxed classify helper */
+	bool classify;           /* classify new content (default true) */
+	int classify_timeout_ms; /* per file (default 30000) */
+	int classify_max_file_mb;/* bytes of a file examined (default 256) */
+	int classify_memory_mb;  /* helper address-space limit (default 1024) */
 };
 
 /* Loads and validates @path. On failure returns -errno and writes one message

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -25,6 +26,8 @@
 #include "classify.h"
 #include "db.h"
 #include "extract.h"
+#include "filetype.h"
+#include "marking.h"
 #include "fpindex.h"
 #include "fpstore.h"
 #include "hash.h"
@@ -57,34 +60,33 @@ struct helper_ctx {
 	size_t nhashes;
 };
 
-/* Reads up to max_file_bytes of @fd into ctx->buf and hashes the whole
- * file. Returns the bytes kept, or -errno; *truncated when the file was
- * larger than the cap. */
-static long long
-read_file(struct helper_ctx *c, int fd, uint8_t sha[LW_SHA256_LEN], bool *truncated)
+#define HEAD_BYTES 65536
+#define CHUNK_BYTES (256 * 1024)
+
+/* The extractor's rule for "binary" (extract.c looks_binary): more than
+ * 5 % control bytes in the head, NUL not counted (UTF-16 text is full of
+ * NULs, random data has plenty of other controls). */
+static bool
+head_is_binary(const unsigned char *p, size_t len)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		return -errno;
+	size_t ctl = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = p[i];
+		if ((ch < 0x20 && ch != 0 && ch != '\t' && ch != '\n' && ch != '\r' &&
+		     ch != '\f' && ch != 0x1b) ||
+		    ch == 0x7f) {
+			ctl++;
+		}
 	}
-	if (!S_ISREG(st.st_mode)) {
-		return -EINVAL;
-	}
-	size_t want = (size_t)st.st_size < c->max_file_bytes ? (size_t)st.st_size
-							    : c->max_file_bytes;
-	if (want + 1 > c->cap) {
-		free(c->buf);
-		c->cap = want + 1;
-		c->buf = lw_malloc(c->cap);
-	}
-	lw_sha256_init(c->sha);
+	return len > 0 && ctl * 20 > len;
+}
+
+static ssize_t
+pread_full(int fd, unsigned char *buf, size_t len, off_t off)
+{
 	size_t got = 0;
-	*truncated = false;
-	unsigned char tail[65536];
-	for (;;) {
-		unsigned char *dst = got < want ? c->buf + got : tail;
-		size_t room = got < want ? want - got : sizeof(tail);
-		ssize_t n = pread(fd, dst, room, (off_t)got);
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
 		if (n < 0) {
 			if (errno == EINTR) {
 				continue;
@@ -94,14 +96,124 @@ read_file(struct helper_ctx *c, int fd, uint8_t sha[LW_SHA256_LEN], bool *trunca
 		if (n == 0) {
 			break;
 		}
-		lw_sha256_update(c->sha, dst, (size_t)n);
-		if (got >= want) {
-			*truncated = true;
-		}
 		got += (size_t)n;
 	}
-	lw_sha256_final(c->sha, sha);
-	return (long long)(got < want ? got : want);
+	return (ssize_t)got;
+}
+
+struct file_read {
+	size_t kept;      /* bytes in c->buf */
+	bool truncated;   /* larger than max_file_bytes */
+	bool binary;      /* streamed through the raw marking scan instead */
+	const char *type; /* for binaries: filetype_sniff's name */
+	struct marking_result raw;
+};
+
+/* Reads @fd for classification. Text formats: up to max_file_bytes into
+ * ctx->buf. Binary content: streamed in chunks through marking_scan_raw(),
+ * never held whole. Hashes everything unless @have_sha. 0 or -errno. */
+static int
+read_file(struct helper_ctx *c, int fd, bool have_sha, uint8_t sha[LW_SHA256_LEN],
+	  struct file_read *fr)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		return -EINVAL;
+	}
+	memset(fr, 0, sizeof(*fr));
+	if (c->cap < HEAD_BYTES + 1) {
+		free(c->buf);
+		c->cap = HEAD_BYTES + 1;
+		c->buf = lw_malloc(c->cap);
+	}
+	ssize_t n = pread_full(fd, c->buf, HEAD_BYTES, 0);
+	if (n < 0) {
+		return (int)n;
+	}
+	if (!have_sha) {
+		lw_sha256_init(c->sha);
+		lw_sha256_update(c->sha, c->buf, (size_t)n);
+	}
+	off_t off = n;
+	/* Containers and documents (zip, PDF, gzip...) look binary too: only
+	 * content no format claims takes the raw path. */
+	const char *t = n > 0 ? filetype_sniff(c->buf, (size_t)n, (unsigned long long)st.st_size,
+					       NULL)
+			      : "empty";
+	static const char *const opaque[] = {"binary", "elf", "png", "jpeg", "gif", "sqlite"};
+	bool is_opaque = false;
+	for (size_t i = 0; i < LW_ARRAY_SIZE(opaque); i++) {
+		is_opaque = is_opaque || strcmp(t, opaque[i]) == 0;
+	}
+	/* random and compiled data show their nature within a few KiB */
+	if (is_opaque && head_is_binary(c->buf, (size_t)n < 4096 ? (size_t)n : 4096)) {
+		fr->binary = true;
+		fr->type = t;
+		struct marking_raw_state rs = {0};
+		marking_scan_raw(&rs, c->buf, (size_t)n, &fr->raw);
+		while (n == (ssize_t)HEAD_BYTES || n == CHUNK_BYTES) {
+			if (c->cap < CHUNK_BYTES) {
+				free(c->buf);
+				c->cap = CHUNK_BYTES + 1;
+				c->buf = lw_malloc(c->cap);
+			}
+			n = pread_full(fd, c->buf, CHUNK_BYTES, off);
+			if (n <= 0) {
+				break;
+			}
+			off += n;
+			marking_scan_raw(&rs, c->buf, (size_t)n, &fr->raw);
+			if (!have_sha) {
+				lw_sha256_update(c->sha, c->buf, (size_t)n);
+			}
+		}
+		if (n < 0) {
+			return (int)n;
+		}
+		if (!have_sha) {
+			lw_sha256_final(c->sha, sha);
+		}
+		return 0;
+	}
+	size_t want = (size_t)st.st_size < c->max_file_bytes ? (size_t)st.st_size
+							    : c->max_file_bytes;
+	if (want < (size_t)n) {
+		want = (size_t)n; /* grew since fstat */
+	}
+	if (want + 1 > c->cap) {
+		c->buf = lw_realloc(c->buf, want + 1);
+		c->cap = want + 1;
+	}
+	ssize_t m = n == HEAD_BYTES ? pread_full(fd, c->buf + n, want - (size_t)n, off) : 0;
+	if (m < 0) {
+		return (int)m;
+	}
+	fr->kept = (size_t)n + (size_t)m;
+	off += m;
+	if (!have_sha) {
+		lw_sha256_update(c->sha, c->buf + n, (size_t)m);
+	}
+	/* the rest, beyond the cap: hashed (when asked), not examined */
+	unsigned char tail[65536];
+	for (;;) {
+		ssize_t got = pread_full(fd, tail, sizeof(tail), off);
+		if (got <= 0) {
+			break;
+		}
+		fr->truncated = true;
+		if (have_sha) {
+			break;
+		}
+		lw_sha256_update(c->sha, tail, (size_t)got);
+		off += got;
+	}
+	if (!have_sha) {
+		lw_sha256_final(c->sha, sha);
+	}
+	return 0;
 }
 
 static int
@@ -205,14 +317,17 @@ handle(struct helper_ctx *c, int sock, uint32_t type, const char *payload, int f
 	const char *name = req ? cJSON_GetStringValue(cJSON_GetObjectItem(req, WIRE_KEY_PATH))
 			       : NULL;
 	uint8_t sha[LW_SHA256_LEN];
-	bool truncated = false;
-	long long n = fd >= 0 ? read_file(c, fd, sha, &truncated) : -EBADF;
+	const char *given = req ? cJSON_GetStringValue(cJSON_GetObjectItem(req, WIRE_KEY_SHA256))
+				: NULL;
+	bool have_sha = given && lw_unhex_sha256(given, sha) == 0;
+	struct file_read fr;
+	int n = fd >= 0 ? read_file(c, fd, have_sha, sha, &fr) : -EBADF;
 	if (fd >= 0) {
 		close(fd);
 	}
 	if (n < 0) {
 		char err[128];
-		snprintf(err, sizeof(err), "read: %s", strerror((int)-n));
+		snprintf(err, sizeof(err), "read: %s", strerror(-n));
 		reply_error(sock, reply, err);
 		cJSON_Delete(req);
 		return 0;
@@ -225,13 +340,29 @@ handle(struct helper_ctx *c, int sock, uint32_t type, const char *payload, int f
 	c->file_sha = sha;
 	c->fingerprinting = type == HELPER_MSG_FINGERPRINT;
 	c->nhashes = 0;
-	struct extract_result xr;
-	extract_buffer(c->buf, (size_t)n, name, &lim, on_member, c, &xr);
+	struct extract_result xr = {0};
+	if (fr.binary) {
+		/* no text format: the raw marking scan, and exact copies of
+		 * registered documents, are all there is to find */
+		snprintf(xr.type, sizeof(xr.type), "%s", fr.type);
+		memset(&c->total, 0, sizeof(c->total));
+		c->total.marking = fr.raw;
+		c->have_total = true;
+		if (c->index && !c->fingerprinting) {
+			struct fpindex_match m[CLASSIFY_MATCHES_MAX];
+			int k = fpindex_query(c->index, sha, NULL, 0, m, CLASSIFY_MATCHES_MAX);
+			for (int i = 0; i < k; i++) {
+				classify_add_match(&c->total, m[i].id, m[i].kind, m[i].coverage);
+			}
+		}
+	} else {
+		extract_buffer(c->buf, fr.kept, name, &lim, on_member, c, &xr);
+	}
 	char hex[LW_SHA256_HEX_LEN + 1];
 	lw_hex(sha, LW_SHA256_LEN, hex);
 	char err[EXTRACT_ERROR_MAX + 64] = "";
-	if (truncated) {
-		snprintf(err, sizeof(err), "limit: file size (%zu bytes read)", c->max_file_bytes);
+	if (fr.truncated) {
+		snprintf(err, sizeof(err), "limit: file size (%zu bytes examined)", c->max_file_bytes);
 	} else if (xr.stop != EXTRACT_STOP_NONE) {
 		snprintf(err, sizeof(err), "%s", xr.error);
 	}
@@ -248,7 +379,7 @@ handle(struct helper_ctx *c, int sock, uint32_t type, const char *payload, int f
 	}
 	cJSON_AddStringToObject(o, WIRE_KEY_SHA256, hex);
 	cJSON_AddStringToObject(o, WIRE_KEY_TYPE, xr.type);
-	cJSON_AddNumberToObject(o, WIRE_KEY_SIZE, (double)n);
+	cJSON_AddNumberToObject(o, WIRE_KEY_SIZE, (double)fr.kept);
 	if (err[0]) {
 		cJSON_AddStringToObject(o, WIRE_KEY_ERROR, err);
 	} else {
@@ -375,6 +506,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* libarchive converts member dates with localtime(): without TZ glibc
+	 * re-reads /etc/localtime for every docx (and the sandbox refuses it) */
+	setenv("TZ", "UTC", 1);
+	tzset();
 	struct helper_ctx c = {
 		.max_file_bytes = (size_t)max_mb << 20,
 		.timeout_ns = (int64_t)timeout_ms * 1000000,

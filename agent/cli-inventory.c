@@ -22,6 +22,7 @@
  * the command too. */
 struct sub_opts {
 	const char *under;
+	const char *label;
 	bool all;
 };
 
@@ -32,6 +33,7 @@ parse_sub(struct cli *c, int argc, char **argv, bool allow_filters, struct sub_o
 		{"json", no_argument, NULL, 'j'},
 		{"under", required_argument, NULL, 'u'},
 		{"all", no_argument, NULL, 'a'},
+		{"label", required_argument, NULL, 'l'},
 		{0},
 	};
 	int opt;
@@ -42,12 +44,15 @@ parse_sub(struct cli *c, int argc, char **argv, bool allow_filters, struct sub_o
 			break;
 		case 'u':
 		case 'a':
+		case 'l':
 			if (!allow_filters) {
 				fprintf(stderr, "leakwatch: %s: unexpected option\n", argv[0]);
 				return -EINVAL;
 			}
 			if (opt == 'u') {
 				o->under = optarg;
+			} else if (opt == 'l') {
+				o->label = optarg;
 			} else {
 				o->all = true;
 			}
@@ -174,6 +179,55 @@ cli_status(struct cli *c, int argc, char **argv)
 
 /* --- files and find --------------------------------------------------- */
 
+/* The classification findings, as `leakwatch scan` reports them:
+ * classification, pii, matches; the classifier's own error, if any, as
+ * classify_error (error is the inventory's read error). */
+static void
+add_findings(cJSON *o, const char *findings)
+{
+	cJSON *f = findings ? cJSON_Parse(findings) : NULL;
+	static const char *const keys[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
+					   WIRE_KEY_MATCHES};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(keys); i++) {
+		cJSON *v = f ? cJSON_DetachItemFromObject(f, keys[i]) : NULL;
+		if (!v) {
+			v = i == 0 ? cJSON_CreateNull() : cJSON_CreateArray();
+		}
+		cJSON_AddItemToObject(o, keys[i], v);
+	}
+	const char *err = f ? cJSON_GetStringValue(cJSON_GetObjectItem(f, WIRE_KEY_ERROR)) : NULL;
+	if (err) {
+		cJSON_AddStringToObject(o, "classify_error", err);
+	}
+	cJSON_Delete(f);
+}
+
+/* "NATO SECRET"-style short label for the plain listing, "-" if none. */
+static const char *
+level_of(const char *findings)
+{
+	static char buf[64];
+	cJSON *f = findings ? cJSON_Parse(findings) : NULL;
+	const cJSON *cl = cJSON_GetObjectItem(f, WIRE_KEY_CLASSIFICATION);
+	const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(f, WIRE_KEY_MATCHES), 0);
+	const cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItem(f, WIRE_KEY_PII), 0);
+	if (cJSON_IsObject(cl)) {
+		snprintf(buf, sizeof(buf), "%s %s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_SCHEME)),
+			 cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_LEVEL)));
+	} else if (m) {
+		snprintf(buf, sizeof(buf), "~%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(m, WIRE_KEY_MATCH_ID)));
+	} else if (p) {
+		snprintf(buf, sizeof(buf), "pii:%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(p, WIRE_KEY_PII_TYPE)));
+	} else {
+		snprintf(buf, sizeof(buf), "-");
+	}
+	cJSON_Delete(f);
+	return buf;
+}
+
 struct list_ctx {
 	struct cli *c;
 	long long count;
@@ -229,10 +283,12 @@ print_row(const struct store_row *row, void *ctx)
 		} else {
 			cJSON_AddNullToObject(o, WIRE_KEY_DELETED_AT);
 		}
+		add_findings(o, rec->findings);
 		print_json(o);
 		return 0;
 	}
-	printf("%s  %12lld  %-8s  ", hex, (long long)rec->size, type);
+	printf("%s  %12lld  %-8s  %-13s  ", hex, (long long)rec->size, type,
+	       level_of(rec->findings));
 	cli_print_path(row->path, row->path_len);
 	if (rec->kind == FILE_KIND_SYMLINK && rec->link_target) {
 		printf(" -> ");
@@ -255,8 +311,19 @@ cli_files(struct cli *c, int argc, char **argv)
 {
 	struct sub_opts so = {0};
 	if (parse_sub(c, argc, argv, true, &so) < 0 || optind != argc) {
-		fprintf(stderr, "usage: leakwatch files [--under PATH] [--all] [--json]\n");
+		fprintf(stderr, "usage: leakwatch files [--under PATH] [--all] [--label LEVEL]"
+				" [--json]\n");
 		return 2;
+	}
+	int min_rank = 0;
+	if (so.label) {
+		min_rank = store_rank_of(so.label);
+		if (min_rank <= 0) {
+			fprintf(stderr, "leakwatch: --label: %s: not one of UNCLASSIFIED, RESTRICTED,"
+					" CONFIDENTIAL, SECRET, TOP SECRET\n",
+				so.label);
+			return 2;
+		}
 	}
 	char real[PATH_MAX];
 	const char *under = NULL;
@@ -273,7 +340,7 @@ cli_files(struct cli *c, int argc, char **argv)
 		return 2;
 	}
 	struct list_ctx l = {.c = c};
-	int r = store_foreach(st, under, ulen, so.all, print_row, &l);
+	int r = store_foreach(st, under, ulen, so.all, min_rank, print_row, &l);
 	store_close(st);
 	return r < 0 ? 2 : 0;
 }

@@ -2,12 +2,25 @@
 #include "fpstore.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "mem.h"
 #include "winnow.h"
+
+/* The winnowing that made a fingerprint set: its hashes are only
+ * comparable with hashes made the same way (winnow.h). */
+static const char *
+current_params(void)
+{
+	static char buf[48];
+	struct winnow_params p;
+	winnow_params_default(&p);
+	snprintf(buf, sizeof(buf), "winnow-v%d-k%u-w%u", WINNOW_VERSION, p.k, p.w);
+	return buf;
+}
 
 static int
 bump_generation(sqlite3 *db)
@@ -45,6 +58,7 @@ put(sqlite3 *db, const char *sql, const struct fpstore_doc *d, int64_t now, bool
 	sqlite3_bind_int64(s, i++, now);
 	sqlite3_bind_blob(s, i++, d->fps, (int)d->fps_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, i++, (int64_t)d->nfps);
+	sqlite3_bind_text(s, i++, current_params(), -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_DONE && bump_generation(db) == 0) {
 		r = 0;
 	}
@@ -61,8 +75,8 @@ int
 fpstore_put(sqlite3 *db, const struct fpstore_doc *d, int64_t now)
 {
 	return put(db,
-		   "INSERT OR REPLACE INTO registered(id, label, sha256, source, added, fps, nfps)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		   "INSERT OR REPLACE INTO registered(id, label, sha256, source, added, fps, nfps,"
+		   " params) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 		   d, now, false);
 }
 
@@ -70,8 +84,8 @@ int
 fpstore_put_benign(sqlite3 *db, const struct fpstore_doc *d, int64_t now)
 {
 	return put(db,
-		   "INSERT OR REPLACE INTO benign(sha256, source, added, fps, nfps)"
-		   " VALUES(?1, ?2, ?3, ?4, ?5)",
+		   "INSERT OR REPLACE INTO benign(sha256, source, added, fps, nfps, params)"
+		   " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 		   d, now, true);
 }
 
@@ -111,11 +125,29 @@ fpstore_generation(sqlite3 *db)
 }
 
 int
+fpstore_label(sqlite3 *db, const char *id, char *buf, size_t len)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT label FROM registered WHERE id = ?1", -1, &s, NULL) !=
+	    SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	int r = 0;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(s, 0));
+		r = 1;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
 fpstore_list(sqlite3 *db, fpstore_list_fn fn, void *ctx)
 {
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(db,
-			       "SELECT id, label, sha256, source, fps, nfps, added"
+			       "SELECT id, label, sha256, source, fps, nfps, added, params"
 			       " FROM registered ORDER BY id",
 			       -1, &s, NULL) != SQLITE_OK) {
 		return -EIO;
@@ -131,6 +163,7 @@ fpstore_list(sqlite3 *db, fpstore_list_fn fn, void *ctx)
 			.fps = sqlite3_column_blob(s, 4),
 			.fps_len = (size_t)sqlite3_column_bytes(s, 4),
 			.nfps = (size_t)sqlite3_column_int64(s, 5),
+			.params = (const char *)sqlite3_column_text(s, 7),
 		};
 		if (sqlite3_column_bytes(s, 2) != 32) {
 			continue;
@@ -146,6 +179,12 @@ load_one(const struct fpstore_doc *d, int64_t added, void *ctx)
 {
 	(void)added;
 	struct fpindex *idx = ctx;
+	if (!d->params || strcmp(d->params, current_params()) != 0) {
+		log_warn("fpstore: %s: fingerprinted with %s, this version uses %s: skipped;"
+			 " register it again with leakwatch fingerprint add",
+			 d->id, d->params ? d->params : "?", current_params());
+		return 0;
+	}
 	uint64_t *fps = NULL;
 	size_t n = 0;
 	int r = winnow_unpack(d->fps, d->fps_len, &fps, &n);
@@ -178,7 +217,9 @@ fpstore_load_index(sqlite3 *db, struct fpindex **out, int64_t *gen)
 		return r;
 	}
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT fps FROM benign", -1, &s, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT fps FROM benign WHERE params = ?1", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(s, 1, current_params(), -1, SQLITE_STATIC);
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			uint64_t *fps = NULL;
 			size_t n = 0;

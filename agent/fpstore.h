@@ -25,6 +25,7 @@ struct fpstore_doc {
 	const unsigned char *fps; /* packed (winnow_pack) */
 	size_t fps_len;
 	size_t nfps;
+	const char *params;       /* how fps were made; set by fpstore on reads */
 };
 
 /* Adds or replaces registered document @d. 0 or -errno. */
@@ -35,6 +36,9 @@ int fpstore_put_benign(sqlite3 *db, const struct fpstore_doc *d, int64_t now);
 int fpstore_remove(sqlite3 *db, const char *id);
 /* The current generation (0 when nothing was ever registered). */
 int64_t fpstore_generation(sqlite3 *db);
+
+/* The label registered with @id into @buf: 1, 0 if unknown, -errno. */
+int fpstore_label(sqlite3 *db, const char *id, char *buf, size_t len);
 
 typedef int (*fpstore_list_fn)(const struct fpstore_doc *d, int64_t added, void *ctx);
 int fpstore_list(sqlite3 *db, fpstore_list_fn fn, void *ctx);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent-config.h"
+#include "fpstore.h"
 #include "log.h"
 #include "mem.h"
 #include "queue.h"
@@ -51,9 +52,32 @@ publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 	writer_submit(wr, op);
 }
 
+/* Registered documents changed (leakwatch fingerprint add/remove): every
+ * file is classified again, without re-hashing, by a full rescan. */
+static void
+check_fingerprints(const struct agent_config *cfg, struct watcher *wt,
+		   struct worker_pool *pool, int64_t *gen)
+{
+	struct store *rd = NULL;
+	char err[256];
+	if (store_open(cfg->db_path, DB_MODE_READER, &rd, err, sizeof(err)) < 0) {
+		return;
+	}
+	int64_t now = fpstore_generation(store_db(rd));
+	store_close(rd);
+	if (now != *gen) {
+		log_info("main: registered documents changed (generation %lld); classifying"
+			 " the inventory again",
+			 (long long)now);
+		*gen = now;
+		worker_pool_set_fp_gen(pool, now);
+		watcher_request_full_scan(wt);
+	}
+}
+
 static int
 run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
-	 struct writer *wr, struct worker_pool *pool, int64_t started)
+	 struct writer *wr, struct worker_pool *pool, int64_t started, int64_t fp_gen)
 {
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -111,6 +135,9 @@ run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 			if ((ws.unwatched > 0 || ws.roots_missing > 0) &&
 			    ticks % cfg->degraded_rescan_interval == 0) {
 				watcher_request_degraded_scan(wt);
+			}
+			if (cfg->classify && ticks % 2 == 0) {
+				check_fingerprints(cfg, wt, pool, &fp_gen);
 			}
 			if (cfg->rescan_interval > 0 && ticks % cfg->rescan_interval == 0) {
 				watcher_request_full_scan(wt);
@@ -204,13 +231,20 @@ main(int argc, char **argv)
 	int64_t epoch = 0;
 	store_meta_get(st, "epoch", &epoch);
 	bool empty = store_is_empty(st) == 1;
+	struct worker_classify cls = {
+		.enabled = cfg->classify,
+		.helper = {.db_path = cfg->db_path, .timeout_ms = cfg->classify_timeout_ms,
+			   .max_file_mb = cfg->classify_max_file_mb,
+			   .memory_mb = cfg->classify_memory_mb},
+		.fp_gen = fpstore_generation(store_db(st)),
+	};
 	if ((r = writer_start(st, WRITER_BACKLOG, epoch, &wr)) < 0) {
 		log_err("main: cannot start the writer: %s", strerror(-r));
 		store_close(st);
 		goto fail_store;
 	}
 	q = wq_new((size_t)cfg->queue_size);
-	if ((r = worker_pool_start(cfg->workers, cfg->db_path, empty, q, wr, &pool)) < 0) {
+	if ((r = worker_pool_start(cfg->workers, cfg->db_path, empty, &cls, q, wr, &pool)) < 0) {
 		log_err("main: cannot start the workers: %s", strerror(-r));
 		goto fail_workers;
 	}
@@ -220,7 +254,7 @@ main(int argc, char **argv)
 	}
 	log_info("main: leakwatchd %s watching %zu root(s) with %d worker(s); state in %s",
 		 LW_VERSION, cfg->nroots, cfg->workers, cfg->state_dir);
-	r = run_loop(cfg, wt, q, wr, pool, started);
+	r = run_loop(cfg, wt, q, wr, pool, started, cls.fp_gen);
 	struct watcher_stats ws;
 	watcher_get_stats(wt, &ws);
 	watcher_stop(wt);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -36,11 +37,14 @@ static const struct db_migration store_schema[] = {
 	 "ALTER TABLE files ADD COLUMN rank INTEGER NOT NULL DEFAULT 0;"
 	 "ALTER TABLE files ADD COLUMN fp_gen INTEGER NOT NULL DEFAULT 0;"
 	 "CREATE INDEX files_rank ON files(rank) WHERE deleted_at IS NULL AND rank > 0;"
+	 /* params: the winnowing that made fps (fpstore.c), which is a
+	  * stored format: other parameters give other hashes */
 	 "CREATE TABLE registered (id TEXT PRIMARY KEY, label TEXT NOT NULL,"
 	 " sha256 BLOB NOT NULL, source BLOB, added INTEGER NOT NULL,"
-	 " fps BLOB NOT NULL, nfps INTEGER NOT NULL);"
+	 " fps BLOB NOT NULL, nfps INTEGER NOT NULL, params TEXT NOT NULL);"
 	 "CREATE TABLE benign (sha256 BLOB PRIMARY KEY, source BLOB,"
-	 " added INTEGER NOT NULL, fps BLOB NOT NULL, nfps INTEGER NOT NULL);"},
+	 " added INTEGER NOT NULL, fps BLOB NOT NULL, nfps INTEGER NOT NULL,"
+	 " params TEXT NOT NULL);"},
 };
 
 enum {
@@ -62,10 +66,10 @@ enum {
 
 static const char *const store_sql[S_COUNT] = {
 	[S_LOOKUP_PATH] = "SELECT kind, dev, ino, size, mode, uid, gid, mtime_ns, ctime_ns,"
-			  " sha256, type, link_target, error FROM files"
+			  " sha256, type, link_target, error, findings, rank, fp_gen FROM files"
 			  " WHERE path = ?1 AND deleted_at IS NULL",
 	[S_LOOKUP_INODE] = "SELECT kind, dev, ino, size, mode, uid, gid, mtime_ns, ctime_ns,"
-			   " sha256, type, link_target, error FROM files"
+			   " sha256, type, link_target, error, findings, rank, fp_gen FROM files"
 			   " WHERE dev = ?1 AND ino = ?2 AND deleted_at IS NULL"
 			   " AND size = ?3 AND mtime_ns = ?4 AND sha256 IS NOT NULL"
 			   " AND error IS NULL LIMIT 1",
@@ -73,15 +77,18 @@ static const char *const store_sql[S_COUNT] = {
 	[S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
 		       " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	[S_PUT] = "INSERT INTO files(path, kind, dev, ino, size, mode, uid, gid, mtime_ns,"
-		  " ctime_ns, sha256, type, link_target, error, first_seen, updated, seen)"
+		  " ctime_ns, sha256, type, link_target, error, first_seen, updated, seen,"
+		  " findings, rank, fp_gen)"
 		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-		  " ?15, ?15, ?16)"
+		  " ?15, ?15, ?16, ?17, ?18, ?19)"
 		  " ON CONFLICT(path) DO UPDATE SET kind = excluded.kind,"
 		  " dev = excluded.dev, ino = excluded.ino, size = excluded.size,"
 		  " mode = excluded.mode, uid = excluded.uid, gid = excluded.gid,"
 		  " mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns,"
 		  " sha256 = excluded.sha256, type = excluded.type,"
 		  " link_target = excluded.link_target, error = excluded.error,"
+		  " findings = excluded.findings, rank = excluded.rank,"
+		  " fp_gen = excluded.fp_gen,"
 		  " first_seen = CASE WHEN deleted_at IS NULL THEN first_seen"
 		  "   ELSE excluded.first_seen END,"
 		  " moved_from = CASE WHEN deleted_at IS NULL THEN moved_from ELSE NULL END,"
@@ -118,6 +125,22 @@ lw_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int
+store_rank_of(const char *level)
+{
+	static const char *const levels[] = {"UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL",
+					     "SECRET", "TOP SECRET"};
+	if (!level || !level[0]) {
+		return 0;
+	}
+	for (int i = 0; i < 5; i++) {
+		if (strcasecmp(level, levels[i]) == 0) {
+			return i + 1;
+		}
+	}
+	return -1;
 }
 
 const char *
@@ -166,8 +189,10 @@ file_rec_fini(struct file_rec *rec)
 {
 	free(rec->link_target);
 	free(rec->error);
+	free(rec->findings);
 	rec->link_target = NULL;
 	rec->error = NULL;
+	rec->findings = NULL;
 }
 
 int
@@ -257,6 +282,12 @@ read_rec(sqlite3_stmt *s, int c, struct file_rec *rec)
 	if (e) {
 		rec->error = lw_strdup((const char *)e);
 	}
+	const unsigned char *f = sqlite3_column_text(s, c + 13);
+	if (f) {
+		rec->findings = lw_strdup((const char *)f);
+	}
+	rec->rank = sqlite3_column_int(s, c + 14);
+	rec->fp_gen = sqlite3_column_int64(s, c + 15);
 }
 
 static int
@@ -389,6 +420,11 @@ store_put(struct store *st, const char *path, size_t len, const struct file_rec 
 	}
 	sqlite3_bind_int64(s, 15, now);
 	sqlite3_bind_int64(s, 16, epoch);
+	if (rec->findings) {
+		sqlite3_bind_text(s, 17, rec->findings, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int(s, 18, rec->rank);
+	sqlite3_bind_int64(s, 19, rec->fp_gen);
 	return step_done(st, s);
 }
 
@@ -567,11 +603,11 @@ foreach(struct store *st, sqlite3_stmt *q, store_row_fn fn, void *ctx)
 		row.path = sqlite3_column_blob(q, 0);
 		row.path_len = (size_t)sqlite3_column_bytes(q, 0);
 		read_rec(q, 1, &row.rec);
-		row.first_seen = sqlite3_column_int64(q, 14);
-		row.updated = sqlite3_column_int64(q, 15);
-		row.deleted_at = sqlite3_column_int64(q, 16);
-		row.moved_from = sqlite3_column_blob(q, 17);
-		row.moved_from_len = (size_t)sqlite3_column_bytes(q, 17);
+		row.first_seen = sqlite3_column_int64(q, 17);
+		row.updated = sqlite3_column_int64(q, 18);
+		row.deleted_at = sqlite3_column_int64(q, 19);
+		row.moved_from = sqlite3_column_blob(q, 20);
+		row.moved_from_len = (size_t)sqlite3_column_bytes(q, 20);
 		r = fn(&row, ctx);
 		file_rec_fini(&row.rec);
 		if (r) {
@@ -588,22 +624,18 @@ foreach(struct store *st, sqlite3_stmt *q, store_row_fn fn, void *ctx)
 
 #define ROW_COLUMNS                                                            \
 	"path, kind, dev, ino, size, mode, uid, gid, mtime_ns, ctime_ns, sha256,"  \
-	" type, link_target, error, first_seen, updated, deleted_at, moved_from"
+	" type, link_target, error, findings, rank, fp_gen, first_seen, updated,"  \
+	" deleted_at, moved_from"
 
 int
-store_foreach(struct store *st, const char *dir, size_t len, bool all,
+store_foreach(struct store *st, const char *dir, size_t len, bool all, int min_rank,
 	      store_row_fn fn, void *ctx)
 {
+	char sql[512];
+	snprintf(sql, sizeof(sql), "SELECT " ROW_COLUMNS " FROM files WHERE 1%s%s%s ORDER BY path",
+		 dir ? " AND ((path >= ?1 AND path < ?2) OR path = ?3)" : "",
+		 all ? "" : " AND deleted_at IS NULL", min_rank > 0 ? " AND rank >= ?4" : "");
 	sqlite3_stmt *q = NULL;
-	const char *sql = dir ? (all ? "SELECT " ROW_COLUMNS " FROM files"
-				       " WHERE (path >= ?1 AND path < ?2) OR path = ?3"
-				       " ORDER BY path"
-				     : "SELECT " ROW_COLUMNS " FROM files"
-				       " WHERE ((path >= ?1 AND path < ?2) OR path = ?3)"
-				       " AND deleted_at IS NULL ORDER BY path")
-			      : (all ? "SELECT " ROW_COLUMNS " FROM files ORDER BY path"
-				     : "SELECT " ROW_COLUMNS " FROM files"
-				       " WHERE deleted_at IS NULL ORDER BY path");
 	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
 		log_err("store: query: %s", sqlite3_errmsg(st->db));
 		return -EIO;
@@ -613,6 +645,9 @@ store_foreach(struct store *st, const char *dir, size_t len, bool all,
 	if (dir) {
 		bind_below(q, dir, len, &lo, &hi);
 		sqlite3_bind_blob(q, 3, dir, (int)len, SQLITE_STATIC);
+	}
+	if (min_rank > 0) {
+		sqlite3_bind_int(q, 4, min_rank);
 	}
 	return foreach(st, q, fn, ctx);
 }

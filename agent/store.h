@@ -44,6 +44,12 @@ struct file_rec {
 	char *link_target; /* owned; bytes, link_len long */
 	size_t link_len;
 	char *error;       /* owned; NULL when none */
+	/* classification (schema 2) */
+	char *findings;    /* owned JSON object: classification, pii, matches,
+			    * members, error; NULL when not classified */
+	int rank;          /* classification level rank (store_rank_of()) */
+	int64_t fp_gen;    /* registered-document generation it was matched
+			    * against */
 };
 void file_rec_fini(struct file_rec *rec);
 
@@ -116,10 +122,11 @@ struct store_row {
 	size_t moved_from_len;
 };
 typedef int (*store_row_fn)(const struct store_row *row, void *ctx);
-/* Rows under @dir (NULL: all), deleted ones too if @all; path order.
+/* Rows under @dir (NULL: all), deleted ones too if @all, classified at
+ * least @min_rank (0: any); path order.
  * Stops and returns the callback's value if it is non-zero. */
 int store_foreach(struct store *st, const char *dir, size_t len, bool all,
-		  store_row_fn fn, void *ctx);
+		  int min_rank, store_row_fn fn, void *ctx);
 int store_foreach_sha(struct store *st, const uint8_t sha[LW_SHA256_LEN],
 		      store_row_fn fn, void *ctx);
 /* Counts of live rows and of live rows carrying an error. */
@@ -128,3 +135,7 @@ int store_counts(struct store *st, int64_t *files, int64_t *errors);
 int store_status_get(struct store *st, int *pid, int64_t *updated, char **json);
 
 int64_t lw_now_ns(void);
+
+/* Level ranks for ordering and filtering: 0 none, 1 UNCLASSIFIED,
+ * 2 RESTRICTED, 3 CONFIDENTIAL, 4 SECRET, 5 TOP SECRET; -1 unknown name. */
+int store_rank_of(const char *level);

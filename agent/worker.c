@@ -14,7 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "filetype.h"
+#include "fpstore.h"
+#include "marking.h"
+#include "helper.h"
+#include "wire.h"
 #include "hash.h"
 #include "log.h"
 #include "mem.h"
@@ -38,6 +44,7 @@ struct worker {
 	unsigned char *buf;
 	bool in_read_txn;
 	unsigned txn_lookups;
+	struct helper *helper;
 };
 
 struct worker_pool {
@@ -46,6 +53,9 @@ struct worker_pool {
 	int n;
 	struct worker *workers;
 	atomic_bool lookups; /* false while the inventory was empty at start */
+	bool classify;       /* send new content to the classify helper */
+	struct helper_opts hopts;
+	atomic_llong fp_gen; /* registered documents' generation */
 };
 
 static struct log_ratelimit worker_rl = LOG_RATELIMIT_INIT(10, 5);
@@ -182,6 +192,68 @@ lookups_end(struct worker *wk)
 	}
 }
 
+/* Classifies the file open at @fd (its hash already in @rec) through the
+ * worker's helper, and records the findings in @rec. */
+static void
+classify(struct worker *wk, int fd, const char *path, struct file_rec *rec)
+{
+	struct worker_pool *p = wk->pool;
+	int64_t gen = atomic_load(&p->fp_gen);
+	if (helper_fp_gen(wk->helper) >= 0 && helper_fp_gen(wk->helper) != gen) {
+		helper_restart(wk->helper); /* registered documents changed */
+	}
+	char hex[LW_SHA256_HEX_LEN + 1];
+	lw_hex(rec->sha256, LW_SHA256_LEN, hex);
+	char *json = NULL;
+	helper_classify(wk->helper, fd, path, hex, &json);
+	cJSON *o = cJSON_Parse(json);
+	free(json);
+	if (!o) {
+		return;
+	}
+	/* keep what the inventory needs; type and size are the agent's own */
+	cJSON_DeleteItemFromObject(o, WIRE_KEY_SHA256);
+	cJSON_DeleteItemFromObject(o, WIRE_KEY_SIZE);
+	cJSON_DeleteItemFromObject(o, WIRE_KEY_TYPE);
+	const cJSON *cl = cJSON_GetObjectItem(o, WIRE_KEY_CLASSIFICATION);
+	int rank = store_rank_of(cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_LEVEL)));
+	/* A copy or excerpt of a registered document carries its label's
+	 * level, marked or not: that is what registration is for. */
+	const cJSON *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(o, WIRE_KEY_MATCHES))
+	{
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(m, WIRE_KEY_MATCH_ID));
+		char label[128];
+		struct marking_line ml;
+		if (id && fpstore_label(store_db(wk->st), id, label, sizeof(label)) == 1 &&
+		    marking_parse_line(label, strlen(label), MARKING_MODE_METADATA, &ml) !=
+			    MARKING_STRENGTH_NONE &&
+		    (int)ml.level > rank) {
+			rank = (int)ml.level;
+		}
+	}
+	rec->rank = rank > 0 ? rank : 0;
+	char *s = cJSON_PrintUnformatted(o);
+	free(rec->findings);
+	rec->findings = lw_strdup(s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+	rec->fp_gen = helper_fp_gen(wk->helper) >= 0 ? helper_fp_gen(wk->helper) : gen;
+}
+
+/* Carries what an earlier row knew about the same content. */
+static void
+carry(struct file_rec *rec, const struct file_rec *old)
+{
+	memcpy(rec->sha256, old->sha256, LW_SHA256_LEN);
+	rec->has_sha = true;
+	memcpy(rec->type, old->type, sizeof(rec->type));
+	free(rec->findings);
+	rec->findings = old->findings ? lw_strdup(old->findings) : NULL;
+	rec->rank = old->rank;
+	rec->fp_gen = old->fp_gen;
+}
+
 /* Returns true if the item must be processed again. */
 static bool
 process_path(struct worker *wk, struct wq_item *it)
@@ -216,15 +288,24 @@ process_path(struct worker *wk, struct wq_item *it)
 			rec.link_len = (size_t)n;
 		}
 	}
-	/* Unchanged since the inventory saw it: no need to read or write it. */
+	int64_t gen = atomic_load(&wk->pool->fp_gen);
+	bool classifying = wk->pool->classify;
+	/* What the inventory already knows decides how much work is left:
+	 * nothing (unchanged), classification only (registered documents
+	 * changed since), or reading and hashing too. */
+	bool need_hash = true;
 	struct file_rec old = {0};
 	bool lookups = lookups_begin(wk);
 	if (lookups && store_lookup_path(wk->st, it->path, it->len, &old) == 1 &&
 	    unchanged(&old, &rec)) {
-		file_rec_fini(&old);
-		file_rec_fini(&rec);
-		simple(wk, it, WRITER_OP_SEEN);
-		return false;
+		if (!S_ISREG(st.st_mode) || !classifying || old.fp_gen == gen) {
+			file_rec_fini(&old);
+			file_rec_fini(&rec);
+			simple(wk, it, WRITER_OP_SEEN);
+			return false;
+		}
+		carry(&rec, &old);
+		need_hash = false;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		file_rec_fini(&old);
@@ -233,15 +314,17 @@ process_path(struct worker *wk, struct wq_item *it)
 	}
 	file_rec_fini(&old);
 	/* Same inode and content stamp elsewhere (a rename, a hard link, a
-	 * chmod): carry the hash over. */
-	if (lookups && store_lookup_inode(wk->st, st.st_dev, st.st_ino, st.st_size,
-					  ts_ns(&st.st_mtim), &old) == 1) {
-		memcpy(rec.sha256, old.sha256, LW_SHA256_LEN);
-		rec.has_sha = true;
-		memcpy(rec.type, old.type, sizeof(rec.type));
+	 * chmod): carry the hash and findings over. */
+	if (need_hash && lookups &&
+	    store_lookup_inode(wk->st, st.st_dev, st.st_ino, st.st_size, ts_ns(&st.st_mtim),
+			       &old) == 1) {
+		carry(&rec, &old);
 		file_rec_fini(&old);
-		put(wk, it, &rec);
-		return false;
+		need_hash = false;
+		if (!classifying || rec.fp_gen == gen) {
+			put(wk, it, &rec);
+			return false;
+		}
 	}
 
 	int fd = open(it->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
@@ -251,6 +334,7 @@ process_path(struct worker *wk, struct wq_item *it)
 	}
 	if (fd < 0) {
 		int e = errno;
+		file_rec_fini(&rec);
 		if (e == ENOENT || e == ENOTDIR) {
 			simple(wk, it, WRITER_OP_GONE);
 			return false;
@@ -258,6 +342,7 @@ process_path(struct worker *wk, struct wq_item *it)
 		if (e == ELOOP) {
 			return true; /* replaced by a symlink: look again */
 		}
+		rec_from_stat(&rec, &st);
 		rec.error = lw_asprintf("open: %s", strerror(e));
 		put(wk, it, &rec);
 		return false;
@@ -266,25 +351,34 @@ process_path(struct worker *wk, struct wq_item *it)
 	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino ||
 	    !S_ISREG(fst.st_mode)) {
 		close(fd);
+		file_rec_fini(&rec);
 		return true; /* replaced between stat and open */
 	}
 	rec_from_stat(&rec, &fst);
-	int r = hash_open_file(wk, fd, &fst, &rec);
-	close(fd);
-	if (r < 0) {
-		rec.has_sha = false;
-		rec.error = lw_asprintf("read: %s", strerror(-r));
-		log_warn_ratelimit(&worker_rl, "worker: %s: read: %s", it->path, strerror(-r));
-		put(wk, it, &rec);
-		return false;
-	}
-	if (r == 1) {
-		if (it->retries < WORKER_MAX_RETRIES) {
-			file_rec_fini(&rec);
-			return true;
+	if (need_hash) {
+		int r = hash_open_file(wk, fd, &fst, &rec);
+		if (r < 0) {
+			close(fd);
+			rec.has_sha = false;
+			rec.error = lw_asprintf("read: %s", strerror(-r));
+			log_warn_ratelimit(&worker_rl, "worker: %s: read: %s", it->path,
+					   strerror(-r));
+			put(wk, it, &rec);
+			return false;
 		}
-		rec.error = lw_strdup("unstable: changed while being read");
+		if (r == 1) {
+			if (it->retries < WORKER_MAX_RETRIES) {
+				close(fd);
+				file_rec_fini(&rec);
+				return true;
+			}
+			rec.error = lw_strdup("unstable: changed while being read");
+		}
 	}
+	if (classifying) {
+		classify(wk, fd, it->path, &rec);
+	}
+	close(fd);
 	/* Still the file we read at this path? Otherwise its event will or
 	 * did requeue the path; recording now could resurrect a renamed path. */
 	struct stat now;
@@ -327,17 +421,29 @@ worker_main(void *arg)
 }
 
 void
+worker_pool_set_fp_gen(struct worker_pool *p, int64_t gen)
+{
+	atomic_store(&p->fp_gen, gen);
+}
+
+void
 worker_pool_enable_lookups(struct worker_pool *p)
 {
 	atomic_store(&p->lookups, true);
 }
 
 int
-worker_pool_start(int n, const char *db_path, bool inventory_empty, struct wq *q,
-		  struct writer *w, struct worker_pool **out)
+worker_pool_start(int n, const char *db_path, bool inventory_empty,
+		  const struct worker_classify *cls, struct wq *q, struct writer *w,
+		  struct worker_pool **out)
 {
 	struct worker_pool *p = lw_new(struct worker_pool, 1);
 	atomic_init(&p->lookups, !inventory_empty);
+	p->classify = cls && cls->enabled;
+	if (cls) {
+		p->hopts = cls->helper;
+		atomic_init(&p->fp_gen, cls->fp_gen);
+	}
 	p->q = q;
 	p->wr = w;
 	p->workers = lw_new(struct worker, (size_t)n);
@@ -353,11 +459,13 @@ worker_pool_start(int n, const char *db_path, bool inventory_empty, struct wq *q
 			return r;
 		}
 		wk->pool = p;
+		wk->helper = p->classify ? helper_new(&p->hopts) : NULL;
 		wk->sha = lw_sha256_new();
 		wk->buf = lw_malloc(WORKER_BUF_SIZE);
 		r = pthread_create(&wk->thread, NULL, worker_main, wk);
 		if (r != 0) {
 			store_close(wk->st);
+			helper_free(wk->helper);
 			lw_sha256_free(wk->sha);
 			free(wk->buf);
 			p->n = i;
@@ -384,6 +492,7 @@ worker_pool_join(struct worker_pool *p)
 		struct worker *wk = &p->workers[i];
 		pthread_join(wk->thread, NULL);
 		lookups_end(wk);
+		helper_free(wk->helper);
 		store_close(wk->st);
 		lw_sha256_free(wk->sha);
 		free(wk->buf);

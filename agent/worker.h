@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "helper.h"
 #include "queue.h"
 #include "writer.h"
 
@@ -18,8 +19,17 @@ struct worker_pool;
  * (the writer must have created the schema). With @inventory_empty the
  * workers do not consult the inventory (nothing there can match) until
  * worker_pool_enable_lookups() is called, after the first full scan. */
-int worker_pool_start(int n, const char *db_path, bool inventory_empty, struct wq *q,
-		      struct writer *w, struct worker_pool **out);
+struct worker_classify {
+	bool enabled;
+	struct helper_opts helper; /* strings borrowed for the pool's life */
+	int64_t fp_gen;            /* registered documents' generation now */
+};
+int worker_pool_start(int n, const char *db_path, bool inventory_empty,
+		      const struct worker_classify *cls, struct wq *q, struct writer *w,
+		      struct worker_pool **out);
 void worker_pool_enable_lookups(struct worker_pool *p);
+/* The registered documents changed: files are classified again as they
+ * are next seen (the caller requests a full rescan). */
+void worker_pool_set_fp_gen(struct worker_pool *p, int64_t gen);
 /* Waits for the workers, which exit once the queue is closed and empty. */
 void worker_pool_join(struct worker_pool *p);

@@ -1650,8 +1650,148 @@ marking_source_name(enum marking_source source)
 		return "header-footer";
 	case MARKING_SOURCE_METADATA:
 		return "metadata";
+	case MARKING_SOURCE_RAW:
+		return "raw";
 	case MARKING_SOURCE_PORTION:
 		return "portion";
 	}
 	return "";
+}
+
+/* --- raw scan of binary content (see marking.h) ------------------------ */
+
+static const struct {
+	const char *s;
+	enum marking_scheme scheme;
+	enum marking_level level;
+} raw_forms[] = {
+	{"COSMIC TOP SECRET", MARKING_SCHEME_NATO, MARKING_LEVEL_TOP_SECRET},
+	{"NATO SECRET", MARKING_SCHEME_NATO, MARKING_LEVEL_SECRET},
+	{"NATO CONFIDENTIAL", MARKING_SCHEME_NATO, MARKING_LEVEL_CONFIDENTIAL},
+	{"NATO RESTRICTED", MARKING_SCHEME_NATO, MARKING_LEVEL_RESTRICTED},
+	{"NATO UNCLASSIFIED", MARKING_SCHEME_NATO, MARKING_LEVEL_UNCLASSIFIED},
+	{"TRES SECRET UE", MARKING_SCHEME_EU, MARKING_LEVEL_TOP_SECRET},
+	{"EU TOP SECRET", MARKING_SCHEME_EU, MARKING_LEVEL_TOP_SECRET},
+	{"SECRET UE", MARKING_SCHEME_EU, MARKING_LEVEL_SECRET},
+	{"CONFIDENTIEL UE", MARKING_SCHEME_EU, MARKING_LEVEL_CONFIDENTIAL},
+	{"EU CONFIDENTIAL", MARKING_SCHEME_EU, MARKING_LEVEL_CONFIDENTIAL},
+	{"RESTREINT UE", MARKING_SCHEME_EU, MARKING_LEVEL_RESTRICTED},
+	{"EU RESTRICTED", MARKING_SCHEME_EU, MARKING_LEVEL_RESTRICTED},
+	{"TOP SECRET//", MARKING_SCHEME_US, MARKING_LEVEL_TOP_SECRET},
+	{"SECRET//", MARKING_SCHEME_US, MARKING_LEVEL_SECRET},
+	{"CONFIDENTIAL//", MARKING_SCHEME_US, MARKING_LEVEL_CONFIDENTIAL},
+};
+
+static void
+raw_hit(struct marking_result *out, size_t i)
+{
+	if (out->scheme != MARKING_SCHEME_NONE && raw_forms[i].level <= out->level) {
+		return;
+	}
+	out->scheme = raw_forms[i].scheme;
+	out->level = raw_forms[i].level;
+	out->source = MARKING_SOURCE_RAW;
+	size_t n = strlen(raw_forms[i].s);
+	/* "SECRET//" alone says little: report the form, not a cut caveat */
+	if (raw_forms[i].s[n - 1] == '/') {
+		n -= 2;
+	}
+	memcpy(out->found, raw_forms[i].s, n);
+	out->found[n] = '\0';
+}
+
+/* Every form contains one of these anchors: a pass per anchor (memmem is
+ * vectorised) and a check of the forms around each hit, instead of a pass
+ * per form: 4 passes per encoding rather than 15. */
+static const char *const raw_anchors[] = {"SECRET", "CONFIDENTI", "RESTR", "UNCLASSIFIED"};
+
+/* Checks every form containing anchor @a around an anchor hit at @hit
+ * (@unit 1: ASCII, 2: UTF-16LE). */
+static void
+raw_verify(const unsigned char *p, size_t len, const unsigned char *hit, size_t a,
+	   size_t unit, struct marking_result *out)
+{
+	for (size_t i = 0; i < sizeof(raw_forms) / sizeof(raw_forms[0]); i++) {
+		const char *f = raw_forms[i].s;
+		const char *at = strstr(f, raw_anchors[a]);
+		if (!at || (out->scheme != MARKING_SCHEME_NONE && raw_forms[i].level <= out->level)) {
+			continue;
+		}
+		size_t before = (size_t)(at - f) * unit, flen = strlen(f);
+		if ((size_t)(hit - p) < before || (size_t)(hit - p) - before + flen * unit > len) {
+			continue;
+		}
+		const unsigned char *start = hit - before;
+		bool same = true;
+		for (size_t j = 0; j < flen && same; j++) {
+			same = start[j * unit] == (unsigned char)f[j] &&
+			       (unit == 1 || start[j * unit + 1] == 0);
+		}
+		if (same) {
+			raw_hit(out, i);
+		}
+	}
+}
+
+static void
+raw_scan(const unsigned char *p, size_t len, size_t unit, struct marking_result *out)
+{
+	for (size_t a = 0; a < sizeof(raw_anchors) / sizeof(raw_anchors[0]); a++) {
+		unsigned char needle[32];
+		size_t n = strlen(raw_anchors[a]);
+		for (size_t j = 0; j < n; j++) {
+			needle[j * unit] = (unsigned char)raw_anchors[a][j];
+			if (unit == 2) {
+				needle[j * 2 + 1] = 0;
+			}
+		}
+		const unsigned char *q = p, *end = p + len;
+		while (q < end) {
+			const unsigned char *hit = memmem(q, (size_t)(end - q), needle, n * unit);
+			if (!hit) {
+				break;
+			}
+			raw_verify(p, len, hit, a, unit, out);
+			q = hit + 1;
+		}
+	}
+}
+
+static void
+raw_scan_ascii(const unsigned char *p, size_t len, struct marking_result *out)
+{
+	raw_scan(p, len, 1, out);
+}
+
+static void
+raw_scan_utf16(const unsigned char *p, size_t len, struct marking_result *out)
+{
+	raw_scan(p, len, 2, out);
+}
+
+int
+marking_scan_raw(struct marking_raw_state *state, const void *buf, size_t len,
+		 struct marking_result *out)
+{
+	const unsigned char *p = buf;
+	/* forms cut by a chunk boundary: the old tail plus the new head */
+	if (state->tail_len) {
+		unsigned char seam[128];
+		size_t head = len < 64 ? len : 64;
+		memcpy(seam, state->tail, state->tail_len);
+		memcpy(seam + state->tail_len, p, head);
+		raw_scan_ascii(seam, state->tail_len + head, out);
+		raw_scan_utf16(seam, state->tail_len + head, out);
+	}
+	raw_scan_ascii(p, len, out);
+	raw_scan_utf16(p, len, out);
+	size_t keep = len < sizeof(state->tail) ? len : sizeof(state->tail);
+	if (len < sizeof(state->tail) && state->tail_len + len <= sizeof(state->tail)) {
+		memcpy(state->tail + state->tail_len, p, len);
+		state->tail_len += len;
+	} else {
+		memcpy(state->tail, p + len - keep, keep);
+		state->tail_len = keep;
+	}
+	return out->scheme != MARKING_SCHEME_NONE;
 }

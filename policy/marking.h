@@ -53,6 +53,7 @@ enum marking_source {
 	MARKING_SOURCE_HEADER_FOOTER,
 	MARKING_SOURCE_METADATA,
 	MARKING_SOURCE_PORTION,
+	MARKING_SOURCE_RAW,    /* a long marking string inside binary content */
 };
 
 #define MARKING_FOUND_MAX 128
@@ -105,6 +106,22 @@ enum marking_strength marking_parse_portion(const char *line, size_t len,
 /* Detects the document's classification. Returns 1 and fills @out when a
  * marking counts, 0 (and @out->scheme = NONE) when none does. */
 int marking_detect(const struct text_doc *doc, struct marking_result *out);
+
+/* Binary content (no text format recognised) has no lines, pages or
+ * properties to judge a marking by, yet legacy and proprietary containers
+ * (old .doc/.xls, .msg, application dumps) keep document text as raw runs.
+ * There, only the long, unmistakable forms count: "NATO SECRET",
+ * "COSMIC TOP SECRET", "RESTREINT UE", "EU CONFIDENTIAL", "SECRET//NOFORN"
+ * and the like, upper case, in ASCII or UTF-16LE. Bare levels and
+ * Portuguese words never do. Streaming: call with consecutive chunks of
+ * one file and the same @state (zero it first); @out keeps the highest level
+ * seen. Returns 1 once anything was found. Pure; any thread. */
+struct marking_raw_state {
+	unsigned char tail[64]; /* the previous chunk's last bytes */
+	size_t tail_len;
+};
+int marking_scan_raw(struct marking_raw_state *state, const void *buf, size_t len,
+		     struct marking_result *out);
 
 /* "NATO", "EU", "US", "PT" ("" for NONE). */
 const char *marking_scheme_name(enum marking_scheme scheme);

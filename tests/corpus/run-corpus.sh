@@ -7,7 +7,7 @@
 # Prints the scorer's report; exits 0 only when it reports 0 failed.
 # Exit 77 (skipped) when the corpus is not beside the checkout.
 set -u
-LW=$1
+LW=$(realpath "$1")
 CORPUS=${2:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/corpus}
 DEV=$CORPUS/dev
 [ -f "$DEV/manifest.json" ] || { echo "1..0 # SKIP no corpus at $DEV"; exit 77; }

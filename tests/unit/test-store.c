@@ -32,7 +32,7 @@ listing(struct store *st, const char *dir, bool all)
 {
 	static char buf[4096];
 	buf[0] = '\0';
-	store_foreach(st, dir, dir ? strlen(dir) : 0, all, collect, buf);
+	store_foreach(st, dir, dir ? strlen(dir) : 0, all, 0, collect, buf);
 	return buf;
 }
 
