@@ -33,7 +33,7 @@ def ok(cond, name, diag=None):
         _failed += 1
     print("%s %d - %s" % ("ok" if cond else "not ok", _count, name), flush=True)
     if not cond and diag:
-        for line in str(diag).splitlines()[:40]:
+        for line in str(diag).splitlines()[:80]:
             print("#   " + line, flush=True)
     return cond
 
@@ -232,8 +232,16 @@ class Agent:
             if got == want_now:
                 return ok(True, name)
             if time.time() > end:
-                return ok(False, name, diff_summary(want_now, got))
+                return ok(False, name, diff_summary(want_now, got) + "\n" + self.diagnose())
             time.sleep(0.25)
+
+    def diagnose(self):
+        """Status and the log's tail, for a failure's TAP diagnostics."""
+        try:
+            st = json.dumps(self.status())
+        except Exception as e:  # noqa: BLE001 - diagnostics must not raise
+            st = "status unavailable: %s" % e
+        return "status: %s\nagent log (tail):\n%s" % (st, self.log_text()[-2500:])
 
     def log_text(self):
         with open(self.log, errors="replace") as f:
