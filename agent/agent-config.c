@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@ static const char *const agent_keys[] = {
 };
 
 static const char *const classify_keys[] = {
-	"enabled", "timeout_ms", "max_file_mb", "memory_mb", NULL,
+	"enabled", "timeout_ms", "max_file_mb", "memory_mb", "max_text_mb", "max_depth",
+	"max_members", "max_ratio", NULL,
 };
 
 static int
@@ -58,6 +60,25 @@ load_classify(struct cfg_ctx *ctx, const cJSON *root, struct agent_config *cfg)
 		return r;
 	}
 	cfg->classify_memory_mb = (int)v;
+	static const struct {
+		const char *key;
+		long long max;
+		size_t off;
+	} limits[] = {
+		{"max_text_mb", 4096, offsetof(struct agent_config, classify_max_text_mb)},
+		{"max_depth", 64, offsetof(struct agent_config, classify_max_depth)},
+		{"max_members", 10000000, offsetof(struct agent_config, classify_max_members)},
+		{"max_ratio", 100000, offsetof(struct agent_config, classify_max_ratio)},
+	};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(limits); i++) {
+		int *field = (int *)((char *)cfg + limits[i].off);
+		v = *field;
+		if ((r = cfg_get_int(ctx, c, "/classify", limits[i].key, false, 1, limits[i].max,
+				     &v)) < 0) {
+			return r;
+		}
+		*field = (int)v;
+	}
 	return 0;
 }
 

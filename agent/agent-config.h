@@ -25,6 +25,12 @@ struct agent_config {
 	int classify_timeout_ms; /* per file (default 30000) */
 	int classify_max_file_mb;/* bytes of a file examined (default 256) */
 	int classify_memory_mb;  /* helper address-space limit (default 1024) */
+	/* extraction limits against hostile files (0: the extractor's default,
+	 * see policy/extract/extract.h) */
+	int classify_max_text_mb;
+	int classify_max_depth;
+	int classify_max_members;
+	int classify_max_ratio;
 };
 
 /* Loads and validates @path. On failure returns -errno and writes one message

@@ -46,6 +46,7 @@ struct helper_ctx {
 	struct fpindex *index;
 	size_t max_file_bytes;
 	int64_t timeout_ns;
+	struct extract_limits limits; /* deadline set per file */
 	unsigned char *buf;
 	size_t cap;
 	struct lw_sha256 *sha;
@@ -332,8 +333,7 @@ handle(struct helper_ctx *c, int sock, uint32_t type, const char *payload, int f
 		cJSON_Delete(req);
 		return 0;
 	}
-	struct extract_limits lim;
-	extract_limits_default(&lim);
+	struct extract_limits lim = c->limits;
 	lim.deadline_ns = ipc_mono_ns() + c->timeout_ns;
 	c->have_total = false;
 	c->members = 0;
@@ -463,6 +463,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: leakwatch-classify [--db DB] [--timeout-ms N] [--max-file-mb N]"
 			" [--memory-mb N]\n"
+			"       [--max-text-mb N] [--max-depth N] [--max-members N] [--max-ratio N]\n"
 			"(started by leakwatchd and leakwatch scan with the socket as fd 3)\n");
 }
 
@@ -472,11 +473,17 @@ main(int argc, char **argv)
 	log_init("leakwatch-classify");
 	const char *db_path = NULL;
 	long timeout_ms = 30000, max_mb = 256, memory_mb = 1024;
+	struct extract_limits xl;
+	extract_limits_default(&xl);
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
 		{"timeout-ms", required_argument, NULL, 't'},
 		{"max-file-mb", required_argument, NULL, 'm'},
 		{"memory-mb", required_argument, NULL, 'M'},
+		{"max-text-mb", required_argument, NULL, 'T'},
+		{"max-depth", required_argument, NULL, 'D'},
+		{"max-members", required_argument, NULL, 'N'},
+		{"max-ratio", required_argument, NULL, 'R'},
 		{0},
 	};
 	int o;
@@ -493,6 +500,18 @@ main(int argc, char **argv)
 			break;
 		case 'M':
 			memory_mb = strtol(optarg, NULL, 10);
+			break;
+		case 'T':
+			xl.max_text_bytes = (size_t)strtoul(optarg, NULL, 10) << 20;
+			break;
+		case 'D':
+			xl.max_depth = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'N':
+			xl.max_members = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'R':
+			xl.max_ratio = strtod(optarg, NULL);
 			break;
 		default:
 			usage();
@@ -513,6 +532,7 @@ main(int argc, char **argv)
 	struct helper_ctx c = {
 		.max_file_bytes = (size_t)max_mb << 20,
 		.timeout_ns = (int64_t)timeout_ms * 1000000,
+		.limits = xl,
 		.sha = lw_sha256_new(),
 	};
 	int64_t gen = 0;

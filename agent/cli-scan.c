@@ -294,7 +294,9 @@ cli_scan(struct cli *c, int argc, char **argv)
 			status = 2;
 		}
 	}
-	qsort(s.files.paths, s.files.n, sizeof(char *), cmp_str);
+	if (s.files.n) { /* qsort(NULL, 0) is undefined: glibc declares it nonnull */
+		qsort(s.files.paths, s.files.n, sizeof(char *), cmp_str);
+	}
 	s.hopts = (struct helper_opts){.db_path = fingerprint_db(c), .timeout_ms = (int)timeout};
 	if ((size_t)jobs > s.files.n) {
 		jobs = s.files.n ? (long)s.files.n : 1;
@@ -334,6 +336,7 @@ open_writer(struct cli *c, struct store **st)
 		}
 	}
 	const char *db = c->db ? c->db : c->cfg->db_path;
+	cli_become_db_owner(db);
 	char err[1024];
 	int r = store_open(db, DB_MODE_WRITER, st, err, sizeof(err));
 	if (r < 0) {

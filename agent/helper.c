@@ -134,7 +134,8 @@ start(struct helper *h)
 	snprintf(maxmb, sizeof(maxmb), "%d", h->o.max_file_mb);
 	snprintf(memmb, sizeof(memmb), "%d", h->o.memory_mb);
 	const char *bin = helper_binary();
-	char *argv[12];
+	char *argv[24];
+	char lim[4][32];
 	int a = 0;
 	argv[a++] = (char *)"leakwatch-classify";
 	argv[a++] = (char *)"--timeout-ms";
@@ -146,6 +147,22 @@ start(struct helper *h)
 	if (h->db_path) {
 		argv[a++] = (char *)"--db";
 		argv[a++] = h->db_path;
+	}
+	const struct {
+		const char *opt;
+		int v;
+	} limits[] = {
+		{"--max-text-mb", h->o.max_text_mb},
+		{"--max-depth", h->o.max_depth},
+		{"--max-members", h->o.max_members},
+		{"--max-ratio", h->o.max_ratio},
+	};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(limits); i++) {
+		if (limits[i].v > 0) {
+			snprintf(lim[i], sizeof(lim[i]), "%d", limits[i].v);
+			argv[a++] = (char *)limits[i].opt;
+			argv[a++] = lim[i];
+		}
 	}
 	argv[a] = NULL;
 	posix_spawn_file_actions_t fa;
@@ -159,8 +176,39 @@ start(struct helper *h)
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &dfl);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	char **env = environ;
+	char **asan_env = NULL;
+	if (LW_ASAN) {
+		/* An ASan build cannot have RLIMIT_AS (sandbox.c): cap single
+		 * allocations instead, and skip the exit-time leak check, whose
+		 * tracer needs system calls the sandbox forbids. */
+		size_t n = 0;
+		while (environ[n]) {
+			n++;
+		}
+		asan_env = lw_new(char *, n + 2);
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0) {
+				asan_env[k++] = environ[i];
+			}
+		}
+		asan_env[k++] = lw_asprintf("ASAN_OPTIONS=detect_leaks=0:max_allocation_size_mb=%d:"
+					    "allocator_may_return_null=0",
+					    h->o.memory_mb);
+		asan_env[k] = NULL;
+		env = asan_env;
+	}
 	pid_t pid;
-	int r = posix_spawn(&pid, bin, &fa, &at, argv, environ);
+	int r = posix_spawn(&pid, bin, &fa, &at, argv, env);
+	if (asan_env) {
+		for (size_t i = 0; asan_env[i]; i++) {
+			if (strncmp(asan_env[i], "ASAN_OPTIONS=", 13) == 0) {
+				free(asan_env[i]);
+			}
+		}
+		free(asan_env);
+	}
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(sv[1]);

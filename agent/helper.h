@@ -15,6 +15,11 @@ struct helper_opts {
 	int timeout_ms;       /* per file (default 30000) */
 	int max_file_mb;      /* bytes of a file examined (default 256) */
 	int memory_mb;        /* the helper's address-space limit (default 1024) */
+	/* extraction limits; 0: the extractor's defaults */
+	int max_text_mb;
+	int max_depth;
+	int max_members;
+	int max_ratio;
 };
 
 struct helper;

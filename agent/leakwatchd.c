@@ -235,7 +235,11 @@ main(int argc, char **argv)
 		.enabled = cfg->classify,
 		.helper = {.db_path = cfg->db_path, .timeout_ms = cfg->classify_timeout_ms,
 			   .max_file_mb = cfg->classify_max_file_mb,
-			   .memory_mb = cfg->classify_memory_mb},
+			   .memory_mb = cfg->classify_memory_mb,
+			   .max_text_mb = cfg->classify_max_text_mb,
+			   .max_depth = cfg->classify_max_depth,
+			   .max_members = cfg->classify_max_members,
+			   .max_ratio = cfg->classify_max_ratio},
 		.fp_gen = fpstore_generation(store_db(st)),
 	};
 	if ((r = writer_start(st, WRITER_BACKLOG, epoch, &wr)) < 0) {

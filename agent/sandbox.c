@@ -21,6 +21,7 @@
 #include <seccomp.h>
 
 #include "log.h"
+#include "mem.h"
 
 /* The unprivileged identity the helper takes when started as root. */
 #define SANDBOX_UID 65534
@@ -106,9 +107,13 @@ int
 sandbox_enter(const struct sandbox_limits *lim)
 {
 	int r;
+	/* AddressSanitizer reserves terabytes of shadow address space, which
+	 * RLIMIT_AS forbids; in such test builds the caller passes the cap as
+	 * ASan's max_allocation_size_mb instead (helper.c). */
+	size_t as = LW_ASAN ? 0 : lim->memory_bytes;
 	if ((r = set_limit(RLIMIT_CORE, 0)) < 0 || (r = set_limit(RLIMIT_FSIZE, 0)) < 0 ||
 	    (r = set_limit(RLIMIT_NPROC, 0)) < 0 || (r = set_limit(RLIMIT_NOFILE, 32)) < 0 ||
-	    (lim->memory_bytes && (r = set_limit(RLIMIT_AS, lim->memory_bytes)) < 0) ||
+	    (as && (r = set_limit(RLIMIT_AS, as)) < 0) ||
 	    (lim->cpu_seconds && (r = set_limit(RLIMIT_CPU, lim->cpu_seconds)) < 0)) {
 		log_err("sandbox: setrlimit: %s", strerror(-r));
 		return r;

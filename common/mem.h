@@ -53,3 +53,16 @@ lw_closep(int *fd)
 	})
 
 #define LW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Built with AddressSanitizer (gcc defines __SANITIZE_ADDRESS__, clang
+ * answers __has_feature): some confinement must make room for it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LW_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LW_ASAN 1
+#endif
+#endif
+#ifndef LW_ASAN
+#define LW_ASAN 0
+#endif

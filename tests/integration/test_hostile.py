@@ -142,6 +142,27 @@ try:
        "the error names the cause", repr(row))
     s = b.status()
     ok(s["errors"] >= 1, "status counts files with errors", repr(s))
+    if os.geteuid() == 0:
+        # The CLI run by root must not leave root-owned SQLite side files
+        # (-wal, -shm) that lock an agent running as another user out. They
+        # are created by whoever opens the database when none exist, i.e.
+        # after the agent stopped cleanly.
+        ok(b.stop() == 0, "the unprivileged agent stops cleanly")
+        b.cli("status")
+        b.cli("files", "--json")
+        owners = {f: os.stat(os.path.join(b.state, f)).st_uid for f in os.listdir(b.state)}
+        ok(all(u == 65534 for u in owners.values()),
+           "root's CLI leaves the agent's database files to the agent's user", repr(owners))
+        b.start()
+        b.wait_ready()
+        write(os.path.join(b.root, "later.txt"), "after a root CLI session\n")
+        os.chown(os.path.join(b.root, "later.txt"), 65534, 65534)
+        end = time.time() + 30
+        seen = False
+        while time.time() < end and not seen:
+            seen = any(o["path"].endswith(b"later.txt") for o in b.rows())
+            time.sleep(0.2)
+        ok(seen, "and it restarts and writes its inventory afterwards", b.log_text()[-1500:])
 finally:
     b.cleanup()
 done()
