@@ -4,7 +4,9 @@
 # again with AddressSanitizer + UndefinedBehaviorSanitizer and runs
 # everything again. Ends with one line "N passed, M failed".
 #   scripts/test.sh            both builds
-#   LW_NO_SANITIZE=1 scripts/test.sh   the plain build only (quick local run)
+#   LW_NO_SANITIZE=1 scripts/test.sh   without the sanitizer build
+#   LW_NO_FUZZ=1 scripts/test.sh       without the bounded fuzzing step
+# Then every libFuzzer target runs for LW_FUZZ_SECONDS (default 20) each.
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -51,6 +53,32 @@ run_build() {   # run_build DIR [meson options...]
 	count "$dir"
 }
 
+# Fuzzing, bounded: every libFuzzer target (tests/fuzz) for LW_FUZZ_SECONDS
+# each (default 20), seeded from the development corpus. Needs clang;
+# a target that finds a crash, leak or timeout counts as failed.
+run_fuzz() {
+	command -v clang >/dev/null || { echo "fuzz: clang missing"; failed=$((failed + 1)); return; }
+	if [ ! -f build-fuzz/build.ninja ]; then
+		CC=clang meson setup build-fuzz -Dfuzz=true -Dbuildtype=debug \
+			-Db_sanitize=address,undefined -Db_lundef=false \
+			-Dc_args=-fsanitize=fuzzer-no-link >/dev/null ||
+			{ failed=$((failed + 1)); return; }
+	fi
+	local targets
+	targets=$(ninja -C build-fuzz -t targets all | sed -n 's|^\(tests/fuzz/fuzz-[a-z-]*\): .*|\1|p')
+	# shellcheck disable=SC2086
+	if ! ninja -C build-fuzz $targets >build-fuzz.build.log 2>&1; then
+		cat build-fuzz.build.log
+		failed=$((failed + 1))
+		return
+	fi
+	FUZZ_OUT=$(mktemp -d /tmp/lw-fuzz.XXXXXX) tests/fuzz/run.sh build-fuzz \
+		"${LW_FUZZ_SECONDS:-20}" > build-fuzz.log 2>&1
+	cat build-fuzz.log
+	passed=$((passed + $(grep -c ': ok,' build-fuzz.log)))
+	failed=$((failed + $(grep -c ': FOUND' build-fuzz.log)))
+}
+
 MESON_TEST_ARGS=()
 run_build build
 if [ -z "${LW_NO_SANITIZE:-}" ]; then
@@ -61,6 +89,9 @@ if [ -z "${LW_NO_SANITIZE:-}" ]; then
 	MESON_TEST_ARGS=(--timeout-multiplier 3)
 	run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dbuildtype=debug
+fi
+if [ -z "${LW_NO_FUZZ:-}" ]; then
+	run_fuzz
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

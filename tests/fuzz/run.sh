@@ -42,12 +42,24 @@ seed_part xlsx xlsx xl/worksheets/sheet1.xml
 seed_part pptx pptx ppt/slides/slide1.xml
 seed_part odt odt content.xml
 seed_part odt-styles odt styles.xml
+seed_common() { # agent.json variants and corpus samples
+	d="$out/seeds-common"
+	mkdir -p "$d"
+	repo=$(cd "$(dirname "$0")/../.." && pwd)
+	cp "$repo/packaging/agent.json" "$d/" 2>/dev/null
+	printf '{"watch": ["/tmp"], "exclude": ["*.tmp", "a/**/b"], "classify": {"max_depth": 3}}' > "$d/c1.json"
+	printf '*.tmp\0/home/u/a.tmp' > "$d/glob1"
+	find "$dev/files" -type f -size -64k | head -30 | while read -r f; do cp "$f" "$d/"; done
+}
+seed_common
 
 status=0
 run() {
 	name=$1
 	mkdir -p "$out/work-$name" "$out/artifacts-$name"
-	"$build/tests/fuzz/fuzz-extract-$name" -max_total_time="$secs" -timeout=10 \
+	bin="$build/tests/fuzz/fuzz-extract-$name"
+	[ "$name" = common ] && bin="$build/tests/fuzz/fuzz-common"
+	"$bin" -max_total_time="$secs" -timeout=10 \
 		-rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 \
 		-artifact_prefix="$out/artifacts-$name/" \
 		"$out/work-$name" "$out/seeds-$name" > "$out/log-$name.txt" 2>&1
@@ -55,13 +67,13 @@ run() {
 	execs=$(grep -a 'stat::number_of_executed_units' "$out/log-$name.txt" | awk '{print $2}')
 	cov=$(grep -a -o 'cov: [0-9]*' "$out/log-$name.txt" | tail -1)
 	if [ $rc = 0 ]; then
-		echo "fuzz-extract-$name: ok, ${execs:-?} runs, $cov"
+		echo "fuzz-$name: ok, ${execs:-?} runs, $cov"
 	else
-		echo "fuzz-extract-$name: FOUND (exit $rc), see $out/log-$name.txt"
+		echo "fuzz-$name: FOUND (exit $rc), see $out/log-$name.txt"
 	fi
 	return $rc
 }
-set -- any text html eml rtf pdf zip docx docx-props xlsx pptx odt odt-styles
+set -- any text html eml rtf pdf zip docx docx-props xlsx pptx odt odt-styles common
 while [ $# -gt 0 ]; do
 	run "$1" & p1=$!
 	p2=

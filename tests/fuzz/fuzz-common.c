@@ -1,0 +1,61 @@
+/* fuzz-common.c — libFuzzer target for the parsers outside the extractors:
+ * agent.json parsing and validation (common/config.c, agent-config.c),
+ * globs, JSON/line escaping of file names, file-type sniffing and the raw
+ * marking scan of binary content. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "agent-config.h"
+#include "config.h"
+#include "filetype.h"
+#include "glob.h"
+#include "marking.h"
+#include "wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* the config parser and the agent's validation, through a file */
+	int fd = memfd_create("agent.json", MFD_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, data, size) == (ssize_t)size) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+			struct agent_config *cfg = NULL;
+			char err[1024];
+			if (agent_config_load(path, false, &cfg, err, sizeof(err)) == 0) {
+				agent_config_free(cfg);
+			}
+		}
+		close(fd);
+	}
+	/* globs: the input split at its first NUL into pattern and path */
+	const uint8_t *nul = memchr(data, 0, size);
+	if (nul) {
+		size_t plen = (size_t)(nul - data);
+		char *pattern = strndup((const char *)data, plen);
+		if (pattern) {
+			lw_glob_match(pattern, (const char *)nul + 1, size - plen - 1);
+			free(pattern);
+		}
+	}
+	struct wire_buf b = {0};
+	wire_buf_json_string(&b, (const char *)data, size);
+	wire_buf_fini(&b);
+	free(wire_escape_line((const char *)data, size));
+	if (size) {
+		filetype_sniff(data, size, size, "x.bin");
+	}
+	struct marking_raw_state rs = {0};
+	struct marking_result mr = {0};
+	size_t half = size / 2;
+	marking_scan_raw(&rs, data, half, &mr);
+	marking_scan_raw(&rs, data + half, size - half, &mr);
+	return 0;
+}
