@@ -88,7 +88,11 @@ entity(const char *s, size_t len, uint32_t *cp)
 	return i;
 }
 
-/* Appends text with references decoded; whitespace collapsed unless @pre. */
+/* Appends text with references decoded; whitespace collapsed unless @pre.
+ * A run of whitespace that holds a line break becomes a line break, not a
+ * space: a browser would join the lines, but a marking standing alone on
+ * the first or last source line of a page is a banner to any reader of the
+ * file, and only a page's edge lines are ever read as banners. */
 static void
 add_text(struct sbuf *b, const char *s, size_t len, bool pre)
 {
@@ -105,8 +109,15 @@ add_text(struct sbuf *b, const char *s, size_t len, bool pre)
 				continue;
 			}
 		}
-		if (!pre && (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-			     c == '\f')) {
+		if (!pre && c == '\n') {
+			if (b->len > 0 && b->p[b->len - 1] == ' ') {
+				b->p[b->len - 1] = '\n';
+			} else if (b->len > 0 && b->p[b->len - 1] != '\n') {
+				extract_sbuf_addc(b, '\n');
+			}
+			continue;
+		}
+		if (!pre && (c == ' ' || c == '\t' || c == '\r' || c == '\f')) {
 			if (b->len > 0 && b->p[b->len - 1] != ' ' &&
 			    b->p[b->len - 1] != '\n' && b->p[b->len - 1] != '\t') {
 				extract_sbuf_addc(b, ' ');

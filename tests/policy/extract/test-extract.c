@@ -451,6 +451,13 @@ static const struct row {
 	  { "color", "var x", "comment", "body: Page" } },
 	{ "html by name", LIT("<p>fragment</p>"), "frag.htm", NULL, "html",
 	  EXTRACT_STOP_NONE, { "body: fragment" }, { "<p>" } },
+	/* a source line break stays a line break, so a marking alone on the
+	 * body's first or last source line stays a banner line */
+	{ "html source lines", LIT("<html><body>\nNATO SECRET\nfirst words of the\n"
+				   "memo</p>\n<p>last words \nNATO SECRET\n</body></html>"),
+	  "m.html", NULL, "html", EXTRACT_STOP_NONE,
+	  { "body: NATO SECRET\nfirst words of the\nmemo\nlast words\nNATO SECRET" },
+	  { "body: NATO SECRET first" } },
 	{ "eml", LIT(eml_text), "m.eml", NULL, "eml", EXTRACT_STOP_NONE,
 	  { "mail-header(Subject): Relat\xc3\xb3rio",
 	    "mail-header(X-Classification): NATO RESTRICTED",
