@@ -336,7 +336,6 @@ open_writer(struct cli *c, struct store **st)
 		}
 	}
 	const char *db = c->db ? c->db : c->cfg->db_path;
-	cli_become_db_owner(db);
 	char err[1024];
 	int r = store_open(db, DB_MODE_WRITER, st, err, sizeof(err));
 	if (r < 0) {

@@ -41,33 +41,6 @@ usage(FILE *f)
 		"or something sensitive found (scan), 2 error.\n");
 }
 
-void
-cli_become_db_owner(const char *path)
-{
-	if (geteuid() != 0) {
-		return;
-	}
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		AUTOFREE char *dir = lw_strdup(path);
-		char *slash = strrchr(dir, '/');
-		if (!slash) {
-			return;
-		}
-		*slash = '\0';
-		if (stat(slash == dir ? "/" : dir, &st) < 0) {
-			return;
-		}
-	}
-	if (st.st_uid == 0) {
-		return;
-	}
-	if (setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
-		fprintf(stderr, "leakwatch: %s: cannot act as its owner (uid %u): %s\n", path,
-			(unsigned)st.st_uid, strerror(errno));
-	}
-}
-
 int
 cli_open_store(struct cli *c, struct store **out)
 {
@@ -83,7 +56,6 @@ cli_open_store(struct cli *c, struct store **out)
 		}
 		db = c->cfg->db_path;
 	}
-	cli_become_db_owner(db);
 	int r = store_open(db, DB_MODE_READER, out, err, sizeof(err));
 	if (r < 0) {
 		if (r == -ENOENT) {

@@ -13,12 +13,6 @@ struct cli {
 	struct agent_config *cfg; /* loaded on demand */
 };
 
-/* When root and the database at @path (or, if it does not exist yet, its
- * directory) belongs to another user, act as that user from now on
- * (effective ids): SQLite creates WAL side files (-wal, -shm) owned by
- * whoever opens the database, and root-owned ones would lock the agent out
- * of its own database. */
-void cli_become_db_owner(const char *path);
 /* Opens the inventory read-only. Prints a message naming the file and
  * returns -errno on failure. */
 int cli_open_store(struct cli *c, struct store **out);

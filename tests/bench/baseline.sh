@@ -3,11 +3,13 @@
 # times the peer tools (../../../shared/bench/peers.sh), so the figures sit
 # in one table with theirs.
 #
-# usage: tests/bench/baseline.sh [-r RUNS] [-c] [-b BUILD] TREE...
+# usage: tests/bench/baseline.sh [-r RUNS] [-c] [-k] [-b BUILD] TREE...
 #   -r RUNS   timed warm runs per tree, median reported (default 3; one
 #             untimed warm-up run precedes them)
 #   -c        also one cold run (sync; echo 3 > /proc/sys/vm/drop_caches)
 #   -b BUILD  build directory with agent/leakwatchd (default build)
+#   -k        with classification (the agent's default); without -k the
+#             pass hashes and inventories only
 #
 # For each tree: a fresh state directory, leakwatchd watching the tree; the
 # pass ends when the agent logs "full scan of TREE done in S s" (every file
@@ -15,9 +17,10 @@
 # with the inventory in place (what a restart costs). Peak RSS is the
 # agent's VmHWM, CPU its user+system time at the end of the pass.
 set -u
-RUNS=3 COLD=0 BUILD=build
-while getopts "r:cb:" o; do
-	case $o in r) RUNS=$OPTARG ;; c) COLD=1 ;; b) BUILD=$OPTARG ;; *) sed -n '2,18p' "$0"; exit 2 ;; esac
+RUNS=3 COLD=0 BUILD=build CLASSIFY=false
+while getopts "r:cb:k" o; do
+	case $o in r) RUNS=$OPTARG ;; c) COLD=1 ;; b) BUILD=$OPTARG ;; k) CLASSIFY=true ;;
+	*) sed -n '2,20p' "$0"; exit 2 ;; esac
 done
 shift $((OPTIND - 1))
 [ $# -ge 1 ] || { sed -n '2,18p' "$0"; exit 2; }
@@ -32,7 +35,8 @@ dropcache() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; }
 one_pass() {
 	local tree=$1 state=$2
 	cat > "$WORK/agent.json" <<JSON
-{"watch": ["$tree"], "state_dir": "$state", "rescan_interval": 0}
+{"watch": ["$tree"], "state_dir": "$state", "rescan_interval": 0,
+ "classify": {"enabled": $CLASSIFY}}
 JSON
 	"$LWD" -c "$WORK/agent.json" 2> "$WORK/log" &
 	local pid=$!
@@ -72,9 +76,9 @@ for T in "$@"; do
 		s=$(awk '{print $1}' "$WORK/runs" | median)
 		m=$(awk '{print $2}' "$WORK/runs" | median)
 		c=$(awk '{print $3}' "$WORK/runs" | median)
-		awk -v t="$(basename "$T")" -v p="$mode" -v f="$NF" -v b="$BYTES" -v s="$s" \
+		awk -v t="$(basename "$T")" -v p="$mode" -v k="$([ $CLASSIFY = true ] && echo ' +classify')" -v f="$NF" -v b="$BYTES" -v s="$s" \
 			-v m="$m" -v c="$c" -v cold="$cold" 'BEGIN{ if (s <= 0) s = 0.001;
-			printf "| %s | leakwatchd %s | %d | %.0f | %.3f | %.0f | %.0f | %.2f | %.1f | %s |\n",
-			t, p, f, b/1e6, s, f/s, b/1e6/s, c, m/1024, cold }'
+			printf "| %s | leakwatchd %s%s | %d | %.0f | %.3f | %.0f | %.0f | %.2f | %.1f | %s |\n",
+			t, p, k, f, b/1e6, s, f/s, b/1e6/s, c, m/1024, cold }'
 	done
 done

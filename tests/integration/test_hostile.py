@@ -144,9 +144,9 @@ try:
     ok(s["errors"] >= 1, "status counts files with errors", repr(s))
     if os.geteuid() == 0:
         # The CLI run by root must not leave root-owned SQLite side files
-        # (-wal, -shm) that lock an agent running as another user out. They
-        # are created by whoever opens the database when none exist, i.e.
-        # after the agent stopped cleanly.
+        # (-wal, -shm) that would lock an agent running as another user out.
+        # SQLite gives files it creates as root to the database's owner; this
+        # checks that property, which the deployment relies on.
         ok(b.stop() == 0, "the unprivileged agent stops cleanly")
         b.cli("status")
         b.cli("files", "--json")
