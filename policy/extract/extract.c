@@ -552,6 +552,12 @@ extract_node(struct xctx *x, const void *buf, size_t len, const char *name,
 	     const char *path, unsigned depth, char type_out[EXTRACT_TYPE_MAX])
 {
 	char type[EXTRACT_TYPE_MAX];
+	if (!buf) {
+		/* an empty member or MIME part: NULL + 0 is undefined in C (UBSan
+		 * pointer-overflow, found by fuzz-extract-eml) */
+		buf = "";
+		len = 0;
+	}
 	enum ftype ft = sniff(buf, len, name, type);
 	struct text_doc *doc = text_doc_new(extract_text_budget(x));
 	struct xnode n = {

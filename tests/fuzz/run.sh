@@ -12,6 +12,8 @@ secs=${2:-60}
 dev=${3:-$(dirname "$0")/../../../shared/corpus/dev}
 out=${FUZZ_OUT:-/tmp/lw-fuzz}
 mkdir -p "$out"
+# undefined behaviour must stop the target (it only prints otherwise)
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 seed_ext() { # NAME EXT...
 	d="$out/seeds-$1"; shift
@@ -52,6 +54,15 @@ seed_common() { # agent.json variants and corpus samples
 	find "$dev/files" -type f -size -64k | head -30 | while read -r f; do cp "$f" "$d/"; done
 }
 seed_common
+# Inputs that once broke a target are replayed first by every target that
+# takes their format (libFuzzer runs its seeds before mutating).
+regressions=$(cd "$(dirname "$0")" && pwd)/regressions
+for f in "$regressions"/*; do
+	[ -f "$f" ] || continue
+	ext=${f##*.}
+	cp "$f" "$out/seeds-any/"
+	[ -d "$out/seeds-$ext" ] && cp "$f" "$out/seeds-$ext/"
+done
 
 status=0
 run() {
