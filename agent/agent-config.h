@@ -16,7 +16,7 @@ struct agent_config {
 	char *state_dir;     /* canonical; never watched or recorded */
 	char *db_path;       /* state_dir/agent.db */
 	enum log_level log_level;
-	int workers;         /* resolved: 0 in the file means one per core */
+	int workers;         /* resolved: 0 in the file means eight per core */
 	int rescan_interval; /* seconds between full reconciling rescans, 0 = never */
 	int degraded_rescan_interval; /* seconds between rescans of unwatched dirs */
 	int queue_size;      /* pending paths held in memory before the walk waits */

@@ -44,7 +44,6 @@ struct worker {
 	unsigned char *buf;
 	bool in_read_txn;
 	unsigned txn_lookups;
-	struct helper *helper;
 };
 
 struct worker_pool {
@@ -56,6 +55,14 @@ struct worker_pool {
 	bool classify;       /* send new content to the classify helper */
 	struct helper_opts hopts;
 	atomic_llong fp_gen; /* registered documents' generation */
+	/* Classify helpers, one per core, lent to workers one request at a
+	 * time: workers outnumber cores (they mostly wait for the disk), and a
+	 * helper costs tens of MiB. */
+	pthread_mutex_t hlock;
+	pthread_cond_t hfree;
+	struct helper **helpers;
+	bool *hbusy;
+	int nhelpers;
 };
 
 static struct log_ratelimit worker_rl = LOG_RATELIMIT_INIT(10, 5);
@@ -194,18 +201,47 @@ lookups_end(struct worker *wk)
 
 /* Classifies the file open at @fd (its hash already in @rec) through the
  * worker's helper, and records the findings in @rec. */
+static int
+helper_borrow(struct worker_pool *p)
+{
+	pthread_mutex_lock(&p->hlock);
+	for (;;) {
+		for (int i = 0; i < p->nhelpers; i++) {
+			if (!p->hbusy[i]) {
+				p->hbusy[i] = true;
+				pthread_mutex_unlock(&p->hlock);
+				return i;
+			}
+		}
+		pthread_cond_wait(&p->hfree, &p->hlock);
+	}
+}
+
+static void
+helper_return(struct worker_pool *p, int i)
+{
+	pthread_mutex_lock(&p->hlock);
+	p->hbusy[i] = false;
+	pthread_cond_signal(&p->hfree);
+	pthread_mutex_unlock(&p->hlock);
+}
+
 static void
 classify(struct worker *wk, int fd, const char *path, struct file_rec *rec)
 {
 	struct worker_pool *p = wk->pool;
 	int64_t gen = atomic_load(&p->fp_gen);
-	if (helper_fp_gen(wk->helper) >= 0 && helper_fp_gen(wk->helper) != gen) {
-		helper_restart(wk->helper); /* registered documents changed */
+	int hi = helper_borrow(p);
+	struct helper *h = p->helpers[hi];
+	if (helper_fp_gen(h) >= 0 && helper_fp_gen(h) != gen) {
+		helper_restart(h); /* registered documents changed */
 	}
 	char hex[LW_SHA256_HEX_LEN + 1];
 	lw_hex(rec->sha256, LW_SHA256_LEN, hex);
 	char *json = NULL;
-	helper_classify(wk->helper, fd, path, hex, &json);
+	helper_classify(h, fd, path, hex, &json);
+	int64_t used_gen = helper_fp_gen(h) >= 0 ? helper_fp_gen(h) : gen;
+	helper_return(p, hi);
 	cJSON *o = cJSON_Parse(json);
 	free(json);
 	if (!o) {
@@ -238,7 +274,7 @@ classify(struct worker *wk, int fd, const char *path, struct file_rec *rec)
 	rec->findings = lw_strdup(s);
 	cJSON_free(s);
 	cJSON_Delete(o);
-	rec->fp_gen = helper_fp_gen(wk->helper) >= 0 ? helper_fp_gen(wk->helper) : gen;
+	rec->fp_gen = used_gen;
 }
 
 /* Carries what an earlier row knew about the same content. */
@@ -444,6 +480,17 @@ worker_pool_start(int n, const char *db_path, bool inventory_empty,
 		p->hopts = cls->helper;
 		atomic_init(&p->fp_gen, cls->fp_gen);
 	}
+	pthread_mutex_init(&p->hlock, NULL);
+	pthread_cond_init(&p->hfree, NULL);
+	if (p->classify) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		p->nhelpers = (int)(cores < 1 ? 1 : cores > n ? n : cores);
+		p->helpers = lw_new(struct helper *, (size_t)p->nhelpers);
+		p->hbusy = lw_new(bool, (size_t)p->nhelpers);
+		for (int i = 0; i < p->nhelpers; i++) {
+			p->helpers[i] = helper_new(&p->hopts);
+		}
+	}
 	p->q = q;
 	p->wr = w;
 	p->workers = lw_new(struct worker, (size_t)n);
@@ -459,13 +506,11 @@ worker_pool_start(int n, const char *db_path, bool inventory_empty,
 			return r;
 		}
 		wk->pool = p;
-		wk->helper = p->classify ? helper_new(&p->hopts) : NULL;
 		wk->sha = lw_sha256_new();
 		wk->buf = lw_malloc(WORKER_BUF_SIZE);
 		r = pthread_create(&wk->thread, NULL, worker_main, wk);
 		if (r != 0) {
 			store_close(wk->st);
-			helper_free(wk->helper);
 			lw_sha256_free(wk->sha);
 			free(wk->buf);
 			p->n = i;
@@ -492,11 +537,17 @@ worker_pool_join(struct worker_pool *p)
 		struct worker *wk = &p->workers[i];
 		pthread_join(wk->thread, NULL);
 		lookups_end(wk);
-		helper_free(wk->helper);
 		store_close(wk->st);
 		lw_sha256_free(wk->sha);
 		free(wk->buf);
 	}
 	free(p->workers);
+	for (int i = 0; i < p->nhelpers; i++) {
+		helper_free(p->helpers[i]);
+	}
+	free(p->helpers);
+	free(p->hbusy);
+	pthread_mutex_destroy(&p->hlock);
+	pthread_cond_destroy(&p->hfree);
 	free(p);
 }

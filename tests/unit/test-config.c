@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent-config.h"
 #include "config.h"
@@ -106,7 +107,8 @@ main(void)
 	write_file(file, text);
 	cfg = NULL;
 	r = agent_config_load(file, true, &cfg, err, sizeof(err));
-	th_ok(r == 0 && cfg && cfg->workers >= 1, "workers 0 means one per core");
+	th_ok(r == 0 && cfg && cfg->workers == (sysconf(_SC_NPROCESSORS_ONLN) * 8 > 64 ? 64 : sysconf(_SC_NPROCESSORS_ONLN) * 8),
+	      "workers 0 means eight per core, at most 64");
 	agent_config_free(cfg);
 	snprintf(text, sizeof(text), "{\"watch\": [\"/\"], \"state_dir\": \"%s\"}", state);
 	write_file(file, text);
