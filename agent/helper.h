@@ -1,7 +1,8 @@
 /* helper.h — the caller's side of the classify helper (leakwatch-classify).
  *
- * One struct helper is one helper process and its socket; it belongs to one
- * thread (each agent worker has its own, `leakwatch scan` one per thread).
+ * One struct helper is one helper process and its socket; one thread uses it
+ * at a time (the agent's workers borrow them from a pool, one per core;
+ * `leakwatch scan` has one per thread).
  * Requests are synchronous with a deadline. When the helper crashes, hangs,
  * or breaks the protocol, the call kills and reaps it, answers with an error
  * result for that one file, and the next call starts a fresh helper. */

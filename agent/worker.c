@@ -44,6 +44,7 @@ struct worker {
 	unsigned char *buf;
 	bool in_read_txn;
 	unsigned txn_lookups;
+	int64_t dir_gen; /* writer_dir_gen() when the current path was looked at */
 };
 
 struct worker_pool {
@@ -92,6 +93,7 @@ put(struct worker *wk, const struct wq_item *it, struct file_rec *rec)
 {
 	struct writer_op *op = writer_op_new(WRITER_OP_PUT, it->path, it->len, NULL, 0);
 	op->rec = *rec; /* moves the owned strings */
+	op->dir_gen = wk->dir_gen;
 	memset(rec, 0, sizeof(*rec));
 	writer_submit(wk->pool->wr, op);
 }
@@ -99,7 +101,9 @@ put(struct worker *wk, const struct wq_item *it, struct file_rec *rec)
 static void
 simple(struct worker *wk, const struct wq_item *it, enum writer_op_kind kind)
 {
-	writer_submit(wk->pool->wr, writer_op_new(kind, it->path, it->len, NULL, 0));
+	struct writer_op *op = writer_op_new(kind, it->path, it->len, NULL, 0);
+	op->dir_gen = wk->dir_gen;
+	writer_submit(wk->pool->wr, op);
 }
 
 /* Same kind, identity, content stamp, ctime and ownership as recorded, and
@@ -294,6 +298,8 @@ carry(struct file_rec *rec, const struct file_rec *old)
 static bool
 process_path(struct worker *wk, struct wq_item *it)
 {
+	/* before the first look at the path: see writer_dir_gen() */
+	wk->dir_gen = writer_dir_gen(wk->pool->wr);
 	struct stat st;
 	if (fstatat(AT_FDCWD, it->path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		int e = errno;

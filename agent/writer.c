@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +25,9 @@
  * committed at once, so close-to-row latency stays low. */
 #define WRITER_GATHER_NS (10 * 1000000ll)
 #define WRITER_GATHER_MIN 1024
+/* Directory operations remembered for checking late results. A result
+ * older than all of them is checked against the file system instead. */
+#define WRITER_DIROPS 1024
 
 struct writer {
 	pthread_t thread;
@@ -36,6 +41,15 @@ struct writer {
 	bool stopping;
 	struct store *st;
 	int64_t epoch;
+	atomic_llong dir_gen;   /* last generation handed out */
+	/* writer thread only: directory operations applied, newest last */
+	struct dirop {
+		int64_t gen;
+		char *prefix;
+		size_t len;
+	} dirops[WRITER_DIROPS];
+	size_t ndirops, dirop_next;
+	int64_t oldest_gen;     /* of the remembered ones; 0: none yet */
 };
 
 struct writer_op *
@@ -69,9 +83,57 @@ op_free(struct writer_op *op)
 	free(op);
 }
 
+static void
+remember_dirop(struct writer *w, const struct writer_op *op)
+{
+	struct dirop *d = &w->dirops[w->dirop_next];
+	free(d->prefix);
+	d->gen = op->dir_gen;
+	d->prefix = lw_malloc(op->len);
+	memcpy(d->prefix, op->path, op->len);
+	d->len = op->len;
+	w->dirop_next = (w->dirop_next + 1) % WRITER_DIROPS;
+	if (w->ndirops < WRITER_DIROPS) {
+		w->ndirops++;
+	}
+	w->oldest_gen = w->dirops[w->ndirops < WRITER_DIROPS ? 0 : w->dirop_next].gen;
+}
+
+/* Was @op's path moved or removed by a directory operation newer than what
+ * the worker saw? */
+static bool
+overtaken(struct writer *w, const struct writer_op *op)
+{
+	if (w->ndirops == 0 || op->dir_gen >= atomic_load(&w->dir_gen)) {
+		return false;
+	}
+	if (op->dir_gen + 1 < w->oldest_gen) {
+		/* older than what is remembered: ask the file system */
+		struct stat st;
+		return lstat(op->path, &st) < 0;
+	}
+	for (size_t i = 0; i < w->ndirops; i++) {
+		const struct dirop *d = &w->dirops[i];
+		if (d->gen > op->dir_gen && op->len > d->len && op->path[d->len] == '/' &&
+		    memcmp(op->path, d->prefix, d->len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static int
 apply(struct writer *w, struct writer_op *op, int64_t now)
 {
+	if ((op->kind == WRITER_OP_PUT || op->kind == WRITER_OP_SEEN) && overtaken(w, op)) {
+		log_debug("writer: %s: moved or removed by a directory operation meanwhile;"
+			  " result dropped",
+			  op->path);
+		return 0;
+	}
+	if (op->kind == WRITER_OP_RENAME_DIR || op->kind == WRITER_OP_GONE_BELOW) {
+		remember_dirop(w, op);
+	}
 	switch (op->kind) {
 	case WRITER_OP_PUT:
 		return store_put(w->st, op->path, op->len, &op->rec, w->epoch, now);
@@ -212,11 +274,21 @@ writer_start(struct store *st, size_t backlog, int64_t epoch, struct writer **ou
 	return 0;
 }
 
+int64_t
+writer_dir_gen(struct writer *w)
+{
+	return atomic_load(&w->dir_gen);
+}
+
 void
 writer_submit(struct writer *w, struct writer_op *op)
 {
 	op->next = NULL;
 	pthread_mutex_lock(&w->lock);
+	if (op->kind == WRITER_OP_RENAME_DIR || op->kind == WRITER_OP_GONE_BELOW) {
+		/* under the lock: generations follow submission order */
+		op->dir_gen = atomic_fetch_add(&w->dir_gen, 1) + 1;
+	}
 	while (w->queued >= w->backlog && !w->stopping) {
 		pthread_cond_wait(&w->has_room, &w->lock);
 	}
@@ -252,6 +324,9 @@ writer_stop(struct writer *w)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	store_close(w->st);
+	for (size_t i = 0; i < w->ndirops; i++) {
+		free(w->dirops[i].prefix);
+	}
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->has_work);
 	pthread_cond_destroy(&w->has_room);

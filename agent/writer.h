@@ -35,6 +35,9 @@ struct writer_op {
 	int64_t value;
 	bool flag;
 	char *json;
+	/* PUT and SEEN: the directory-operation generation the worker read
+	 * (writer_dir_gen) before it looked at the path. */
+	int64_t dir_gen;
 	struct writer_op *next; /* private */
 };
 
@@ -49,6 +52,13 @@ struct writer;
 int writer_start(struct store *st, size_t backlog, int64_t epoch, struct writer **out);
 /* Takes ownership of @op. */
 void writer_submit(struct writer *w, struct writer_op *op);
+/* The generation of the newest directory operation submitted
+ * (WRITER_OP_RENAME_DIR, WRITER_OP_GONE_BELOW). A worker reads it before it
+ * looks at a path and stores it in its PUT or SEEN; the writer then drops
+ * that result if a newer directory operation moved or removed a prefix of
+ * the path in between, since the result describes a path that no longer
+ * exists (the destination's own walk records the file where it is now). */
+int64_t writer_dir_gen(struct writer *w);
 /* Ops submitted and not yet committed. */
 size_t writer_backlog(struct writer *w);
 /* Applies everything submitted, commits, joins the thread, closes the store. */
