@@ -24,8 +24,11 @@
 #ifndef LW_LIBEXECDIR
 #define LW_LIBEXECDIR "/usr/libexec"
 #endif
-/* After a failed start, calls fail fast for this long instead of spawning
- * a process per file. */
+/* After this many consecutive failed starts, calls fail fast for
+ * HELPER_RETRY_NS instead of spawning a process per file (a broken
+ * installation). A single failure is retried at once: it must not cost
+ * every file for seconds. */
+#define HELPER_START_TRIES 3
 #define HELPER_RETRY_NS (5 * 1000000000ll)
 /* Time to start and load fingerprints. */
 #define HELPER_START_TIMEOUT_NS (60 * 1000000000ll)
@@ -38,7 +41,8 @@ struct helper {
 	pid_t pid;
 	int sock;
 	int64_t fp_gen;
-	int64_t failed_at;
+	int64_t failed_at;   /* when the last of HELPER_START_TRIES failed */
+	int failures;        /* consecutive failed starts */
 };
 
 static struct log_ratelimit helper_rl = LOG_RATELIMIT_INIT(10, 5);
@@ -119,12 +123,30 @@ stop(struct helper *h, char *why, size_t whylen)
 	h->fp_gen = -1;
 }
 
+static int start_once(struct helper *h);
+
 static int
 start(struct helper *h)
 {
 	if (h->failed_at && ipc_mono_ns() - h->failed_at < HELPER_RETRY_NS) {
 		return -EAGAIN;
 	}
+	int r = 0;
+	for (int i = 0; i < HELPER_START_TRIES; i++) {
+		if ((r = start_once(h)) == 0) {
+			h->failures = 0;
+			h->failed_at = 0;
+			return 0;
+		}
+		h->failures++;
+	}
+	h->failed_at = ipc_mono_ns();
+	return r;
+}
+
+static int
+start_once(struct helper *h)
+{
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		return -errno;
@@ -214,7 +236,6 @@ start(struct helper *h)
 	close(sv[1]);
 	if (r != 0) {
 		close(sv[0]);
-		h->failed_at = ipc_mono_ns();
 		log_warn_ratelimit(&helper_rl, "classify: cannot start %s: %s", bin, strerror(r));
 		return -r;
 	}
@@ -229,7 +250,6 @@ start(struct helper *h)
 		char why[128] = "no greeting";
 		stop(h, why, sizeof(why));
 		free(payload);
-		h->failed_at = ipc_mono_ns();
 		log_warn_ratelimit(&helper_rl, "classify: %s did not start: %s", bin, why);
 		return r < 0 ? r : -EPROTO;
 	}
@@ -237,7 +257,6 @@ start(struct helper *h)
 	h->fp_gen = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "fp_gen"));
 	cJSON_Delete(o);
 	free(payload);
-	h->failed_at = 0;
 	return 0;
 }
 
