@@ -64,24 +64,6 @@ struct helper_ctx {
 #define HEAD_BYTES 65536
 #define CHUNK_BYTES (256 * 1024)
 
-/* The extractor's rule for "binary" (extract.c looks_binary): more than
- * 5 % control bytes in the head, NUL not counted (UTF-16 text is full of
- * NULs, random data has plenty of other controls). */
-static bool
-head_is_binary(const unsigned char *p, size_t len)
-{
-	size_t ctl = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = p[i];
-		if ((ch < 0x20 && ch != 0 && ch != '\t' && ch != '\n' && ch != '\r' &&
-		     ch != '\f' && ch != 0x1b) ||
-		    ch == 0x7f) {
-			ctl++;
-		}
-	}
-	return len > 0 && ctl * 20 > len;
-}
-
 static ssize_t
 pread_full(int fd, unsigned char *buf, size_t len, off_t off)
 {
@@ -149,8 +131,9 @@ read_file(struct helper_ctx *c, int fd, bool have_sha, uint8_t sha[LW_SHA256_LEN
 	for (size_t i = 0; i < LW_ARRAY_SIZE(opaque); i++) {
 		is_opaque = is_opaque || strcmp(t, opaque[i]) == 0;
 	}
-	/* random and compiled data show their nature within a few KiB */
-	if (is_opaque && head_is_binary(c->buf, (size_t)n < 4096 ? (size_t)n : 4096)) {
+	/* the extractor's own rule, on a head that shows random and compiled
+	 * data for what they are */
+	if (is_opaque && extract_looks_binary(c->buf, (size_t)n < 4096 ? (size_t)n : 4096)) {
 		fr->binary = true;
 		fr->type = t;
 		struct marking_raw_state rs = {0};

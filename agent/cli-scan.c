@@ -237,16 +237,8 @@ scan_thread(void *arg)
 static const char *
 fingerprint_db(struct cli *c)
 {
-	if (c->db) {
-		return c->db;
-	}
-	if (!c->cfg) {
-		char err[1024];
-		if (agent_config_load(c->config, false, &c->cfg, err, sizeof(err)) < 0) {
-			return NULL;
-		}
-	}
-	return access(c->cfg->db_path, R_OK) == 0 ? c->cfg->db_path : NULL;
+	const char *db = cli_db_path(c, true);
+	return db && (c->db || access(db, R_OK) == 0) ? db : NULL;
 }
 
 int
@@ -326,16 +318,10 @@ cli_scan(struct cli *c, int argc, char **argv)
 static int
 open_writer(struct cli *c, struct store **st)
 {
-	if (!c->db) {
-		if (!c->cfg) {
-			char err[1024];
-			if (agent_config_load(c->config, false, &c->cfg, err, sizeof(err)) < 0) {
-				fprintf(stderr, "leakwatch: %s\n", err);
-				return -EINVAL;
-			}
-		}
+	const char *db = cli_db_path(c, false);
+	if (!db) {
+		return -EINVAL;
 	}
-	const char *db = c->db ? c->db : c->cfg->db_path;
 	char err[1024];
 	int r = store_open(db, DB_MODE_WRITER, st, err, sizeof(err));
 	if (r < 0) {

@@ -41,20 +41,31 @@ usage(FILE *f)
 		"or something sensitive found (scan), 2 error.\n");
 }
 
+const char *
+cli_db_path(struct cli *c, bool quiet)
+{
+	if (c->db) {
+		return c->db;
+	}
+	if (!c->cfg) {
+		char err[1024];
+		if (agent_config_load(c->config, false, &c->cfg, err, sizeof(err)) < 0) {
+			if (!quiet) {
+				fprintf(stderr, "leakwatch: %s\n", err);
+			}
+			return NULL;
+		}
+	}
+	return c->cfg->db_path;
+}
+
 int
 cli_open_store(struct cli *c, struct store **out)
 {
 	char err[1024];
-	const char *db = c->db;
+	const char *db = cli_db_path(c, false);
 	if (!db) {
-		if (!c->cfg) {
-			int r = agent_config_load(c->config, false, &c->cfg, err, sizeof(err));
-			if (r < 0) {
-				fprintf(stderr, "leakwatch: %s\n", err);
-				return r;
-			}
-		}
-		db = c->cfg->db_path;
+		return -EINVAL;
 	}
 	int r = store_open(db, DB_MODE_READER, out, err, sizeof(err));
 	if (r < 0) {

@@ -13,6 +13,10 @@ struct cli {
 	struct agent_config *cfg; /* loaded on demand */
 };
 
+/* The database: -d, else the configuration's state_dir/agent.db (the
+ * configuration is loaded on first use). NULL after printing a message
+ * naming the problem when @quiet is false. */
+const char *cli_db_path(struct cli *c, bool quiet);
 /* Opens the inventory read-only. Prints a message naming the file and
  * returns -errno on failure. */
 int cli_open_store(struct cli *c, struct store **out);

@@ -752,7 +752,6 @@ count_unwatched(struct dir_node *n, void *ctx)
 }
 
 struct flat_ctx {
-	struct watcher *w;
 	struct dir_node **nodes;
 	size_t n, cap;
 };
@@ -776,7 +775,7 @@ collect_unwatched(struct dir_node *n, void *ctx)
 static void
 degraded_scan(struct watcher *w)
 {
-	struct flat_ctx f = {.w = w};
+	struct flat_ctx f = {0};
 	dirmap_foreach(w->map, collect_unwatched, &f);
 	for (size_t i = 0; i < f.n; i++) {
 		struct dir_node *n = f.nodes[i];

@@ -23,12 +23,6 @@ wire_buf_put(struct wire_buf *b, const char *s, size_t len)
 }
 
 void
-wire_buf_puts(struct wire_buf *b, const char *s)
-{
-	wire_buf_put(b, s, strlen(s));
-}
-
-void
 wire_buf_fini(struct wire_buf *b)
 {
 	free(b->data);

@@ -107,7 +107,6 @@ struct wire_buf {
 	size_t cap;
 };
 void wire_buf_put(struct wire_buf *b, const char *s, size_t len);
-void wire_buf_puts(struct wire_buf *b, const char *s);
 void wire_buf_json_string(struct wire_buf *b, const char *s, size_t len);
 void wire_buf_fini(struct wire_buf *b);
 

@@ -452,8 +452,8 @@ looks_like_html(const unsigned char *p, size_t len)
 /* Binary: many control bytes in the first 64 KiB, and not UTF-16. NUL
  * bytes do not count: text with NULs between paragraphs is still text
  * (text_doc drops them), and random data has plenty of other controls. */
-static bool
-looks_binary(const unsigned char *p, size_t len)
+bool
+extract_looks_binary(const unsigned char *p, size_t len)
 {
 	size_t lim = len < 65536 ? len : 65536, ctl = 0;
 	if (lim == 0) {
@@ -505,7 +505,7 @@ sniff(const unsigned char *p, size_t len, const char *name,
 		return FTYPE_HTML;
 	}
 	if (looks_like_mail(p, len) ||
-	    (extract_name_has_ext(name, "eml") && !looks_binary(p, len))) {
+	    (extract_name_has_ext(name, "eml") && !extract_looks_binary(p, len))) {
 		snprintf(type, EXTRACT_TYPE_MAX, "eml");
 		return FTYPE_MAIL;
 	}
@@ -529,7 +529,7 @@ sniff(const unsigned char *p, size_t len, const char *name,
 			return FTYPE_ARCHIVE;
 		}
 	}
-	if (looks_binary(p, len)) {
+	if (extract_looks_binary(p, len)) {
 		snprintf(type, EXTRACT_TYPE_MAX, "binary");
 		return FTYPE_BINARY;
 	}

@@ -105,6 +105,11 @@ struct extract_result {
 typedef int (*extract_member_fn)(void *ctx, const char *path,
 				 const char *type, const struct text_doc *doc);
 
+/* The extractor's verdict that @len bytes of content are binary (no text
+ * format): more than 5 % control bytes in the first 64 KiB, NUL not
+ * counted, and not UTF-16. Pure. */
+bool extract_looks_binary(const unsigned char *p, size_t len);
+
 /* Fills @lim with the defaults documented on struct extract_limits. */
 void extract_limits_default(struct extract_limits *lim);
 

@@ -29,70 +29,11 @@
 #include <openssl/evp.h>
 
 #include "classify.h"
+#include "probe-util.h"
 #include "mem.h"
 #include "text.h"
 
-static void
-json_str(FILE *f, const char *s, size_t n)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			fprintf(f, "\\%c", c);
-		} else if (c == '\n') {
-			fputs("\\n", f);
-		} else if (c == '\t') {
-			fputs("\\t", f);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
-		} else {
-			fputc(c, f);
-		}
-	}
-	fputc('"', f);
-}
 
-static int
-read_all(const char *path, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		return -errno;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int r = S_ISREG(st.st_mode) ? -errno : -EINVAL;
-		close(fd);
-		return r;
-	}
-	size_t cap = (size_t)st.st_size + 1, n = 0;
-	char *b = lw_malloc(cap);
-	for (;;) {
-		if (n == cap) {
-			cap *= 2;
-			b = lw_realloc(b, cap);
-		}
-		ssize_t r = read(fd, b + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			int e = -errno;
-			free(b);
-			close(fd);
-			return e;
-		}
-		if (r == 0) {
-			break;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	*buf = b;
-	*len = n;
-	return 0;
-}
 
 static bool
 kind_parse(const char *s, size_t n, enum text_kind *out)
@@ -186,15 +127,15 @@ main(int argc, char **argv)
 		const char *path = argv[i];
 		AUTOFREE char *buf = NULL;
 		size_t len = 0;
-		int r = read_all(path, &buf, &len);
+		int r = probe_read_all(path, &buf, &len);
 		printf("{\"path\": ");
-		json_str(stdout, path, strlen(path));
+		probe_json_str(stdout, path, strlen(path));
 		if (r < 0) {
 			printf(", \"sha256\": null, \"size\": null, \"type\": \"text\", "
 			       "\"classification\": null, \"pii\": [], \"matches\": [], "
 			       "\"error\": ");
 			const char *e = strerror(-r);
-			json_str(stdout, e, strlen(e));
+			probe_json_str(stdout, e, strlen(e));
 			printf("}\n");
 			status = 2;
 			continue;
@@ -241,7 +182,7 @@ main(int argc, char **argv)
 			printf("{\"scheme\": \"%s\", \"level\": \"%s\", \"marking\": ",
 			       marking_scheme_name(res.marking.scheme),
 			       marking_level_name(res.marking.level));
-			json_str(stdout, res.marking.found, strlen(res.marking.found));
+			probe_json_str(stdout, res.marking.found, strlen(res.marking.found));
 			printf(", \"source\": \"%s\"}",
 			       marking_source_name(res.marking.source));
 		}
@@ -257,7 +198,7 @@ main(int argc, char **argv)
 		}
 		printf("], \"matches\": [], \"error\": ");
 		if (err) {
-			json_str(stdout, err, strlen(err));
+			probe_json_str(stdout, err, strlen(err));
 		} else {
 			printf("null");
 		}

@@ -27,72 +27,14 @@
 #include <openssl/evp.h>
 
 #include "classify.h"
+#include "probe-util.h"
 #include "extract.h"
 #include "mem.h"
 #include "text.h"
 
 static bool dump;
 
-static void
-json_str(FILE *f, const char *s, size_t n)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			fprintf(f, "\\%c", c);
-		} else if (c == '\n') {
-			fputs("\\n", f);
-		} else if (c == '\t') {
-			fputs("\\t", f);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
-		} else {
-			fputc(c, f);
-		}
-	}
-	fputc('"', f);
-}
 
-static int
-read_all(const char *path, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		return -errno;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	size_t cap = (size_t)st.st_size + 1, n = 0;
-	char *b = lw_malloc(cap);
-	for (;;) {
-		if (n == cap) {
-			cap *= 2;
-			b = lw_realloc(b, cap);
-		}
-		ssize_t r = read(fd, b + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			int e = -errno;
-			free(b);
-			close(fd);
-			return e;
-		}
-		if (r == 0) {
-			break;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	*buf = b;
-	*len = n;
-	return 0;
-}
 
 static int64_t
 now_ns(void)
@@ -171,7 +113,7 @@ main(int argc, char **argv)
 		const char *path = argv[i];
 		AUTOFREE char *buf = NULL;
 		size_t len = 0;
-		int r = read_all(path, &buf, &len);
+		int r = probe_read_all(path, &buf, &len);
 		if (bench > 0) {
 			if (r < 0) {
 				continue;
@@ -188,13 +130,13 @@ main(int argc, char **argv)
 			continue;
 		}
 		printf("{\"path\": ");
-		json_str(stdout, path, strlen(path));
+		probe_json_str(stdout, path, strlen(path));
 		if (r < 0) {
 			printf(", \"sha256\": null, \"size\": null, \"type\": null, "
 			       "\"classification\": null, \"pii\": [], \"matches\": [], "
 			       "\"error\": ");
 			const char *e = strerror(-r);
-			json_str(stdout, e, strlen(e));
+			probe_json_str(stdout, e, strlen(e));
 			printf("}\n");
 			status = 2;
 			continue;
@@ -221,7 +163,7 @@ main(int argc, char **argv)
 			printf("{\"scheme\": \"%s\", \"level\": \"%s\", \"marking\": ",
 			       marking_scheme_name(res->marking.scheme),
 			       marking_level_name(res->marking.level));
-			json_str(stdout, res->marking.found, strlen(res->marking.found));
+			probe_json_str(stdout, res->marking.found, strlen(res->marking.found));
 			printf(", \"source\": \"%s\"}",
 			       marking_source_name(res->marking.source));
 		}
@@ -237,7 +179,7 @@ main(int argc, char **argv)
 		}
 		printf("], \"matches\": [], \"members\": %u, \"error\": ", er.members);
 		if (er.stop != EXTRACT_STOP_NONE) {
-			json_str(stdout, er.error, strlen(er.error));
+			probe_json_str(stdout, er.error, strlen(er.error));
 		} else {
 			printf("null");
 		}

@@ -32,73 +32,14 @@
 #include <openssl/evp.h>
 
 #include "classify.h"
+#include "probe-util.h"
 #include "fpindex.h"
 #include "match.h"
 #include "mem.h"
 #include "text.h"
 #include "winnow.h"
 
-static void
-json_str(FILE *f, const char *s, size_t n)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\') {
-			fprintf(f, "\\%c", c);
-		} else if (c == '\n') {
-			fputs("\\n", f);
-		} else if (c == '\t') {
-			fputs("\\t", f);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
-		} else {
-			fputc(c, f);
-		}
-	}
-	fputc('"', f);
-}
 
-static int
-read_all(const char *path, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		return -errno;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int r = S_ISREG(st.st_mode) ? -errno : -EINVAL;
-		close(fd);
-		return r;
-	}
-	size_t cap = (size_t)st.st_size + 1, n = 0;
-	char *b = lw_malloc(cap);
-	for (;;) {
-		if (n == cap) {
-			cap *= 2;
-			b = lw_realloc(b, cap);
-		}
-		ssize_t r = read(fd, b + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			int e = -errno;
-			free(b);
-			close(fd);
-			return e;
-		}
-		if (r == 0) {
-			break;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	*buf = b;
-	*len = n;
-	return 0;
-}
 
 static void
 sha256(const void *buf, size_t len, unsigned char md[32])
@@ -140,7 +81,7 @@ register_manifest(struct fpindex *idx, const char *manifest)
 {
 	AUTOFREE char *buf = NULL;
 	size_t len = 0;
-	int r = read_all(manifest, &buf, &len);
+	int r = probe_read_all(manifest, &buf, &len);
 	if (r < 0) {
 		fprintf(stderr, "match-probe: %s: %s\n", manifest, strerror(-r));
 		return r;
@@ -176,7 +117,7 @@ register_manifest(struct fpindex *idx, const char *manifest)
 		AUTOFREE char *full = lw_asprintf("%s/%s", dir, path);
 		AUTOFREE char *fb = NULL;
 		size_t fl = 0;
-		if ((r = read_all(full, &fb, &fl)) < 0) {
+		if ((r = probe_read_all(full, &fb, &fl)) < 0) {
 			fprintf(stderr, "match-probe: %s: %s\n", full, strerror(-r));
 			break;
 		}
@@ -225,7 +166,7 @@ main(int argc, char **argv)
 			AUTOFREE uint64_t *h = NULL;
 			size_t n = 0;
 			const char *p = argv[++i];
-			if (read_all(p, &fb, &fl) < 0 ||
+			if (probe_read_all(p, &fb, &fl) < 0 ||
 			    fingerprint_bytes(fpindex_winnow_params(idx), fb, fl,
 					      &h, &n) < 0) {
 				fprintf(stderr, "match-probe: %s: unreadable\n", p);
@@ -261,15 +202,15 @@ main(int argc, char **argv)
 		const char *path = argv[i];
 		AUTOFREE char *buf = NULL;
 		size_t len = 0;
-		int r = read_all(path, &buf, &len);
+		int r = probe_read_all(path, &buf, &len);
 		printf("{\"path\": ");
-		json_str(stdout, path, strlen(path));
+		probe_json_str(stdout, path, strlen(path));
 		if (r < 0) {
 			printf(", \"sha256\": null, \"size\": null, \"type\": \"text\", "
 			       "\"classification\": null, \"pii\": [], \"matches\": [], "
 			       "\"error\": ");
 			const char *e = strerror(-r);
-			json_str(stdout, e, strlen(e));
+			probe_json_str(stdout, e, strlen(e));
 			printf("}\n");
 			status = 2;
 			continue;
@@ -333,7 +274,7 @@ main(int argc, char **argv)
 			printf("{\"scheme\": \"%s\", \"level\": \"%s\", \"marking\": ",
 			       marking_scheme_name(res.marking.scheme),
 			       marking_level_name(res.marking.level));
-			json_str(stdout, res.marking.found, strlen(res.marking.found));
+			probe_json_str(stdout, res.marking.found, strlen(res.marking.found));
 			printf("}");
 		}
 		printf(", \"pii\": [");
@@ -349,14 +290,14 @@ main(int argc, char **argv)
 		printf("], \"matches\": [");
 		for (size_t k = 0; k < res.n_matches; k++) {
 			printf("%s{\"id\": ", k ? ", " : "");
-			json_str(stdout, res.matches[k].id, strlen(res.matches[k].id));
+			probe_json_str(stdout, res.matches[k].id, strlen(res.matches[k].id));
 			printf(", \"kind\": \"%s\", \"coverage\": %.3f}",
 			       classify_match_kind_name(res.matches[k].kind),
 			       res.matches[k].coverage);
 		}
 		printf("], \"error\": ");
 		if (err) {
-			json_str(stdout, err, strlen(err));
+			probe_json_str(stdout, err, strlen(err));
 		} else {
 			printf("null");
 		}
