@@ -1,7 +1,8 @@
 /* glob.h — path globs for exclusions and policy zones. Pure functions.
  *
- * `*` matches within one path component, `**` matches any run of components
- * (including none: "a/" "**" "/b" matches "a/b"), `?` one character other than
+ * `*` matches within one path component, a `**` segment matches any run of
+ * components (including none: "a/" "**" "/b" matches "a/b"); as in gitignore,
+ * stars next to other characters ("a**b") are plain stars.  `?` one character other than
  * '/', `[...]` a character class as in fnmatch(3). A pattern with no '/' is
  * matched against the last component only ("*.tmp", ".cache"). A pattern
  * starting with '/' is matched against the whole path; any other pattern

@@ -38,6 +38,15 @@ static const struct {
 	{"/tmp/\\*", "/tmp/x", false},
 	{"*", "/anything", true},
 	{"/*", "/a/b", false},
+	{"/a**b/c", "/ax/yb/c", false},
+	{"/a**b/c", "/axyb/c", true},
+	{"**/x/**/y", "/p/x/q/r/y", true},
+	{"**/x/**/y", "/p/x/q/r/z", false},
+	{"/**/**/z", "/z", true},
+	{"a/*/b", "/r/a/q/b", true},
+	{"a/*/b", "/r/a/q/w/b", false},
+	{"*x*y*z", "/d/xxyyzz", true},
+	{"*x*y*z", "/d/xxyyzza", false},
 };
 
 int
@@ -50,5 +59,20 @@ main(void)
 	}
 	/* lengths, not NUL terminators, bound the path */
 	th_ok(lw_glob_match("*.txt", "/a/b.txtXYZ", 8), "glob honours the length");
+
+	/* A run of stars against a long path that never matches must not
+	 * backtrack exponentially (fuzz-common once timed out on this). */
+	char pat[128], path[4096];
+	memset(pat, '*', 60);
+	strcpy(pat + 60, "/*q");
+	memset(path, 'a', sizeof(path) - 1);
+	for (size_t i = 50; i < sizeof(path) - 1; i += 50) {
+		path[i] = '/';
+	}
+	path[sizeof(path) - 1] = '\0';
+	th_ok(!lw_glob_match(pat, path, strlen(path)), "star runs stay polynomial");
+	memset(pat, '*', 60);
+	strcpy(pat + 60, "q");
+	th_ok(!lw_glob_match(pat, path, strlen(path)), "star runs in one component stay polynomial");
 	return th_done();
 }
