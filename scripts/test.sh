@@ -72,7 +72,7 @@ run_fuzz() {
 		failed=$((failed + 1))
 		return
 	fi
-	FUZZ_OUT=$(mktemp -d /tmp/lw-fuzz.XXXXXX) tests/fuzz/run.sh build-fuzz \
+	FUZZ_SEED=${FUZZ_SEED:-1} FUZZ_OUT=$(mktemp -d /tmp/lw-fuzz.XXXXXX) tests/fuzz/run.sh build-fuzz \
 		"${LW_FUZZ_SECONDS:-20}" > build-fuzz.log 2>&1
 	cat build-fuzz.log
 	passed=$((passed + $(grep -c ': ok,' build-fuzz.log)))

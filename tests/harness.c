@@ -10,15 +10,27 @@ static int th_count;
 static int th_failed;
 static char th_dir[256];
 
-static void
+/* A test's name may quote extracted text; a newline in it would break the
+ * TAP line, so control characters are printed escaped. */
+__attribute__((format(printf, 2, 0))) static void
 report(bool cond, const char *fmt, va_list ap)
 {
 	th_count++;
 	if (!cond) {
 		th_failed++;
 	}
+	char name[1024];
+	vsnprintf(name, sizeof(name), fmt, ap);
 	printf("%s %d - ", cond ? "ok" : "not ok", th_count);
-	vprintf(fmt, ap);
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+		if (*c == '\n') {
+			fputs("\\n", stdout);
+		} else if (*c < 0x20) {
+			printf("\\x%02x", *c);
+		} else {
+			putchar(*c);
+		}
+	}
 	printf("\n");
 	fflush(stdout);
 }

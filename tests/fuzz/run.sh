@@ -6,6 +6,10 @@
 # for the zip-part targets the matching XML part unzipped from the corpus
 # documents. Findings land in $FUZZ_OUT (default /tmp/lw-fuzz)/artifacts-NAME.
 # Exit status 1 when any target found something.
+# FUZZ_SEED fixes libFuzzer's random seed (default: a new one each run).
+# scripts/test.sh fixes it so that CI replays a prefix of the mutations a
+# longer local run with the same seed has already been through: a bug found
+# by fuzzing then fails a campaign, not an unrelated CI run.
 set -u
 build=$1
 secs=${2:-60}
@@ -70,7 +74,7 @@ run() {
 	mkdir -p "$out/work-$name" "$out/artifacts-$name"
 	bin="$build/tests/fuzz/fuzz-extract-$name"
 	[ "$name" = common ] && bin="$build/tests/fuzz/fuzz-common"
-	"$bin" -max_total_time="$secs" -timeout=10 \
+	"$bin" -max_total_time="$secs" -timeout=10 -seed="${FUZZ_SEED:-0}" \
 		-rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 \
 		-artifact_prefix="$out/artifacts-$name/" \
 		"$out/work-$name" "$out/seeds-$name" > "$out/log-$name.txt" 2>&1
