@@ -4,7 +4,8 @@
  * state_dir (default /var/lib/leakwatch), log_level (error|warn|info|debug,
  * default info), workers (0 = one per core), rescan_interval (s, default
  * 3600), degraded_rescan_interval (s, default 60), queue_size (default
- * 16384). Anything else is an error: a typo must not silently disable
+ * 16384), policy (a policy file, relative to this one; default: the built-in
+ * policy, packaging/policy.json). Anything else is an error: a typo must not silently disable
  * monitoring. */
 #include "agent-config.h"
 
@@ -23,7 +24,7 @@
 
 static const char *const agent_keys[] = {
 	"watch", "exclude", "state_dir", "log_level", "workers", "rescan_interval",
-	"degraded_rescan_interval", "queue_size", "classify", NULL,
+	"degraded_rescan_interval", "queue_size", "classify", "policy", NULL,
 };
 
 static const char *const classify_keys[] = {
@@ -98,6 +99,8 @@ agent_config_free(struct agent_config *cfg)
 	free(cfg->exclude);
 	free(cfg->state_dir);
 	free(cfg->db_path);
+	free(cfg->quarantine_dir);
+	free(cfg->policy);
 	free(cfg->file);
 	free(cfg);
 }
@@ -242,6 +245,18 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 	char real[PATH_MAX];
 	cfg->state_dir = lw_strdup(realpath(state, real) ? real : state);
 	cfg->db_path = lw_asprintf("%s/agent.db", cfg->state_dir);
+	cfg->quarantine_dir = lw_asprintf("%s/quarantine", cfg->state_dir);
+	const char *pol = NULL;
+	if ((r = cfg_get_string(&ctx, root, "/", "policy", false, &pol)) < 0) {
+		goto fail;
+	}
+	if (pol) {
+		/* relative to the config file, like an include */
+		const char *slash = strrchr(path, '/');
+		cfg->policy = pol[0] == '/' || !slash
+				      ? lw_strdup(pol)
+				      : lw_asprintf("%.*s/%s", (int)(slash - path), path, pol);
+	}
 	for (size_t i = 0; i < cfg->nroots; i++) {
 		if (is_under(cfg->roots[i], cfg->state_dir)) {
 			r = cfg_fail(&ctx, "/watch", "%s is inside the state directory %s",

@@ -15,6 +15,8 @@ struct agent_config {
 	size_t nexclude;
 	char *state_dir;     /* canonical; never watched or recorded */
 	char *db_path;       /* state_dir/agent.db */
+	char *quarantine_dir; /* state_dir/quarantine */
+	char *policy;        /* the policy file; NULL: the built-in default */
 	enum log_level log_level;
 	int workers;         /* resolved: 0 in the file means eight per core */
 	int rescan_interval; /* seconds between full reconciling rescans, 0 = never */

@@ -32,6 +32,11 @@ usage(FILE *f)
 		"  fingerprint add --id ID --label MARKING FILE\n"
 		"  fingerprint add --benign FILE...   boilerplate that must never match\n"
 		"  fingerprint list | remove ID registered sensitive documents\n"
+		"  violations [--since 24h] [--severity LEVEL] [--rule ID]\n"
+		"                               policy violations, oldest first\n"
+		"  quarantine list | restore ID files the policy moved aside, and back\n"
+		"  policy check FILE            validate a policy and explain it\n"
+		"  reload                       make the running agent reload its policy\n"
 		"\n"
 		"  -c, --config FILE   agent configuration (default /etc/leakwatch/agent.json)\n"
 		"  -d, --db FILE       inventory database (default: state_dir/agent.db)\n"
@@ -154,6 +159,14 @@ main(int argc, char **argv)
 		r = cli_scan(&c, sub_argc, sub_argv);
 	} else if (strcmp(cmd, "fingerprint") == 0) {
 		r = cli_fingerprint(&c, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "policy") == 0) {
+		r = cli_policy(&c, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "violations") == 0) {
+		r = cli_violations(&c, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "quarantine") == 0) {
+		r = cli_quarantine(&c, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "reload") == 0) {
+		r = cli_reload(&c, sub_argc, sub_argv);
 	} else {
 		fprintf(stderr, "leakwatch: unknown command '%s'\n", cmd);
 		usage(stderr);

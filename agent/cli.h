@@ -30,3 +30,7 @@ int cli_files(struct cli *c, int argc, char **argv);
 int cli_find(struct cli *c, int argc, char **argv);
 int cli_scan(struct cli *c, int argc, char **argv);
 int cli_fingerprint(struct cli *c, int argc, char **argv);
+int cli_policy(struct cli *c, int argc, char **argv);
+int cli_violations(struct cli *c, int argc, char **argv);
+int cli_quarantine(struct cli *c, int argc, char **argv);
+int cli_reload(struct cli *c, int argc, char **argv);

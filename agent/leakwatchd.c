@@ -19,6 +19,7 @@
 #include "fpstore.h"
 #include "log.h"
 #include "mem.h"
+#include "policy.h"
 #include "queue.h"
 #include "status.h"
 #include "store.h"
@@ -39,17 +40,73 @@ usage(FILE *f)
 		   "  -V, --version       print the version and exit\n");
 }
 
+/* The policy's load history, owned by the main thread. */
+struct policy_state {
+	long long loaded_ns, tried_ns;
+	char error[1024]; /* empty: the last load worked */
+};
+
 static void
 publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
-	       struct writer *wr, int64_t started, bool stopping)
+	       struct writer *wr, const struct policy_state *ps, int64_t started,
+	       bool stopping)
 {
 	struct watcher_stats ws;
 	watcher_get_stats(wt, &ws);
 	long long pending = (long long)wq_depth(q) + (long long)writer_backlog(wr);
+	struct status_policy sp = {.file = cfg->policy, .loaded_ns = ps->loaded_ns,
+				   .tried_ns = ps->tried_ns,
+				   .error = ps->error[0] ? ps->error : NULL,
+				   .violations = writer_violations(wr)};
 	struct writer_op *op = writer_op_new(WRITER_OP_STATUS, NULL, 0, NULL, 0);
-	op->json = status_build(cfg, &ws, pending, started, stopping);
+	op->json = status_build(cfg, &ws, &sp, pending, started, stopping);
 	op->value = getpid();
 	writer_submit(wr, op);
+}
+
+/* Loads the configured policy (or the built-in one). On failure the
+ * message names the file and the place, and nothing changes. */
+static int
+load_policy(const struct agent_config *cfg, struct policy **out, char *err, size_t errlen)
+{
+	if (!cfg->policy) {
+		*out = policy_default();
+		return 0;
+	}
+	struct cfg_ctx ctx = {.file = cfg->policy};
+	int r = policy_load(cfg->policy, &ctx, out);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", ctx.err[0] ? ctx.err : strerror(-r));
+	}
+	return r;
+}
+
+/* Hands a policy to the writer, which judges every file under it. */
+static void
+submit_policy(const struct agent_config *cfg, struct writer *wr, struct policy *p)
+{
+	struct writer_op *op = writer_op_new(WRITER_OP_POLICY, cfg->quarantine_dir,
+					     strlen(cfg->quarantine_dir), NULL, 0);
+	op->ptr = p;
+	writer_submit(wr, op);
+}
+
+/* SIGHUP or `leakwatch reload`: a policy that does not validate leaves the
+ * one in force working, and says why (log and status). */
+static void
+reload_policy(const struct agent_config *cfg, struct writer *wr, struct policy_state *ps)
+{
+	struct policy *p = NULL;
+	ps->tried_ns = lw_now_ns();
+	if (load_policy(cfg, &p, ps->error, sizeof(ps->error)) < 0) {
+		log_err("policy: reload refused, keeping the policy in force: %s", ps->error);
+		return;
+	}
+	ps->error[0] = '\0';
+	ps->loaded_ns = ps->tried_ns;
+	log_info("policy: reloaded %s (%zu rules)", cfg->policy ? cfg->policy : "(built-in)",
+		 policy_rule_count(p));
+	submit_policy(cfg, wr, p);
 }
 
 /* Registered documents changed (leakwatch fingerprint add/remove): every
@@ -77,7 +134,8 @@ check_fingerprints(const struct agent_config *cfg, struct watcher *wt,
 
 static int
 run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
-	 struct writer *wr, struct worker_pool *pool, int64_t started, int64_t fp_gen)
+	 struct writer *wr, struct worker_pool *pool, struct policy_state *ps, int64_t started,
+	 int64_t fp_gen)
 {
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -111,9 +169,10 @@ run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 					continue;
 				}
 				if (si.ssi_signo == SIGHUP) {
-					log_info("main: SIGHUP: configuration changes take effect"
-						 " on restart; requesting a full rescan");
-					watcher_request_full_scan(wt);
+					log_info("main: SIGHUP: reloading the policy (other"
+						 " configuration changes take effect on restart)");
+					reload_policy(cfg, wr, ps);
+					publish_status(cfg, wt, q, wr, ps, started, false);
 					continue;
 				}
 				log_info("main: %s: draining and stopping",
@@ -125,7 +184,7 @@ run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 				continue;
 			}
 			ticks++;
-			publish_status(cfg, wt, q, wr, started, false);
+			publish_status(cfg, wt, q, wr, ps, started, false);
 			struct watcher_stats ws;
 			watcher_get_stats(wt, &ws);
 			if (ws.full_scans_done > 0) {
@@ -194,8 +253,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "leakwatchd: %s\n", err);
 		return 2;
 	}
+	struct policy *policy = NULL;
+	struct policy_state ps = {0};
+	if (load_policy(cfg, &policy, err, sizeof(err)) < 0) {
+		fprintf(stderr, "leakwatchd: %s\n", err);
+		agent_config_free(cfg);
+		return 2;
+	}
 	if (check_only) {
 		printf("%s: ok\n", config);
+		policy_free(policy);
 		agent_config_free(cfg);
 		return 0;
 	}
@@ -247,6 +314,10 @@ main(int argc, char **argv)
 		store_close(st);
 		goto fail_store;
 	}
+	/* before the watcher: every file the walk records is judged */
+	ps.loaded_ns = ps.tried_ns = lw_now_ns();
+	submit_policy(cfg, wr, policy);
+	policy = NULL;
 	q = wq_new((size_t)cfg->queue_size);
 	if ((r = worker_pool_start(cfg->workers, cfg->db_path, empty, &cls, q, wr, &pool)) < 0) {
 		log_err("main: cannot start the workers: %s", strerror(-r));
@@ -258,7 +329,7 @@ main(int argc, char **argv)
 	}
 	log_info("main: leakwatchd %s watching %zu root(s) with %d worker(s); state in %s",
 		 LW_VERSION, cfg->nroots, cfg->workers, cfg->state_dir);
-	r = run_loop(cfg, wt, q, wr, pool, started, cls.fp_gen);
+	r = run_loop(cfg, wt, q, wr, pool, &ps, started, cls.fp_gen);
 	struct watcher_stats ws;
 	watcher_get_stats(wt, &ws);
 	watcher_stop(wt);
@@ -267,7 +338,11 @@ main(int argc, char **argv)
 	pool = NULL;
 	{
 		struct writer_op *op = writer_op_new(WRITER_OP_STATUS, NULL, 0, NULL, 0);
-		op->json = status_build(cfg, &ws, 0, started, true);
+		struct status_policy sp = {.file = cfg->policy, .loaded_ns = ps.loaded_ns,
+					   .tried_ns = ps.tried_ns,
+					   .error = ps.error[0] ? ps.error : NULL,
+					   .violations = writer_violations(wr)};
+		op->json = status_build(cfg, &ws, &sp, 0, started, true);
 		op->value = getpid();
 		writer_submit(wr, op);
 	}
@@ -285,6 +360,7 @@ fail_store:
 		be->fini();
 	}
 fail_backend:
+	policy_free(policy);
 	agent_config_free(cfg);
 	return r < 0 ? 1 : 0;
 }

@@ -10,7 +10,8 @@
 
 char *
 status_build(const struct agent_config *cfg, const struct watcher_stats *ws,
-	     long long pending, long long started_ns, bool stopping)
+	     const struct status_policy *pol, long long pending, long long started_ns,
+	     bool stopping)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *roots = cJSON_AddArrayToObject(o, WIRE_KEY_ROOTS);
@@ -34,6 +35,14 @@ status_build(const struct agent_config *cfg, const struct watcher_stats *ws,
 	cJSON_AddNumberToObject(o, WIRE_KEY_PENDING, (double)pending);
 	cJSON_AddBoolToObject(o, WIRE_KEY_SCANNING, ws->walks > 0);
 	cJSON_AddNumberToObject(o, "full_scans_done", (double)ws->full_scans_done);
+	cJSON *p = cJSON_AddObjectToObject(o, WIRE_KEY_POLICY);
+	cJSON_AddItemToObject(p, WIRE_KEY_FILE,
+			      pol->file ? cJSON_CreateString(pol->file) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(p, WIRE_KEY_POLICY_LOADED, (double)pol->loaded_ns / 1e9);
+	cJSON_AddNumberToObject(p, WIRE_KEY_POLICY_TRIED, (double)pol->tried_ns / 1e9);
+	cJSON_AddItemToObject(p, WIRE_KEY_ERROR,
+			      pol->error ? cJSON_CreateString(pol->error) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, WIRE_KEY_VIOLATIONS, (double)pol->violations);
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!s) {

@@ -7,6 +7,16 @@
 #include "agent-config.h"
 #include "watcher.h"
 
+/* The policy in force, for status and `leakwatch reload`. */
+struct status_policy {
+	const char *file;     /* NULL: the built-in default */
+	long long loaded_ns;  /* when the policy in force was loaded */
+	long long tried_ns;   /* the last load attempt */
+	const char *error;    /* why the last attempt was refused; NULL if it was not */
+	long long violations; /* raised since start */
+};
+
 /* Builds the status JSON (caller frees). @stopping marks the final one. */
 char *status_build(const struct agent_config *cfg, const struct watcher_stats *ws,
-		   long long pending, long long started_ns, bool stopping);
+		   const struct status_policy *pol, long long pending, long long started_ns,
+		   bool stopping);

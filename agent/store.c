@@ -45,6 +45,24 @@ static const struct db_migration store_schema[] = {
 	 "CREATE TABLE benign (sha256 BLOB PRIMARY KEY, source BLOB,"
 	 " added INTEGER NOT NULL, fps BLOB NOT NULL, nfps INTEGER NOT NULL,"
 	 " params TEXT NOT NULL);"},
+	/* 3: policy violations, the event log (outbox, hash-chained), the
+	 * de-duplication state and quarantined files (vstore.c) */
+	{"CREATE TABLE events (seq INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
+	 " time TEXT NOT NULL, kind TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL,"
+	 " body TEXT NOT NULL, acked INTEGER);"
+	 "CREATE INDEX events_unacked ON events(seq) WHERE acked IS NULL;"
+	 "CREATE TABLE violations (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL,"
+	 " uuid TEXT NOT NULL, time INTEGER NOT NULL, rule TEXT NOT NULL,"
+	 " severity INTEGER NOT NULL, action TEXT NOT NULL, action_result TEXT,"
+	 " event TEXT NOT NULL, path BLOB NOT NULL, from_path BLOB, sha256 BLOB,"
+	 " uid INTEGER, count INTEGER, quarantine TEXT, body TEXT NOT NULL);"
+	 "CREATE INDEX violations_time ON violations(time);"
+	 "CREATE TABLE vstate (path BLOB NOT NULL, rule TEXT NOT NULL, sig BLOB NOT NULL,"
+	 " PRIMARY KEY(path, rule)) WITHOUT ROWID;"
+	 "CREATE TABLE quarantine (id TEXT PRIMARY KEY, violation TEXT NOT NULL,"
+	 " time INTEGER NOT NULL, path BLOB NOT NULL, stored TEXT NOT NULL, sha256 BLOB,"
+	 " size INTEGER, mode INTEGER, uid INTEGER, gid INTEGER, mtime_ns INTEGER,"
+	 " restored_at INTEGER);"},
 };
 
 enum {

@@ -23,6 +23,9 @@ enum writer_op_kind {
 	WRITER_OP_EPOCH,       /* value: stamp of everything from now on */
 	WRITER_OP_FULL_SCAN_DONE,
 	WRITER_OP_STATUS,      /* json, value = pid */
+	WRITER_OP_POLICY,      /* ptr: a struct policy (taken), path: the
+				* quarantine directory; then every live file
+				* is judged under it */
 };
 
 struct writer_op {
@@ -35,6 +38,7 @@ struct writer_op {
 	int64_t value;
 	bool flag;
 	char *json;
+	void *ptr;
 	/* PUT and SEEN: the directory-operation generation the worker read
 	 * (writer_dir_gen) before it looked at the path. */
 	int64_t dir_gen;
@@ -59,6 +63,8 @@ void writer_submit(struct writer *w, struct writer_op *op);
  * the path in between, since the result describes a path that no longer
  * exists (the destination's own walk records the file where it is now). */
 int64_t writer_dir_gen(struct writer *w);
+/* Violations raised since start (0 before the first WRITER_OP_POLICY). */
+int64_t writer_violations(struct writer *w);
 /* Ops submitted and not yet committed. */
 size_t writer_backlog(struct writer *w);
 /* Applies everything submitted, commits, joins the thread, closes the store. */

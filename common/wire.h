@@ -49,6 +49,10 @@
 #define WIRE_KEY_ERRORS "errors"
 #define WIRE_KEY_OVERFLOWS "overflows"
 #define WIRE_KEY_MAX_USER_WATCHES "max_user_watches"
+#define WIRE_KEY_POLICY "policy"
+#define WIRE_KEY_POLICY_LOADED "loaded"
+#define WIRE_KEY_POLICY_TRIED "tried"
+#define WIRE_KEY_VIOLATIONS "violations"
 
 /* classification (leakwatch scan --json, files --json, helper results) */
 #define WIRE_KEY_CLASSIFICATION "classification"
@@ -66,6 +70,29 @@
 #define WIRE_KEY_MEMBERS "members"
 #define WIRE_KEY_LABEL "label"
 #define WIRE_KEY_FINGERPRINTS "fingerprints"
+
+/* violations and the event log (doc/protocol.md; leakwatch violations,
+ * quarantine list --json) */
+#define WIRE_KEY_ID "id"
+#define WIRE_KEY_TIME "time"
+#define WIRE_KEY_RULE "rule"
+#define WIRE_KEY_SEVERITY "severity"
+#define WIRE_KEY_MESSAGE "message"
+#define WIRE_KEY_ACTION "action"
+#define WIRE_KEY_ACTION_RESULT "action_result"
+#define WIRE_KEY_EVENT "event"
+#define WIRE_KEY_FROM "from"
+#define WIRE_KEY_FROM_ZONE "from_zone"
+#define WIRE_KEY_ZONES "zones"
+#define WIRE_KEY_FILE "file"
+#define WIRE_KEY_OWNER "owner"
+#define WIRE_KEY_WINDOW_S "window_s"
+#define WIRE_KEY_VIOLATION "violation"
+#define WIRE_KEY_QUARANTINE "quarantine"
+#define WIRE_KEY_STORED "stored"
+#define WIRE_KEY_RESTORED_AT "restored_at"
+#define WIRE_EVENT_VIOLATION "violation"
+#define WIRE_EVENT_SIGHTING "sighting"
 
 /* --- the classify helper protocol ---------------------------------------
  * A SOCK_STREAM socketpair between a caller (agent worker, leakwatch scan)

@@ -1,0 +1,566 @@
+/* verdict.c — see verdict.h.
+ *
+ * For each change: what the file is comes from its stored findings, where
+ * it is from the policy's zones, how it got there from the change itself
+ * (a new row, a new hash, a new mode, a rename, or the same content at
+ * another live path: a copy). Each rule that holds is checked against the
+ * de-duplication state — (path, rule) with a signature over the rule, the
+ * content and, for rules that look at it, the world-readable bit — so that
+ * a file raises a rule again only when one of those changed. */
+#include "verdict.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "chain.h"
+#include "log.h"
+#include "mem.h"
+#include "quarantine.h"
+#include "vstore.h"
+#include "wire.h"
+
+#define VERDICT_HITS_MAX 64
+#define VERDICT_COPY_SOURCES 8
+#define OWNER_CACHE 16
+
+struct verdict {
+	struct store *st;
+	struct vstore *vs;
+	struct policy *policy;
+	struct policy_volume *volume;
+	char *qdir;
+	bool baseline_done;
+	int64_t raised;
+	sqlite3_stmt *same_sha;
+	struct {
+		uint32_t uid;
+		char name[64];
+	} owners[OWNER_CACHE];
+	unsigned nowners, owner_next;
+};
+
+/* What the file is, from its findings JSON (borrowing from @root). */
+struct facts {
+	cJSON *root;
+	struct policy_file f;
+	struct policy_match m[16];
+	struct policy_pii pii[8];
+	const char *det[32];
+};
+
+static bool
+facts_load(struct facts *fa, const char *path, size_t len, const struct file_rec *rec)
+{
+	*fa = (struct facts){0};
+	fa->f.path = path;
+	fa->f.len = len;
+	fa->f.mode = rec->mode;
+	fa->f.uid = rec->uid;
+	fa->f.rank = rec->rank;
+	fa->root = rec->findings ? cJSON_Parse(rec->findings) : NULL;
+	const cJSON *cl = cJSON_GetObjectItem(fa->root, WIRE_KEY_CLASSIFICATION);
+	fa->f.scheme = cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_SCHEME));
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(fa->root, WIRE_KEY_MATCHES))
+	{
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(e, WIRE_KEY_MATCH_ID));
+		const cJSON *cov = cJSON_GetObjectItem(e, WIRE_KEY_COVERAGE_SHARE);
+		if (id && fa->f.n_matches < LW_ARRAY_SIZE(fa->m)) {
+			fa->m[fa->f.n_matches++] = (struct policy_match){
+				id, cJSON_IsNumber(cov) ? cov->valuedouble : 1.0};
+		}
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(fa->root, WIRE_KEY_PII))
+	{
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(e, WIRE_KEY_PII_TYPE));
+		const cJSON *c = cJSON_GetObjectItem(e, WIRE_KEY_COUNT);
+		if (t && cJSON_IsNumber(c) && fa->f.n_pii < LW_ARRAY_SIZE(fa->pii)) {
+			fa->pii[fa->f.n_pii++] = (struct policy_pii){t, (unsigned)c->valuedouble};
+		}
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(fa->root, WIRE_KEY_RULES))
+	{
+		if (cJSON_IsString(e) && fa->f.n_detectors < LW_ARRAY_SIZE(fa->det)) {
+			fa->det[fa->f.n_detectors++] = e->valuestring;
+		}
+	}
+	fa->f.matches = fa->m;
+	fa->f.pii = fa->pii;
+	fa->f.detectors = fa->det;
+	return fa->f.rank > 0 || fa->f.n_matches || fa->f.n_pii || fa->f.n_detectors;
+}
+
+struct verdict *
+verdict_new(struct store *st, struct policy *p, const char *qdir)
+{
+	struct verdict *vd = lw_new(struct verdict, 1);
+	vd->st = st;
+	vd->vs = vstore_new(st);
+	vd->policy = p;
+	vd->volume = policy_volume_new();
+	vd->qdir = lw_strdup(qdir);
+	vd->same_sha = db_prepare(store_db(st), "SELECT path FROM files WHERE sha256 = ?1"
+						 " AND deleted_at IS NULL AND path != ?2 LIMIT ?3");
+	return vd;
+}
+
+void
+verdict_free(struct verdict *vd)
+{
+	if (!vd) {
+		return;
+	}
+	sqlite3_finalize(vd->same_sha);
+	vstore_free(vd->vs);
+	policy_free(vd->policy);
+	policy_volume_free(vd->volume);
+	free(vd->qdir);
+	free(vd);
+}
+
+void
+verdict_baseline_done(struct verdict *vd)
+{
+	vd->baseline_done = true;
+}
+
+int64_t
+verdict_raised(const struct verdict *vd)
+{
+	return vd->raised;
+}
+
+static const char *
+owner_name(struct verdict *vd, uint32_t uid)
+{
+	for (unsigned i = 0; i < vd->nowners; i++) {
+		if (vd->owners[i].uid == uid) {
+			return vd->owners[i].name;
+		}
+	}
+	unsigned i = vd->owner_next;
+	vd->owner_next = (vd->owner_next + 1) % OWNER_CACHE;
+	if (vd->nowners < OWNER_CACHE) {
+		vd->nowners++;
+	}
+	vd->owners[i].uid = uid;
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res) {
+		snprintf(vd->owners[i].name, sizeof(vd->owners[i].name), "%s", pw.pw_name);
+	} else {
+		snprintf(vd->owners[i].name, sizeof(vd->owners[i].name), "%u", uid);
+	}
+	return vd->owners[i].name;
+}
+
+static cJSON *
+zones_json(const struct policy *p, uint64_t m)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (unsigned z = 0; z < policy_zone_count(p); z++) {
+		if (m >> z & 1) {
+			cJSON_AddItemToArray(a, cJSON_CreateString(policy_zone_name(p, z)));
+		}
+	}
+	return a;
+}
+
+static const char *
+first_zone(const struct policy *p, uint64_t m)
+{
+	for (unsigned z = 0; z < policy_zone_count(p); z++) {
+		if (m >> z & 1) {
+			return policy_zone_name(p, z);
+		}
+	}
+	return NULL;
+}
+
+/* One change to judge. */
+struct change {
+	const char *path;
+	size_t len;
+	const struct file_rec *rec;
+	struct facts *fa;
+	struct policy_event_ctx ev;
+	const char *from; /* NUL-terminated; NULL when none */
+};
+
+static void
+rule_state_sig(const struct policy_rule_info *ri, const struct change *c,
+	       uint8_t out[LW_SHA256_LEN])
+{
+	struct lw_sha256 *h = lw_sha256_new();
+	lw_sha256_init(h);
+	lw_sha256_update(h, ri->sig, LW_SHA256_LEN);
+	lw_sha256_update(h, c->rec->sha256, LW_SHA256_LEN);
+	unsigned char wr = ri->world_readable ? (unsigned char)(c->rec->mode & 04) : 0;
+	lw_sha256_update(h, &wr, 1);
+	lw_sha256_final(h, out);
+	lw_sha256_free(h);
+}
+
+static char *
+violation_body(struct verdict *vd, const struct policy_rule_info *ri, const struct change *c,
+	       const char *uuid, int64_t now, const char *action_result, unsigned count)
+{
+	char t[CHAIN_TIME_LEN + 1];
+	chain_time(now, t);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, WIRE_KEY_ID, uuid);
+	cJSON_AddStringToObject(o, WIRE_KEY_TIME, t);
+	cJSON_AddStringToObject(o, WIRE_KEY_RULE, ri->id);
+	cJSON_AddStringToObject(o, WIRE_KEY_SEVERITY, policy_severity_name(ri->severity));
+	cJSON_AddStringToObject(o, WIRE_KEY_MESSAGE, ri->message);
+	cJSON_AddStringToObject(o, WIRE_KEY_ACTION, policy_action_name(ri->action));
+	cJSON_AddStringToObject(o, WIRE_KEY_ACTION_RESULT, action_result);
+	cJSON *ev = cJSON_AddObjectToObject(o, WIRE_KEY_EVENT);
+	cJSON_AddStringToObject(ev, WIRE_KEY_KIND,
+				count ? "bulk" : policy_event_name(c->ev.kind));
+	if (c->from) {
+		cJSON_AddItemToObject(ev, WIRE_KEY_FROM, wire_json_bytes(c->from, strlen(c->from)));
+		const char *fz = first_zone(vd->policy, c->ev.from_zones);
+		cJSON_AddItemToObject(ev, WIRE_KEY_FROM_ZONE,
+				      fz ? cJSON_CreateString(fz) : cJSON_CreateNull());
+	} else {
+		cJSON_AddNullToObject(ev, WIRE_KEY_FROM);
+		cJSON_AddNullToObject(ev, WIRE_KEY_FROM_ZONE);
+	}
+	cJSON_AddItemToObject(o, WIRE_KEY_ZONES, zones_json(vd->policy, c->ev.zones));
+	cJSON *f = cJSON_AddObjectToObject(o, WIRE_KEY_FILE);
+	cJSON_AddItemToObject(f, WIRE_KEY_PATH, wire_json_bytes(c->path, c->len));
+	char hex[LW_SHA256_HEX_LEN + 1];
+	lw_hex(c->rec->sha256, LW_SHA256_LEN, hex);
+	cJSON_AddStringToObject(f, WIRE_KEY_SHA256, hex);
+	cJSON_AddNumberToObject(f, WIRE_KEY_SIZE, (double)c->rec->size);
+	cJSON_AddStringToObject(f, WIRE_KEY_TYPE, c->rec->type);
+	cJSON_AddNumberToObject(f, WIRE_KEY_UID, c->rec->uid);
+	cJSON_AddStringToObject(f, WIRE_KEY_OWNER, owner_name(vd, c->rec->uid));
+	cJSON_AddNumberToObject(f, WIRE_KEY_MODE, c->rec->mode & 07777);
+	/* the findings as the classifier stored them: counts, never values */
+	static const char *const keep[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
+					   WIRE_KEY_MATCHES, WIRE_KEY_RULES};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(keep); i++) {
+		const cJSON *v = cJSON_GetObjectItem(c->fa->root, keep[i]);
+		cJSON_AddItemToObject(f, keep[i], v ? cJSON_Duplicate(v, true)
+						   : (i == 0 ? cJSON_CreateNull()
+							     : cJSON_CreateArray()));
+	}
+	if (count) {
+		cJSON_AddNumberToObject(o, WIRE_KEY_COUNT, count);
+		cJSON_AddNumberToObject(o, WIRE_KEY_WINDOW_S, ri->volume_window_s);
+	}
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	char *r = lw_strdup(s);
+	cJSON_free(s);
+	return r;
+}
+
+static int
+raise_violation(struct verdict *vd, const struct policy_rule_info *ri, const struct change *c,
+		int64_t now, unsigned count)
+{
+	char uuid[CHAIN_UUID_LEN + 1];
+	chain_uuid(uuid);
+	const char *action = policy_action_name(ri->action);
+	char result[160] = "ok";
+	char *stored = NULL;
+	if (ri->action == POLICY_ACTION_QUARANTINE) {
+		int r = quarantine_dir_prepare(vd->qdir);
+		if (r == 0) {
+			r = quarantine_move(vd->qdir, uuid, uuid, c->path, c->rec, &stored);
+		}
+		if (r < 0) {
+			snprintf(result, sizeof(result), "quarantine failed: %s", strerror(-r));
+		}
+	}
+	AUTOFREE char *body = violation_body(vd, ri, c, uuid, now, result, count);
+	int64_t seq = 0;
+	int r = vstore_event_append(vd->vs, uuid, WIRE_EVENT_VIOLATION, body, now, &seq);
+	if (r >= 0 && stored) {
+		struct vstore_quarantine q = {
+			.id = uuid, .violation = uuid, .time = now, .path = c->path, .len = c->len,
+			.stored = stored, .sha256 = c->rec->sha256, .size = c->rec->size,
+			.mode = c->rec->mode, .uid = c->rec->uid, .gid = c->rec->gid,
+			.mtime_ns = c->rec->mtime_ns};
+		r = vstore_quarantine_put(vd->vs, &q);
+	}
+	if (r >= 0) {
+		struct vstore_violation v = {
+			.seq = seq, .uuid = uuid, .time = now, .rule = ri->id,
+			.severity = (int)ri->severity, .action = action, .action_result = result,
+			.event = count ? "bulk" : policy_event_name(c->ev.kind), .path = c->path,
+			.len = c->len, .from = c->from, .from_len = c->from ? strlen(c->from) : 0,
+			.sha256 = c->rec->sha256, .uid = c->rec->uid, .count = count,
+			.quarantine = stored ? uuid : NULL, .body = body};
+		r = vstore_violation_put(vd->vs, &v);
+	}
+	if (r >= 0) {
+		vd->raised++;
+		AUTOFREE char *shown = wire_escape_line(c->path, c->len);
+		if (count) {
+			log_warn("violation %s [%s]: %u files within %u s, the last %s: %s", ri->id,
+				 policy_severity_name(ri->severity), count, ri->volume_window_s,
+				 shown, ri->message);
+		} else {
+			log_warn("violation %s [%s] %s: %s: %s%s%s", ri->id,
+				 policy_severity_name(ri->severity), policy_event_name(c->ev.kind),
+				 shown, ri->message, stored ? "; quarantined as " : "",
+				 stored ? uuid : "");
+		}
+	}
+	free(stored);
+	return r;
+}
+
+static int
+judge(struct verdict *vd, struct change *c, int64_t now)
+{
+	unsigned hits[VERDICT_HITS_MAX];
+	size_t n = policy_eval(vd->policy, &c->fa->f, &c->ev, hits, VERDICT_HITS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		struct policy_rule_info ri;
+		policy_rule_info(vd->policy, hits[i], &ri);
+		uint8_t sig[LW_SHA256_LEN];
+		rule_state_sig(&ri, c, sig);
+		int r = vstore_state_same(vd->vs, c->path, c->len, ri.id, sig);
+		if (r != 0) {
+			continue; /* raised already for this content, place and rule */
+		}
+		if (ri.action == POLICY_ACTION_QUARANTINE &&
+		    vstore_released(vd->vs, c->path, c->len, c->rec->sha256) == 1) {
+			continue; /* an administrator restored exactly this here */
+		}
+		if ((r = vstore_state_put(vd->vs, c->path, c->len, ri.id, sig)) < 0) {
+			return r;
+		}
+		unsigned count = 0;
+		if (ri.volume) {
+			count = policy_volume_add(vd->volume, hits[i], &ri,
+						  ri.volume_per == POLICY_PER_OWNER ? c->rec->uid : 0,
+						  now / 1000000);
+			if (!count) {
+				continue;
+			}
+		}
+		if ((r = raise_violation(vd, &ri, c, now, count)) < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Zones of the other live paths with the same content, for copies. */
+static uint64_t
+copy_sources(struct verdict *vd, const char *path, size_t len, const struct file_rec *rec,
+	     char **first)
+{
+	sqlite3_stmt *s = vd->same_sha;
+	sqlite3_bind_blob(s, 1, rec->sha256, LW_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, path, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, VERDICT_COPY_SOURCES);
+	uint64_t zones = 0;
+	*first = NULL;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *p = sqlite3_column_blob(s, 0);
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		uint64_t z = policy_zones_of(vd->policy, p, n);
+		/* name a source in a zone if there is one: that is the news */
+		if (!*first || (z && !zones)) {
+			free(*first);
+			*first = lw_strndup(p, n);
+		}
+		zones |= z;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return zones;
+}
+
+static bool
+same_sha(const struct file_rec *a, const struct file_rec *b)
+{
+	return a->has_sha && b->has_sha && memcmp(a->sha256, b->sha256, LW_SHA256_LEN) == 0;
+}
+
+int
+verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_rec *old,
+	    const struct file_rec *rec, int64_t now)
+{
+	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha || policy_rule_count(vd->policy) == 0) {
+		return 0;
+	}
+	struct facts fa;
+	if (!facts_load(&fa, path, len, rec) && !policy_wants_plain_files(vd->policy)) {
+		cJSON_Delete(fa.root);
+		return 0;
+	}
+	struct change c = {.path = path, .len = len, .rec = rec, .fa = &fa};
+	c.ev.zones = policy_zones_of(vd->policy, path, len);
+	AUTOFREE char *src = NULL;
+	if (!old) {
+		c.ev.kind = vd->baseline_done ? POLICY_EV_CREATED : POLICY_EV_BASELINE;
+		if (vd->baseline_done) {
+			c.ev.from_zones = copy_sources(vd, path, len, rec, &src);
+			if (src) {
+				c.ev.kind = POLICY_EV_COPIED;
+				c.from = src;
+			}
+		}
+	} else if (!same_sha(old, rec)) {
+		c.ev.kind = POLICY_EV_MODIFIED;
+	} else if ((old->mode & 07777) != (rec->mode & 07777)) {
+		c.ev.kind = POLICY_EV_CHMOD;
+	} else {
+		c.ev.kind = POLICY_EV_BASELINE; /* re-classified, touched */
+	}
+	int r = judge(vd, &c, now);
+	cJSON_Delete(fa.root);
+	return r;
+}
+
+static int
+judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
+	    const struct file_rec *rec, int64_t now)
+{
+	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha) {
+		return 0;
+	}
+	struct facts fa;
+	if (!facts_load(&fa, to, tlen, rec) && !policy_wants_plain_files(vd->policy)) {
+		cJSON_Delete(fa.root);
+		return 0;
+	}
+	struct change c = {.path = to, .len = tlen, .rec = rec, .fa = &fa, .from = from};
+	c.ev.kind = POLICY_EV_MOVED;
+	c.ev.zones = policy_zones_of(vd->policy, to, tlen);
+	c.ev.from_zones = policy_zones_of(vd->policy, from, strlen(from));
+	int r = judge(vd, &c, now);
+	cJSON_Delete(fa.root);
+	return r;
+}
+
+struct moved_ctx {
+	struct verdict *vd;
+	const char *from;
+	size_t flen, tlen;
+	int64_t now;
+};
+
+static int
+moved_row(const struct store_row *row, void *arg)
+{
+	struct moved_ctx *m = arg;
+	/* the old path of each file below: old prefix + the same tail */
+	size_t tail = row->path_len - m->tlen;
+	AUTOFREE char *from = lw_malloc(m->flen + tail + 1);
+	memcpy(from, m->from, m->flen);
+	memcpy(from + m->flen, row->path + m->tlen, tail);
+	from[m->flen + tail] = '\0';
+	vstore_state_clear(m->vd->vs, from, m->flen + tail);
+	return judge_moved(m->vd, from, row->path, row->path_len, &row->rec, m->now);
+}
+
+int
+verdict_moved(struct verdict *vd, const char *from, size_t flen, const char *to, size_t tlen,
+	      bool is_dir, int64_t now)
+{
+	if (policy_rule_count(vd->policy) == 0) {
+		return 0;
+	}
+	if (is_dir) {
+		struct moved_ctx m = {vd, from, flen, tlen, now};
+		return store_foreach(vd->st, to, tlen, false, 0, moved_row, &m);
+	}
+	int r = vstore_state_clear(vd->vs, from, flen);
+	struct file_rec rec = {0};
+	if (r >= 0 && store_lookup_path(vd->st, to, tlen, &rec) == 1) {
+		AUTOFREE char *f = lw_strndup(from, flen);
+		r = judge_moved(vd, f, to, tlen, &rec, now);
+	}
+	file_rec_fini(&rec);
+	return r;
+}
+
+int
+verdict_gone(struct verdict *vd, const char *path, size_t len)
+{
+	return vstore_state_clear(vd->vs, path, len);
+}
+
+struct reeval_ctx {
+	struct verdict *vd;
+	int64_t now;
+	int64_t files;
+};
+
+static int
+reeval_row(const struct store_row *row, void *arg)
+{
+	struct reeval_ctx *x = arg;
+	if (row->rec.kind != FILE_KIND_REGULAR || !row->rec.has_sha) {
+		return 0;
+	}
+	struct facts fa;
+	if (!facts_load(&fa, row->path, row->path_len, &row->rec) &&
+	    !policy_wants_plain_files(x->vd->policy)) {
+		cJSON_Delete(fa.root);
+		return 0;
+	}
+	x->files++;
+	struct change c = {.path = row->path, .len = row->path_len, .rec = &row->rec, .fa = &fa};
+	c.ev.kind = POLICY_EV_BASELINE;
+	c.ev.zones = policy_zones_of(x->vd->policy, row->path, row->path_len);
+	int r = judge(x->vd, &c, x->now);
+	cJSON_Delete(fa.root);
+	return r;
+}
+
+void
+verdict_set_policy(struct verdict *vd, struct policy *p)
+{
+	policy_free(vd->policy);
+	vd->policy = p;
+	/* rule indices changed: the windows start afresh */
+	policy_volume_free(vd->volume);
+	vd->volume = policy_volume_new();
+}
+
+int
+verdict_reevaluate(struct verdict *vd, int64_t now)
+{
+	if (policy_rule_count(vd->policy) == 0) {
+		return 0;
+	}
+	struct reeval_ctx x = {vd, now, 0};
+	int64_t before = vd->raised;
+	int r = store_foreach(vd->st, NULL, 0, false, 0, reeval_row, &x);
+	log_info("policy: %zu rules; %lld sensitive files evaluated, %lld new violations",
+		 policy_rule_count(vd->policy), (long long)x.files,
+		 (long long)(vd->raised - before));
+	return r;
+}
+
+bool
+verdict_wants(const struct verdict *vd, const struct file_rec *rec)
+{
+	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha || policy_rule_count(vd->policy) == 0) {
+		return false;
+	}
+	if (rec->rank > 0 || policy_wants_plain_files(vd->policy)) {
+		return true;
+	}
+	/* Findings of a plain file say so in these exact words (worker.c
+	 * stores cJSON's unformatted print); anything else is parsed. */
+	const char *f = rec->findings;
+	return f && (!strstr(f, "\"pii\":[]") || !strstr(f, "\"matches\":[]") ||
+		     (strstr(f, "\"rules\":[") && !strstr(f, "\"rules\":[]")));
+}

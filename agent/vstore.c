@@ -1,0 +1,336 @@
+/* vstore.c — see vstore.h. Statements are prepared once per vstore;
+ * thread: the owner of the connection. */
+#include "vstore.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "log.h"
+#include "mem.h"
+
+enum {
+	V_STATE_GET,
+	V_STATE_PUT,
+	V_STATE_CLEAR,
+	V_LAST_EVENT,
+	V_EVENT_PUT,
+	V_VIOLATION_PUT,
+	V_RELEASED,
+	V_QUAR_PUT,
+	V_QUAR_GET,
+	V_QUAR_RESTORED,
+	V_COUNT
+};
+
+static const char *const vstore_sql[V_COUNT] = {
+	[V_STATE_GET] = "SELECT sig FROM vstate WHERE path = ?1 AND rule = ?2",
+	[V_STATE_PUT] = "INSERT INTO vstate(path, rule, sig) VALUES(?1, ?2, ?3)"
+			" ON CONFLICT(path, rule) DO UPDATE SET sig = excluded.sig",
+	[V_STATE_CLEAR] = "DELETE FROM vstate WHERE path = ?1",
+	[V_LAST_EVENT] = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+	[V_EVENT_PUT] = "INSERT INTO events(seq, uuid, time, kind, prev, hash, body)"
+			" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[V_VIOLATION_PUT] = "INSERT INTO violations(seq, uuid, time, rule, severity, action,"
+			    " action_result, event, path, from_path, sha256, uid, count,"
+			    " quarantine, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+			    " ?10, ?11, ?12, ?13, ?14, ?15)",
+	[V_RELEASED] = "SELECT 1 FROM quarantine WHERE path = ?1 AND sha256 = ?2"
+		       " AND restored_at IS NOT NULL LIMIT 1",
+	[V_QUAR_PUT] = "INSERT INTO quarantine(id, violation, time, path, stored, sha256, size,"
+		       " mode, uid, gid, mtime_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+		       " ?10, ?11)",
+	[V_QUAR_GET] = "SELECT id, violation, time, path, stored, sha256, size, mode, uid, gid,"
+		       " mtime_ns, restored_at FROM quarantine WHERE id = ?1",
+	[V_QUAR_RESTORED] = "UPDATE quarantine SET restored_at = ?2 WHERE id = ?1"
+			    " AND restored_at IS NULL",
+};
+
+struct vstore {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[V_COUNT];
+};
+
+struct vstore *
+vstore_new(struct store *st)
+{
+	struct vstore *vs = lw_new(struct vstore, 1);
+	vs->db = store_db(st);
+	for (int i = 0; i < V_COUNT; i++) {
+		vs->stmt[i] = db_prepare(vs->db, vstore_sql[i]);
+	}
+	return vs;
+}
+
+void
+vstore_free(struct vstore *vs)
+{
+	if (!vs) {
+		return;
+	}
+	for (int i = 0; i < V_COUNT; i++) {
+		sqlite3_finalize(vs->stmt[i]);
+	}
+	free(vs);
+}
+
+static int
+done(struct vstore *vs, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		log_err("vstore: %s", sqlite3_errmsg(vs->db));
+		return rc == SQLITE_FULL ? -ENOSPC : -EIO;
+	}
+	return 0;
+}
+
+int
+vstore_state_same(struct vstore *vs, const char *path, size_t len, const char *rule,
+		  const uint8_t sig[LW_SHA256_LEN])
+{
+	sqlite3_stmt *s = vs->stmt[V_STATE_GET];
+	sqlite3_bind_blob(s, 1, path, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, rule, -1, SQLITE_STATIC);
+	int r = 0;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == LW_SHA256_LEN &&
+	    memcmp(sqlite3_column_blob(s, 0), sig, LW_SHA256_LEN) == 0) {
+		r = 1;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+int
+vstore_state_put(struct vstore *vs, const char *path, size_t len, const char *rule,
+		 const uint8_t sig[LW_SHA256_LEN])
+{
+	sqlite3_stmt *s = vs->stmt[V_STATE_PUT];
+	sqlite3_bind_blob(s, 1, path, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, sig, LW_SHA256_LEN, SQLITE_STATIC);
+	return done(vs, s);
+}
+
+int
+vstore_state_clear(struct vstore *vs, const char *path, size_t len)
+{
+	sqlite3_stmt *s = vs->stmt[V_STATE_CLEAR];
+	sqlite3_bind_blob(s, 1, path, (int)len, SQLITE_STATIC);
+	return done(vs, s);
+}
+
+int
+vstore_event_append(struct vstore *vs, const char *uuid, const char *kind, const char *body,
+		    int64_t now, int64_t *seq)
+{
+	/* The chain's tail is read inside the writer's transaction rather
+	 * than cached: a rolled-back batch then cannot leave a stale tail. */
+	sqlite3_stmt *s = vs->stmt[V_LAST_EVENT];
+	int64_t last = 0;
+	char prev[CHAIN_HEX_LEN + 1];
+	memcpy(prev, chain_genesis, sizeof(prev));
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		last = sqlite3_column_int64(s, 0);
+		const unsigned char *h = sqlite3_column_text(s, 1);
+		if (h && strlen((const char *)h) == CHAIN_HEX_LEN) {
+			memcpy(prev, h, sizeof(prev));
+		}
+	}
+	sqlite3_reset(s);
+	char t[CHAIN_TIME_LEN + 1], hash[CHAIN_HEX_LEN + 1];
+	chain_time(now, t);
+	*seq = last + 1;
+	chain_hash(prev, *seq, uuid, t, kind, body, hash);
+	s = vs->stmt[V_EVENT_PUT];
+	sqlite3_bind_int64(s, 1, *seq);
+	sqlite3_bind_text(s, 2, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, t, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, prev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, body, -1, SQLITE_STATIC);
+	return done(vs, s);
+}
+
+static void
+bind_opt_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v) {
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	}
+}
+
+int
+vstore_violation_put(struct vstore *vs, const struct vstore_violation *v)
+{
+	sqlite3_stmt *s = vs->stmt[V_VIOLATION_PUT];
+	sqlite3_bind_int64(s, 1, v->seq);
+	sqlite3_bind_text(s, 2, v->uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, v->time);
+	sqlite3_bind_text(s, 4, v->rule, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, v->severity);
+	sqlite3_bind_text(s, 6, v->action, -1, SQLITE_STATIC);
+	bind_opt_text(s, 7, v->action_result);
+	sqlite3_bind_text(s, 8, v->event, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 9, v->path, (int)v->len, SQLITE_STATIC);
+	if (v->from) {
+		sqlite3_bind_blob(s, 10, v->from, (int)v->from_len, SQLITE_STATIC);
+	}
+	if (v->sha256) {
+		sqlite3_bind_blob(s, 11, v->sha256, LW_SHA256_LEN, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(s, 12, v->uid);
+	if (v->count) {
+		sqlite3_bind_int64(s, 13, v->count);
+	}
+	bind_opt_text(s, 14, v->quarantine);
+	sqlite3_bind_text(s, 15, v->body, -1, SQLITE_STATIC);
+	return done(vs, s);
+}
+
+int
+vstore_released(struct vstore *vs, const char *path, size_t len,
+		const uint8_t sha[LW_SHA256_LEN])
+{
+	sqlite3_stmt *s = vs->stmt[V_RELEASED];
+	sqlite3_bind_blob(s, 1, path, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, sha, LW_SHA256_LEN, SQLITE_STATIC);
+	int r = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+int
+vstore_quarantine_put(struct vstore *vs, const struct vstore_quarantine *q)
+{
+	sqlite3_stmt *s = vs->stmt[V_QUAR_PUT];
+	sqlite3_bind_text(s, 1, q->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, q->violation, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, q->time);
+	sqlite3_bind_blob(s, 4, q->path, (int)q->len, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, q->stored, -1, SQLITE_STATIC);
+	if (q->sha256) {
+		sqlite3_bind_blob(s, 6, q->sha256, LW_SHA256_LEN, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(s, 7, q->size);
+	sqlite3_bind_int64(s, 8, q->mode);
+	sqlite3_bind_int64(s, 9, q->uid);
+	sqlite3_bind_int64(s, 10, q->gid);
+	sqlite3_bind_int64(s, 11, q->mtime_ns);
+	return done(vs, s);
+}
+
+static void
+read_quarantine(sqlite3_stmt *s, struct vstore_quarantine *q)
+{
+	*q = (struct vstore_quarantine){0};
+	q->id = (const char *)sqlite3_column_text(s, 0);
+	q->violation = (const char *)sqlite3_column_text(s, 1);
+	q->time = sqlite3_column_int64(s, 2);
+	q->path = sqlite3_column_blob(s, 3);
+	q->len = (size_t)sqlite3_column_bytes(s, 3);
+	q->stored = (const char *)sqlite3_column_text(s, 4);
+	if (sqlite3_column_bytes(s, 5) == LW_SHA256_LEN) {
+		q->sha256 = sqlite3_column_blob(s, 5);
+	}
+	q->size = sqlite3_column_int64(s, 6);
+	q->mode = (uint32_t)sqlite3_column_int64(s, 7);
+	q->uid = (uint32_t)sqlite3_column_int64(s, 8);
+	q->gid = (uint32_t)sqlite3_column_int64(s, 9);
+	q->mtime_ns = sqlite3_column_int64(s, 10);
+	q->restored_at = sqlite3_column_int64(s, 11);
+}
+
+int
+vstore_quarantine_get(struct vstore *vs, const char *id, struct vstore_quarantine *q)
+{
+	sqlite3_stmt *s = vs->stmt[V_QUAR_GET];
+	sqlite3_reset(s);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return 0;
+	}
+	read_quarantine(s, q); /* valid until the next call resets it */
+	return 1;
+}
+
+int
+vstore_quarantine_restored(struct vstore *vs, const char *id, int64_t now)
+{
+	sqlite3_reset(vs->stmt[V_QUAR_GET]); /* release its read first */
+	sqlite3_stmt *s = vs->stmt[V_QUAR_RESTORED];
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	int r = done(vs, s);
+	return r < 0 ? r : sqlite3_changes(vs->db) == 1 ? 0 : -ENOENT;
+}
+
+int
+vstore_quarantine_foreach(struct vstore *vs, vstore_quarantine_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(vs->db,
+			       "SELECT id, violation, time, path, stored, sha256, size, mode, uid,"
+			       " gid, mtime_ns, restored_at FROM quarantine ORDER BY time",
+			       -1, &s, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	int r = 0;
+	while (r == 0 && sqlite3_step(s) == SQLITE_ROW) {
+		struct vstore_quarantine q;
+		read_quarantine(s, &q);
+		r = fn(&q, ctx);
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+vstore_violation_foreach(struct vstore *vs, int64_t since, int min_severity, const char *rule,
+			 vstore_violation_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(vs->db,
+			       "SELECT id, time, body FROM violations WHERE time >= ?1"
+			       " AND severity >= ?2 AND (?3 IS NULL OR rule = ?3) ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_int64(s, 1, since);
+	sqlite3_bind_int(s, 2, min_severity);
+	bind_opt_text(s, 3, rule);
+	int r = 0;
+	while (r == 0 && sqlite3_step(s) == SQLITE_ROW) {
+		r = fn(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+		       (const char *)sqlite3_column_text(s, 2), ctx);
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+vstore_counts(struct vstore *vs, int64_t *violations, int64_t *unacked)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(vs->db,
+			       "SELECT (SELECT count(*) FROM violations),"
+			       " (SELECT count(*) FROM events WHERE acked IS NULL)",
+			       -1, &s, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	int r = -EIO;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*violations = sqlite3_column_int64(s, 0);
+		*unacked = sqlite3_column_int64(s, 1);
+		r = 0;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
