@@ -6,7 +6,8 @@
 # for the zip-part targets the matching XML part unzipped from the corpus
 # documents. Findings land in $FUZZ_OUT (default /tmp/lw-fuzz)/artifacts-NAME.
 # Exit status 1 when any target found something.
-# FUZZ_SEED fixes libFuzzer's random seed (default: a new one each run).
+# FUZZ_SEED fixes libFuzzer's random seed (default: a new one each run);
+# FUZZ_RUNS caps the inputs tried per target (default: no cap).
 # scripts/test.sh fixes it so that CI replays a prefix of the mutations a
 # longer local run with the same seed has already been through: a bug found
 # by fuzzing then fails a campaign, not an unrelated CI run.
@@ -75,6 +76,7 @@ run() {
 	bin="$build/tests/fuzz/fuzz-extract-$name"
 	[ "$name" = common ] && bin="$build/tests/fuzz/fuzz-common"
 	"$bin" -max_total_time="$secs" -timeout=10 -seed="${FUZZ_SEED:-0}" \
+		-runs="${FUZZ_RUNS:--1}" \
 		-rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 \
 		-artifact_prefix="$out/artifacts-$name/" \
 		"$out/work-$name" "$out/seeds-$name" > "$out/log-$name.txt" 2>&1
