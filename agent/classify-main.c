@@ -33,6 +33,8 @@
 #include "hash.h"
 #include "ipc.h"
 #include "log.h"
+#include "policy.h"
+#include "rules.h"
 #include "match.h"
 #include "mem.h"
 #include "sandbox.h"
@@ -44,6 +46,7 @@
 
 struct helper_ctx {
 	struct fpindex *index;
+	struct rules_set *rules; /* the policy's custom detectors; NULL: none */
 	size_t max_file_bytes;
 	int64_t timeout_ns;
 	struct extract_limits limits; /* deadline set per file */
@@ -226,7 +229,7 @@ on_member(void *ctx, const char *path, const char *type, const struct text_doc *
 	struct match_scan scan = {.index = c->index, .sha256 = top ? c->file_sha : NULL};
 	struct classify_matcher m;
 	match_matcher_init(&m, &scan);
-	struct classify_options opt = {.matcher = c->index ? &m : NULL};
+	struct classify_options opt = {.matcher = c->index ? &m : NULL, .rules = c->rules};
 	struct classify_result res;
 	classify_document(doc, &opt, &res);
 	if (!c->have_total) {
@@ -239,7 +242,7 @@ on_member(void *ctx, const char *path, const char *type, const struct text_doc *
 }
 
 static cJSON *
-result_json(const struct classify_result *r)
+result_json(const struct helper_ctx *c, const struct classify_result *r)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (r->marking.scheme != MARKING_SCHEME_NONE) {
@@ -268,6 +271,10 @@ result_json(const struct classify_result *r)
 		cJSON_AddNumberToObject(e, WIRE_KEY_COVERAGE_SHARE,
 					(double)(long)(r->matches[i].coverage * 1000 + 0.5) / 1000);
 		cJSON_AddItemToArray(ms, e);
+	}
+	cJSON *rs = cJSON_AddArrayToObject(o, WIRE_KEY_RULES);
+	for (size_t i = 0; c->rules && i < r->n_rules_hit; i++) {
+		cJSON_AddItemToArray(rs, cJSON_CreateString(rules_id(c->rules, r->rules_hit[i])));
 	}
 	return o;
 }
@@ -357,7 +364,7 @@ handle(struct helper_ctx *c, int sock, uint32_t type, const char *payload, int f
 		if (!c->have_total) {
 			memset(&c->total, 0, sizeof(c->total));
 		}
-		o = result_json(&c->total);
+		o = result_json(c, &c->total);
 		cJSON_AddNumberToObject(o, WIRE_KEY_MEMBERS, c->members);
 	}
 	cJSON_AddStringToObject(o, WIRE_KEY_SHA256, hex);
@@ -455,6 +462,7 @@ main(int argc, char **argv)
 {
 	log_init("leakwatch-classify");
 	const char *db_path = NULL;
+	const char *detectors = NULL; /* JSON: policy_detectors_json() */
 	long timeout_ms = 30000, max_mb = 256, memory_mb = 1024;
 	struct extract_limits xl;
 	extract_limits_default(&xl);
@@ -467,6 +475,7 @@ main(int argc, char **argv)
 		{"max-depth", required_argument, NULL, 'D'},
 		{"max-members", required_argument, NULL, 'N'},
 		{"max-ratio", required_argument, NULL, 'R'},
+		{"detectors", required_argument, NULL, 'X'},
 		{0},
 	};
 	int o;
@@ -496,6 +505,9 @@ main(int argc, char **argv)
 		case 'R':
 			xl.max_ratio = strtod(optarg, NULL);
 			break;
+		case 'X':
+			detectors = optarg;
+			break;
 		default:
 			usage();
 			return 2;
@@ -507,6 +519,17 @@ main(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	struct rules_set *rules = NULL;
+	if (detectors) {
+		struct cfg_ctx ctx = {.file = "--detectors"};
+		cJSON *arr = cJSON_Parse(detectors);
+		int r = arr ? policy_detectors_build(arr, &ctx, "", &rules) : -EINVAL;
+		cJSON_Delete(arr);
+		if (r < 0) {
+			log_err("%s", ctx.err[0] ? ctx.err : "--detectors: not JSON");
+			return 2;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	/* libarchive converts member dates with localtime(): without TZ glibc
 	 * re-reads /etc/localtime for every docx (and the sandbox refuses it) */
@@ -517,6 +540,7 @@ main(int argc, char **argv)
 		.timeout_ns = (int64_t)timeout_ms * 1000000,
 		.limits = xl,
 		.sha = lw_sha256_new(),
+		.rules = rules,
 	};
 	int64_t gen = 0;
 	if (db_path) {
@@ -567,6 +591,7 @@ main(int argc, char **argv)
 		}
 	}
 	fpindex_free(c.index);
+	rules_free(c.rules);
 	lw_sha256_free(c.sha);
 	free(c.buf);
 	free(c.hashes);

@@ -38,6 +38,7 @@ extern char **environ;
 struct helper {
 	struct helper_opts o;
 	char *db_path;
+	char *detectors; /* NULL: none */
 	pid_t pid;
 	int sock;
 	int64_t fp_gen;
@@ -78,6 +79,10 @@ helper_new(const struct helper_opts *o)
 	h->o = *o;
 	h->db_path = o->db_path ? lw_strdup(o->db_path) : NULL;
 	h->o.db_path = h->db_path;
+	if (o->detectors_json && strcmp(o->detectors_json, "[]") != 0) {
+		h->detectors = lw_strdup(o->detectors_json);
+	}
+	h->o.detectors_json = h->detectors;
 	if (h->o.timeout_ms <= 0) {
 		h->o.timeout_ms = 30000;
 	}
@@ -185,6 +190,10 @@ start_once(struct helper *h)
 			argv[a++] = (char *)limits[i].opt;
 			argv[a++] = lim[i];
 		}
+	}
+	if (h->detectors) {
+		argv[a++] = (char *)"--detectors";
+		argv[a++] = h->detectors;
 	}
 	argv[a] = NULL;
 	posix_spawn_file_actions_t fa;
@@ -401,5 +410,6 @@ helper_free(struct helper *h)
 	}
 	stop(h, NULL, 0);
 	free(h->db_path);
+	free(h->detectors);
 	free(h);
 }

@@ -21,6 +21,9 @@ struct helper_opts {
 	int max_depth;
 	int max_members;
 	int max_ratio;
+	/* the policy's custom detectors (policy_detectors_json()); NULL or
+	 * "[]": none */
+	const char *detectors_json;
 };
 
 struct helper;

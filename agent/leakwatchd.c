@@ -43,6 +43,7 @@ usage(FILE *f)
 /* The policy's load history, owned by the main thread. */
 struct policy_state {
 	long long loaded_ns, tried_ns;
+	char *detectors; /* the detectors the classify helpers run */
 	char error[1024]; /* empty: the last load worked */
 };
 
@@ -104,6 +105,13 @@ reload_policy(const struct agent_config *cfg, struct writer *wr, struct policy_s
 	}
 	ps->error[0] = '\0';
 	ps->loaded_ns = ps->tried_ns;
+	if (strcmp(policy_detectors_json(p), ps->detectors) != 0) {
+		/* Helpers and stored findings both depend on the detectors:
+		 * running new ones means restarting the helpers and reading
+		 * every file again, which a restart does. */
+		log_warn("policy: the custom detectors changed; they take effect when"
+			 " leakwatchd restarts (rules and zones take effect now)");
+	}
 	log_info("policy: reloaded %s (%zu rules)", cfg->policy ? cfg->policy : "(built-in)",
 		 policy_rule_count(p));
 	submit_policy(cfg, wr, p);
@@ -309,6 +317,8 @@ main(int argc, char **argv)
 			   .max_ratio = cfg->classify_max_ratio},
 		.fp_gen = fpstore_generation(store_db(st)),
 	};
+	ps.detectors = lw_strdup(policy_detectors_json(policy));
+	cls.helper.detectors_json = ps.detectors;
 	if ((r = writer_start(st, WRITER_BACKLOG, epoch, &wr)) < 0) {
 		log_err("main: cannot start the writer: %s", strerror(-r));
 		store_close(st);
@@ -360,6 +370,7 @@ fail_store:
 		be->fini();
 	}
 fail_backend:
+	free(ps.detectors);
 	policy_free(policy);
 	agent_config_free(cfg);
 	return r < 0 ? 1 : 0;

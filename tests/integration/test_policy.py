@@ -38,6 +38,11 @@ def make_policy(path, root, rules=None):
         "sync": [root + "/sync/**"],
         "staging": [root + "/staging/**", "**/Drafts/**"],
     }
+    pol["detectors"] = [{"id": "nightjar", "keywords": ["Project Nightjar"],
+                         "patterns": ["NJ-[0-9]{4}"], "min_count": 2}]
+    pol["rules"].append({"id": "nightjar-out", "severity": "medium",
+                         "match": {"detectors": ["nightjar"]},
+                         "where": {"in": ["staging"]}})
     if rules is not None:
         pol["rules"] = rules
     with open(path, "w") as f:
@@ -169,6 +174,17 @@ ok(len(hits) == 1 and hits[0]["event"]["kind"] == "copied"
    and hits[0]["event"]["from"] == secure2,
    "a copy out of the secure zone raises left-secure-zone naming the source",
    hits or agent.diagnose())
+
+# a custom detector from the policy, run by the classify helper
+nj = os.path.join(root, "staging", "nightjar.txt")
+write(nj, "Status of Project Nightjar: trials of unit NJ-1234 are complete.\n")
+nj1 = os.path.join(root, "staging", "nightjar-once.txt")
+write(nj1, "Lunch menu. Project Nightjar is mentioned once only.\n")
+hits = wait_violation(agent, lambda v: v["rule"] == "nightjar-out")
+ok(len(hits) == 1 and hits[0]["file"]["path"] == nj and hits[0]["file"]["rules"] == ["nightjar"],
+   "a custom detector (keyword + regex, min_count 2) fires its rule", hits or agent.diagnose())
+ok(wait_recorded(agent, nj1) and not rule_hits(agent, "nightjar-out", nj1),
+   "below the detector's min_count: nothing")
 
 # no floods: touching or re-reading does not raise again; new content does
 n_before = len(rule_hits(agent, "classified-in-staging", staged))
