@@ -1,6 +1,7 @@
 #!/bin/bash
 # Quick start: installs what is missing, builds, and runs leakwatchd on a
-# demo directory, then shows what it sees as files arrive, move and leave.
+# demo directory, then shows what it sees as files arrive, move and leave,
+# and the violation a classified copy in Downloads raises.
 #   scripts/demo.sh            run the demo and stop
 #   LW_DEMO_KEEP=1 scripts/demo.sh   leave the agent running afterwards
 set -eu
@@ -16,9 +17,20 @@ cat > "$demo/agent.json" <<JSON
   "watch": ["$demo/watched"],
   "state_dir": "$demo/state",
   "exclude": ["*.swp", "*~"],
-  "log_level": "info"
+  "log_level": "info",
+  "policy": "policy.json"
 }
 JSON
+# The shipped policy, with the demo's Documents as the secure zone and its
+# Downloads as staging (the default staging zone includes all of /tmp).
+python3 - "$demo" <<'PY'
+import json, sys
+demo = sys.argv[1]
+pol = json.load(open("packaging/policy.json"))
+pol["zones"] = {"secure": [demo + "/watched/Documents/**"],
+                "staging": [demo + "/watched/Downloads/**"]}
+json.dump(pol, open(demo + "/policy.json", "w"), indent=1)
+PY
 lw() { build/agent/leakwatch -c "$demo/agent.json" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -43,6 +55,9 @@ say "where else is the memo's content stored?"
 cp "$demo/watched/Documents/memo.txt" "$demo/watched/Downloads/copy-of-memo.txt"
 sleep 1
 lw find "$demo/watched/Documents/memo.txt"
+
+say "the copy left the secure zone for Downloads: the policy's violations"
+lw violations
 
 say "the inventory as JSON (one object per line), first file"
 lw files --json | head -1
