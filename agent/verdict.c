@@ -43,6 +43,16 @@ struct verdict {
 		char name[64];
 	} owners[OWNER_CACHE];
 	unsigned nowners, owner_next;
+	/* Quarantine moves made in the batch being written. A batch that
+	 * fails and is retried must not lose track of a file it moved the
+	 * first time: the retry finds the move here and records it again. */
+	struct qmove {
+		char *path;
+		size_t len;
+		char uuid[CHAIN_UUID_LEN + 1];
+		char *stored;
+		struct qmove *next;
+	} *qmoves;
 };
 
 /* What the file is, from its findings JSON (borrowing from @root). */
@@ -116,12 +126,25 @@ verdict_free(struct verdict *vd)
 	if (!vd) {
 		return;
 	}
+	verdict_batch_committed(vd);
 	sqlite3_finalize(vd->same_sha);
 	vstore_free(vd->vs);
 	policy_free(vd->policy);
 	policy_volume_free(vd->volume);
 	free(vd->qdir);
 	free(vd);
+}
+
+void
+verdict_batch_committed(struct verdict *vd)
+{
+	while (vd->qmoves) {
+		struct qmove *m = vd->qmoves;
+		vd->qmoves = m->next;
+		free(m->path);
+		free(m->stored);
+		free(m);
+	}
 }
 
 void
@@ -274,9 +297,24 @@ raise_violation(struct verdict *vd, const struct policy_rule_info *ri, const str
 	char result[160] = "ok";
 	char *stored = NULL;
 	if (ri->action == POLICY_ACTION_QUARANTINE) {
-		int r = quarantine_dir_prepare(vd->qdir);
-		if (r == 0) {
-			r = quarantine_move(vd->qdir, uuid, uuid, c->path, c->rec, &stored);
+		struct qmove *m = vd->qmoves;
+		while (m && (m->len != c->len || memcmp(m->path, c->path, c->len) != 0)) {
+			m = m->next;
+		}
+		int r = 0;
+		if (m) {
+			memcpy(uuid, m->uuid, sizeof(uuid)); /* a retried batch */
+			stored = lw_strdup(m->stored);
+		} else if ((r = quarantine_dir_prepare(vd->qdir)) == 0 &&
+			   (r = quarantine_move(vd->qdir, uuid, uuid, c->path, c->rec, &stored)) ==
+				   0) {
+			m = lw_new(struct qmove, 1);
+			m->path = lw_strndup(c->path, c->len);
+			m->len = c->len;
+			memcpy(m->uuid, uuid, sizeof(uuid));
+			m->stored = lw_strdup(stored);
+			m->next = vd->qmoves;
+			vd->qmoves = m;
 		}
 		if (r < 0) {
 			snprintf(result, sizeof(result), "quarantine failed: %s", strerror(-r));
@@ -494,6 +532,12 @@ int
 verdict_gone(struct verdict *vd, const char *path, size_t len)
 {
 	return vstore_state_clear(vd->vs, path, len);
+}
+
+int
+verdict_gone_below(struct verdict *vd, const char *dir, size_t len)
+{
+	return vstore_state_clear_gone_below(vd->vs, dir, len);
 }
 
 struct reeval_ctx {

@@ -40,5 +40,10 @@ int verdict_moved(struct verdict *vd, const char *from, size_t flen, const char 
 		  size_t tlen, bool is_dir, int64_t now);
 /* The file at @path is gone. */
 int verdict_gone(struct verdict *vd, const char *path, size_t len);
+/* Files below @dir went (a deleted tree, a sweep). */
+int verdict_gone_below(struct verdict *vd, const char *dir, size_t len);
+/* The writer's batch committed (a failed one is applied again and finds
+ * the side effects it had, such as quarantine moves). */
+void verdict_batch_committed(struct verdict *vd);
 /* Violations raised since start (for status). */
 int64_t verdict_raised(const struct verdict *vd);

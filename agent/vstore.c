@@ -14,6 +14,7 @@ enum {
 	V_STATE_GET,
 	V_STATE_PUT,
 	V_STATE_CLEAR,
+	V_STATE_CLEAR_BELOW,
 	V_LAST_EVENT,
 	V_EVENT_PUT,
 	V_VIOLATION_PUT,
@@ -29,6 +30,9 @@ static const char *const vstore_sql[V_COUNT] = {
 	[V_STATE_PUT] = "INSERT INTO vstate(path, rule, sig) VALUES(?1, ?2, ?3)"
 			" ON CONFLICT(path, rule) DO UPDATE SET sig = excluded.sig",
 	[V_STATE_CLEAR] = "DELETE FROM vstate WHERE path = ?1",
+	[V_STATE_CLEAR_BELOW] = "DELETE FROM vstate WHERE path >= ?1 AND path < ?2"
+				" AND NOT EXISTS (SELECT 1 FROM files f WHERE f.path = vstate.path"
+				" AND f.deleted_at IS NULL)",
 	[V_LAST_EVENT] = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
 	[V_EVENT_PUT] = "INSERT INTO events(seq, uuid, time, kind, prev, hash, body)"
 			" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -121,6 +125,22 @@ vstore_state_clear(struct vstore *vs, const char *path, size_t len)
 {
 	sqlite3_stmt *s = vs->stmt[V_STATE_CLEAR];
 	sqlite3_bind_blob(s, 1, path, (int)len, SQLITE_STATIC);
+	return done(vs, s);
+}
+
+int
+vstore_state_clear_gone_below(struct vstore *vs, const char *dir, size_t len)
+{
+	/* dir + '/' .. dir + '0': every path below, '0' being '/' + 1 */
+	sqlite3_stmt *s = vs->stmt[V_STATE_CLEAR_BELOW];
+	AUTOFREE char *lo = lw_malloc(len + 1);
+	AUTOFREE char *hi = lw_malloc(len + 1);
+	memcpy(lo, dir, len);
+	memcpy(hi, dir, len);
+	lo[len] = '/';
+	hi[len] = '0';
+	sqlite3_bind_blob(s, 1, lo, (int)len + 1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, hi, (int)len + 1, SQLITE_STATIC);
 	return done(vs, s);
 }
 

@@ -24,6 +24,9 @@ int vstore_state_put(struct vstore *vs, const char *path, size_t len, const char
 		     const uint8_t sig[LW_SHA256_LEN]);
 /* The file left @path: what it raised there may be raised again. */
 int vstore_state_clear(struct vstore *vs, const char *path, size_t len);
+/* The same for every path below directory @dir that has no live file now
+ * (after a deleted tree or a sweep). */
+int vstore_state_clear_gone_below(struct vstore *vs, const char *dir, size_t len);
 
 /* Appends event @uuid (chain_uuid()) to the log, chained to the last one;
  * *seq gets its sequence number. */

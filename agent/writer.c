@@ -185,11 +185,16 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 		op->ptr = NULL;
 		return verdict_reevaluate(w->vd, now);
 	case WRITER_OP_GONE_BELOW:
-		return store_gone_below(w->st, op->path, op->len, now);
+		r = store_gone_below(w->st, op->path, op->len, now);
+		return r < 0 || !w->vd ? r : verdict_gone_below(w->vd, op->path, op->len);
 	case WRITER_OP_SWEEP:
 		r = store_sweep(w->st, op->path, op->len, op->flag, op->value, now);
 		if (r > 0) {
 			log_debug("writer: sweep: %d rows not seen are marked deleted", r);
+			if (w->vd) {
+				int k = verdict_gone_below(w->vd, op->path, op->len);
+				r = k < 0 ? k : r;
+			}
 		}
 		return r;
 	case WRITER_OP_EPOCH:
@@ -271,6 +276,7 @@ writer_main(void *arg)
 			if (r >= 0 && (r = store_commit(w->st)) >= 0) {
 				last_commit = mono_now();
 				if (w->vd) {
+					verdict_batch_committed(w->vd);
 					atomic_store(&w->violations, verdict_raised(w->vd));
 				}
 				break;

@@ -197,6 +197,22 @@ hits = wait_violation(agent, lambda v: v["file"]["path"] == staged
                       and v["event"]["kind"] == "modified")
 ok(len(hits) == 1, "new content raises again (modified)", violations(agent))
 
+# a tree that leaves the watched roots and comes back raises again
+tree = os.path.join(root, "staging", "tree")
+os.makedirs(tree)
+tp = os.path.join(tree, "x.txt")
+write(tp, SECRET.replace("convoy", "patrol"))
+first = wait_violation(agent, lambda v: v["file"]["path"] == tp)
+outside = os.path.join(agent.base, "outside-tree")
+os.rename(tree, outside)
+time.sleep(1.5)
+os.rename(outside, tree)
+end = time.time() + 20
+while time.time() < end and len(rule_hits(agent, "classified-in-staging", tp)) < 2:
+    time.sleep(0.2)
+ok(len(first) == 1 and len(rule_hits(agent, "classified-in-staging", tp)) == 2,
+   "a tree moved out of the roots and back raises again", violations(agent))
+
 # an excerpt of a registered document pasted into a mail draft
 orig = os.path.join(agent.base, "opord.txt")
 write(orig, REGISTERED)
