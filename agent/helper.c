@@ -48,6 +48,15 @@ struct helper {
 
 static struct log_ratelimit helper_rl = LOG_RATELIMIT_INIT(10, 5);
 
+void
+helper_set_detectors(struct helper *h, const char *json)
+{
+	free(h->detectors);
+	h->detectors = json && strcmp(json, "[]") != 0 ? lw_strdup(json) : NULL;
+	h->o.detectors_json = h->detectors;
+	helper_restart(h);
+}
+
 const char *
 helper_binary(void)
 {

@@ -50,6 +50,9 @@ int64_t helper_fp_gen(struct helper *h);
 /* Stops the process so that the next request starts a fresh one (to load
  * new registered documents). */
 void helper_restart(struct helper *h);
+/* New custom detectors (JSON; NULL or "[]": none): the next request starts
+ * a helper that runs them. */
+void helper_set_detectors(struct helper *h, const char *json);
 /* The path of the helper binary (LEAKWATCH_CLASSIFY, else beside this
  * executable, else the installed one). */
 const char *helper_binary(void);

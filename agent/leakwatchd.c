@@ -95,7 +95,8 @@ submit_policy(const struct agent_config *cfg, struct writer *wr, struct policy *
 /* SIGHUP or `leakwatch reload`: a policy that does not validate leaves the
  * one in force working, and says why (log and status). */
 static void
-reload_policy(const struct agent_config *cfg, struct writer *wr, struct policy_state *ps)
+reload_policy(const struct agent_config *cfg, struct writer *wr, struct worker_pool *pool,
+	      struct watcher *wt, struct policy_state *ps)
 {
 	struct policy *p = NULL;
 	ps->tried_ns = lw_now_ns();
@@ -106,11 +107,17 @@ reload_policy(const struct agent_config *cfg, struct writer *wr, struct policy_s
 	ps->error[0] = '\0';
 	ps->loaded_ns = ps->tried_ns;
 	if (strcmp(policy_detectors_json(p), ps->detectors) != 0) {
-		/* Helpers and stored findings both depend on the detectors:
-		 * running new ones means restarting the helpers and reading
-		 * every file again, which a restart does. */
-		log_warn("policy: the custom detectors changed; they take effect when"
-			 " leakwatchd restarts (rules and zones take effect now)");
+		/* Stored findings depend on the detectors: the helpers restart
+		 * with the new ones and a full walk classifies every file
+		 * again (without hashing it again). */
+		log_info("policy: the custom detectors changed; classifying the inventory"
+			 " again");
+		free(ps->detectors);
+		ps->detectors = lw_strdup(policy_detectors_json(p));
+		if (cfg->classify) {
+			worker_pool_set_detectors(pool, ps->detectors);
+			watcher_request_full_scan(wt);
+		}
 	}
 	log_info("policy: reloaded %s (%zu rules)", cfg->policy ? cfg->policy : "(built-in)",
 		 policy_rule_count(p));
@@ -179,7 +186,7 @@ run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 				if (si.ssi_signo == SIGHUP) {
 					log_info("main: SIGHUP: reloading the policy (other"
 						 " configuration changes take effect on restart)");
-					reload_policy(cfg, wr, ps);
+					reload_policy(cfg, wr, pool, wt, ps);
 					publish_status(cfg, wt, q, wr, ps, started, false);
 					continue;
 				}

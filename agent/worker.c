@@ -56,6 +56,13 @@ struct worker_pool {
 	bool classify;       /* send new content to the classify helper */
 	struct helper_opts hopts;
 	atomic_llong fp_gen; /* registered documents' generation */
+	/* A tag of the custom detectors in force. Stored findings depend on
+	 * the registered documents and on the detectors, so a row records
+	 * both (row_gen()) and is classified again when either changed. */
+	atomic_llong det_tag;
+	char *detectors;       /* under hlock */
+	unsigned det_version;  /* under hlock */
+	unsigned *hdet;        /* per helper: the det_version it runs */
 	/* Classify helpers, one per core, lent to workers one request at a
 	 * time: workers outnumber cores (they mostly wait for the disk), and a
 	 * helper costs tens of MiB. */
@@ -67,6 +74,31 @@ struct worker_pool {
 };
 
 static struct log_ratelimit worker_rl = LOG_RATELIMIT_INIT(10, 5);
+
+#define GEN_BITS 40
+
+/* The generation a row's findings were computed under: registered
+ * documents in the low bits, the detectors' tag above. */
+static int64_t
+row_gen(int64_t fp_gen, int64_t det_tag)
+{
+	return (det_tag << GEN_BITS) | (fp_gen & (((int64_t)1 << GEN_BITS) - 1));
+}
+
+static int64_t
+detectors_tag(const char *json)
+{
+	if (!json || strcmp(json, "[]") == 0) {
+		return 0; /* rows from before detectors existed stay valid */
+	}
+	uint8_t d[LW_SHA256_LEN];
+	struct lw_sha256 *h = lw_sha256_new();
+	lw_sha256_init(h);
+	lw_sha256_update(h, json, strlen(json));
+	lw_sha256_final(h, d);
+	lw_sha256_free(h);
+	return ((int64_t)d[0] << 14 | (int64_t)d[1] << 6 | d[2] >> 2) | 1; /* 22 bits, never 0 */
+}
 
 static int64_t
 ts_ns(const struct timespec *ts)
@@ -240,6 +272,16 @@ classify(struct worker *wk, int fd, const char *path, struct file_rec *rec)
 	if (helper_fp_gen(h) >= 0 && helper_fp_gen(h) != gen) {
 		helper_restart(h); /* registered documents changed */
 	}
+	pthread_mutex_lock(&p->hlock);
+	int64_t tag = atomic_load(&p->det_tag);
+	char *det = NULL;
+	if (p->hdet[hi] != p->det_version) {
+		det = p->detectors ? lw_strdup(p->detectors) : NULL;
+		p->hdet[hi] = p->det_version;
+		helper_set_detectors(h, det); /* this thread holds the helper */
+	}
+	pthread_mutex_unlock(&p->hlock);
+	free(det);
 	char hex[LW_SHA256_HEX_LEN + 1];
 	lw_hex(rec->sha256, LW_SHA256_LEN, hex);
 	char *json = NULL;
@@ -278,7 +320,7 @@ classify(struct worker *wk, int fd, const char *path, struct file_rec *rec)
 	rec->findings = lw_strdup(s);
 	cJSON_free(s);
 	cJSON_Delete(o);
-	rec->fp_gen = used_gen;
+	rec->fp_gen = row_gen(used_gen, tag);
 }
 
 /* Carries what an earlier row knew about the same content. */
@@ -330,7 +372,7 @@ process_path(struct worker *wk, struct wq_item *it)
 			rec.link_len = (size_t)n;
 		}
 	}
-	int64_t gen = atomic_load(&wk->pool->fp_gen);
+	int64_t gen = row_gen(atomic_load(&wk->pool->fp_gen), atomic_load(&wk->pool->det_tag));
 	bool classifying = wk->pool->classify;
 	/* What the inventory already knows decides how much work is left:
 	 * nothing (unchanged), classification only (registered documents
@@ -469,6 +511,17 @@ worker_pool_set_fp_gen(struct worker_pool *p, int64_t gen)
 }
 
 void
+worker_pool_set_detectors(struct worker_pool *p, const char *json)
+{
+	pthread_mutex_lock(&p->hlock);
+	free(p->detectors);
+	p->detectors = json ? lw_strdup(json) : NULL;
+	p->det_version++;
+	atomic_store(&p->det_tag, detectors_tag(json));
+	pthread_mutex_unlock(&p->hlock);
+}
+
+void
 worker_pool_enable_lookups(struct worker_pool *p)
 {
 	atomic_store(&p->lookups, true);
@@ -485,6 +538,9 @@ worker_pool_start(int n, const char *db_path, bool inventory_empty,
 	if (cls) {
 		p->hopts = cls->helper;
 		atomic_init(&p->fp_gen, cls->fp_gen);
+		atomic_init(&p->det_tag, detectors_tag(cls->helper.detectors_json));
+		p->detectors = cls->helper.detectors_json ? lw_strdup(cls->helper.detectors_json)
+							  : NULL;
 	}
 	pthread_mutex_init(&p->hlock, NULL);
 	pthread_cond_init(&p->hfree, NULL);
@@ -493,6 +549,7 @@ worker_pool_start(int n, const char *db_path, bool inventory_empty,
 		p->nhelpers = (int)(cores < 1 ? 1 : cores > n ? n : cores);
 		p->helpers = lw_new(struct helper *, (size_t)p->nhelpers);
 		p->hbusy = lw_new(bool, (size_t)p->nhelpers);
+		p->hdet = lw_new(unsigned, (size_t)p->nhelpers);
 		for (int i = 0; i < p->nhelpers; i++) {
 			p->helpers[i] = helper_new(&p->hopts);
 		}
@@ -553,6 +610,8 @@ worker_pool_join(struct worker_pool *p)
 	}
 	free(p->helpers);
 	free(p->hbusy);
+	free(p->hdet);
+	free(p->detectors);
 	pthread_mutex_destroy(&p->hlock);
 	pthread_cond_destroy(&p->hfree);
 	free(p);

@@ -31,5 +31,9 @@ void worker_pool_enable_lookups(struct worker_pool *p);
 /* The registered documents changed: files are classified again as they
  * are next seen (the caller requests a full rescan). */
 void worker_pool_set_fp_gen(struct worker_pool *p, int64_t gen);
+/* The policy's custom detectors changed: helpers restart with them and
+ * files are classified again as they are next seen (the caller requests a
+ * full rescan). */
+void worker_pool_set_detectors(struct worker_pool *p, const char *json);
 /* Waits for the workers, which exit once the queue is closed and empty. */
 void worker_pool_join(struct worker_pool *p);

@@ -29,7 +29,7 @@ REGISTERED = " ".join(
     "reserve platoon before nightfall on day %d." % (i, i * 7, i % 5) for i in range(60))
 
 
-def make_policy(path, root, rules=None):
+def make_policy(path, root, rules=None, detectors=()):
     with open(SHIPPED) as f:
         pol = json.load(f)
     pol["zones"] = {
@@ -39,7 +39,7 @@ def make_policy(path, root, rules=None):
         "staging": [root + "/staging/**", "**/Drafts/**"],
     }
     pol["detectors"] = [{"id": "nightjar", "keywords": ["Project Nightjar"],
-                         "patterns": ["NJ-[0-9]{4}"], "min_count": 2}]
+                         "patterns": ["NJ-[0-9]{4}"], "min_count": 2}] + list(detectors)
     pol["rules"].append({"id": "nightjar-out", "severity": "medium",
                          "match": {"detectors": ["nightjar"]},
                          "where": {"in": ["staging"]}})
@@ -280,15 +280,27 @@ write(after, SECRET.replace("convoy", "column"))
 hits = wait_violation(agent, lambda v: v["file"]["path"] == after)
 ok(len(hits) == 1 and hits[0]["rule"] == "classified-in-staging",
    "the old policy still works after a refused reload", hits or agent.diagnose())
-# a valid change takes effect at once and re-evaluates the inventory
-make_policy(policy, root, rules=[{"id": "any-classified", "severity": "low",
-                                  "match": {"classification": {"min": "RESTRICTED"}}}])
+# a valid change takes effect at once and re-evaluates the inventory; a new
+# detector classifies the files again
+kestrel = os.path.join(root, "work", "kestrel.txt")
+write(kestrel, "Operation Kestrel starts Monday. Operation Kestrel ends Friday.\n")
+ok(wait_recorded(agent, kestrel), "a file for a detector that does not exist yet")
+make_policy(policy, root, detectors=[{"id": "kestrel", "keywords": ["Operation Kestrel"],
+                                      "min_count": 2}],
+            rules=[{"id": "any-classified", "severity": "low",
+                    "match": {"classification": {"min": "RESTRICTED"}}},
+                   {"id": "kestrel-anywhere", "severity": "low",
+                    "match": {"detectors": ["kestrel"]}}])
 r = agent.cli("reload", check=False)
 ok(r.returncode == 0, "reload of a valid policy", r.stderr)
 hits = wait_violation(agent, lambda v: v["rule"] == "any-classified" and
                       v["file"]["path"] == moved)
 ok(len(hits) == 1 and hits[0]["event"]["kind"] == "baseline",
    "a new policy re-evaluates the inventory without new events", hits or agent.diagnose())
+hits = wait_violation(agent, lambda v: v["rule"] == "kestrel-anywhere", timeout=30)
+ok(len(hits) == 1 and hits[0]["file"]["path"] == kestrel
+   and hits[0]["file"]["rules"] == ["kestrel"],
+   "a detector added by a reload finds a file recorded before it", hits or agent.diagnose())
 
 # the event log is a hash chain without gaps
 db = os.path.join(agent.state, "agent.db")
