@@ -23,6 +23,7 @@
 #include "hash.h"
 #include "helper.h"
 #include "mem.h"
+#include "policy.h"
 #include "wire.h"
 
 struct file_list {
@@ -89,6 +90,7 @@ struct scan_ctx {
 	atomic_size_t next;
 	pthread_mutex_t out;
 	struct helper_opts hopts;
+	bool with_rules; /* --policy: report the detectors that fired */
 	atomic_int sensitive;
 	atomic_int errors;
 };
@@ -99,13 +101,15 @@ result_is_sensitive(const cJSON *r)
 	const cJSON *cl = cJSON_GetObjectItem(r, WIRE_KEY_CLASSIFICATION);
 	return (cl && cJSON_IsObject(cl)) ||
 	       cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_PII)) > 0 ||
-	       cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_MATCHES)) > 0;
+	       cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_MATCHES)) > 0 ||
+	       cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_RULES)) > 0;
 }
 
 /* The DESIGN.md line: path, sha256, size, type, classification, pii,
- * matches, error — in that order. */
+ * matches, error — in that order; with --policy, "rules" (the policy's
+ * detectors that fired) after matches. */
 static char *
-scan_line(const char *path, struct stat *st, const char *json)
+scan_line(const char *path, struct stat *st, const char *json, bool with_rules)
 {
 	cJSON *r = cJSON_Parse(json);
 	cJSON *o = cJSON_CreateObject();
@@ -120,8 +124,8 @@ scan_line(const char *path, struct stat *st, const char *json)
 	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(r, WIRE_KEY_TYPE));
 	cJSON_AddStringToObject(o, WIRE_KEY_TYPE, type ? type : "unknown");
 	static const char *const keys[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
-					   WIRE_KEY_MATCHES};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(keys); i++) {
+					   WIRE_KEY_MATCHES, WIRE_KEY_RULES};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(keys) - !with_rules; i++) {
 		cJSON *v = r ? cJSON_DetachItemFromObject(r, keys[i]) : NULL;
 		if (!v) {
 			v = i == 0 ? cJSON_CreateNull() : cJSON_CreateArray();
@@ -175,6 +179,11 @@ print_human(const char *line)
 		       cJSON_GetNumberValue(cJSON_GetObjectItem(it, WIRE_KEY_COVERAGE_SHARE)) * 100);
 		any = true;
 	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, WIRE_KEY_RULES))
+	{
+		printf("%sdetector %s", any ? "; " : "", cJSON_GetStringValue(it));
+		any = true;
+	}
 	const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_ERROR));
 	printf("%s%s%s\n", any ? "" : "nothing sensitive", err ? "; error: " : "", err ? err : "");
 	cJSON_Delete(o);
@@ -207,7 +216,7 @@ scan_thread(void *arg)
 		} else {
 			helper_classify(h, fd, path, NULL, &json);
 		}
-		AUTOFREE char *line = scan_line(path, fd >= 0 ? &st : NULL, json);
+		AUTOFREE char *line = scan_line(path, fd >= 0 ? &st : NULL, json, s->with_rules);
 		if (fd >= 0) {
 			close(fd);
 		}
@@ -248,10 +257,12 @@ cli_scan(struct cli *c, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"jobs", required_argument, NULL, 'J'},
 		{"timeout-ms", required_argument, NULL, 't'},
+		{"policy", required_argument, NULL, 'p'},
 		{0},
 	};
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	long timeout = 30000;
+	const char *policy_file = NULL;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -264,18 +275,34 @@ cli_scan(struct cli *c, int argc, char **argv)
 		case 't':
 			timeout = strtol(optarg, NULL, 10);
 			break;
+		case 'p':
+			policy_file = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: leakwatch [-d DB] scan [--json] [--jobs N]"
-					" [--timeout-ms N] PATH...\n");
+					" [--timeout-ms N] [--policy FILE] PATH...\n");
 			return 2;
 		}
 	}
 	if (optind >= argc || jobs < 1 || jobs > 256 || timeout < 1) {
 		fprintf(stderr, "usage: leakwatch [-d DB] scan [--json] [--jobs N]"
-				" [--timeout-ms N] PATH...\n");
+				" [--timeout-ms N] [--policy FILE] PATH...\n");
 		return 2;
 	}
 	struct scan_ctx s = {.c = c};
+	AUTOFREE char *detectors = NULL;
+	if (policy_file) {
+		struct cfg_ctx ctx = {.file = policy_file};
+		struct policy *p = NULL;
+		int r = policy_load(policy_file, &ctx, &p);
+		if (r < 0) {
+			fprintf(stderr, "leakwatch: %s\n", ctx.err[0] ? ctx.err : strerror(-r));
+			return 2;
+		}
+		detectors = lw_strdup(policy_detectors_json(p));
+		policy_free(p);
+		s.with_rules = true;
+	}
 	pthread_mutex_init(&s.out, NULL);
 	int status = 0;
 	for (int i = optind; i < argc; i++) {
@@ -289,7 +316,8 @@ cli_scan(struct cli *c, int argc, char **argv)
 	if (s.files.n) { /* qsort(NULL, 0) is undefined: glibc declares it nonnull */
 		qsort(s.files.paths, s.files.n, sizeof(char *), cmp_str);
 	}
-	s.hopts = (struct helper_opts){.db_path = fingerprint_db(c), .timeout_ms = (int)timeout};
+	s.hopts = (struct helper_opts){.db_path = fingerprint_db(c), .timeout_ms = (int)timeout,
+				       .detectors_json = detectors};
 	if ((size_t)jobs > s.files.n) {
 		jobs = s.files.n ? (long)s.files.n : 1;
 	}

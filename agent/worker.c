@@ -461,6 +461,22 @@ process_path(struct worker *wk, struct wq_item *it)
 	}
 	if (classifying) {
 		classify(wk, fd, it->path, &rec);
+		/* The helper reads the file on its own, after the hash: if the
+		 * file changed in between, the findings describe other bytes
+		 * than the hash (seen: an empty file's hash with the findings
+		 * of the text written into it a moment later). */
+		struct stat after;
+		if (fstat(fd, &after) == 0 &&
+		    (after.st_size != fst.st_size || ts_ns(&after.st_mtim) != ts_ns(&fst.st_mtim) ||
+		     ts_ns(&after.st_ctim) != ts_ns(&fst.st_ctim)) &&
+		    !rec.error) {
+			if (it->retries < WORKER_MAX_RETRIES) {
+				close(fd);
+				file_rec_fini(&rec);
+				return true;
+			}
+			rec.error = lw_strdup("unstable: changed while being classified");
+		}
 	}
 	close(fd);
 	/* Still the file we read at this path? Otherwise its event will or

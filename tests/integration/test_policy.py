@@ -105,6 +105,19 @@ r = subprocess.run([LEAKWATCH, "policy", "check", bad], stderr=subprocess.PIPE)
 ok(r.returncode == 2 and b"bad.json: /rules/0: \"severity\"" in r.stderr,
    "policy check names file and place of an error", r.stderr)
 
+# leakwatch scan --policy runs the policy's detectors and reports them
+njf = os.path.join(agent.base, "nj-scan.txt")
+write(njf, "Project Nightjar, unit NJ-0042.\n")
+r = subprocess.run([LEAKWATCH, "scan", "--json", "--policy", policy, njf],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+line = json.loads(r.stdout or b"{}")
+ok(r.returncode == 1 and line.get("rules") == ["nightjar"]
+   and list(line.keys())[-2:] == ["rules", "error"],
+   "scan --policy reports the detectors that fired", r.stdout + r.stderr)
+r = subprocess.run([LEAKWATCH, "scan", "--json", njf], stdout=subprocess.PIPE)
+ok(r.returncode == 0 and "rules" not in json.loads(r.stdout),
+   "without --policy the scan line keeps the DESIGN.md keys", r.stdout)
+
 # a baseline finds what was in the wrong place before the agent started
 early = os.path.join(root, "staging", "early.txt")
 write(early, SECRET)
@@ -343,6 +356,10 @@ final = {os.path.join(storm, "s%04d.txt" % i): hashlib.sha256(
     ("NATO CONFIDENTIAL\n\nStorm file %d.\n\nNATO CONFIDENTIAL\n" % i).encode()).hexdigest()
     for i in range(n)}
 pairs = [(v["file"]["path"], v["file"]["sha256"]) for v in got]
+# and findings always describe the bytes the hash describes: an empty file
+# never carries the marking of the text written into it a moment later
+ok(not [v for v in violations(agent) if v["file"]["size"] == 0],
+   "no violation pairs an empty file's hash with findings")
 ok(set(final.items()) <= set(pairs) and len(set(pairs)) == len(pairs),
    "a storm of %d files: each file's content raised once, none lost (%d violations)"
    % (n, len(got)))
