@@ -11,6 +11,8 @@ struct cli {
 	const char *db;      /* -d: overrides the config's database */
 	bool json;           /* --json */
 	struct agent_config *cfg; /* loaded on demand */
+	/* --collector and its credentials: the fleet commands (cli-fleet.c) */
+	const char *collector, *cert, *key, *ca, *crl;
 };
 
 /* The database: -d, else the configuration's state_dir/agent.db (the
@@ -30,3 +32,5 @@ int cli_files(struct cli *c, int argc, char **argv);
 int cli_find(struct cli *c, int argc, char **argv);
 int cli_scan(struct cli *c, int argc, char **argv);
 int cli_fingerprint(struct cli *c, int argc, char **argv);
+/* With --collector: agents, violations, alerts, trace (argv[0]). */
+int cli_fleet(struct cli *c, int argc, char **argv);

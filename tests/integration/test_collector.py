@@ -117,6 +117,9 @@ def test_events(col, admin):
     ok([v["seq"] for v in violations(admin, "?agent=agent-a&severity=high")] == [1, 2, 3],
        "severity filter is a minimum")
     ok(len(violations(admin, "?agent=agent-a&since=1h")) == 5, "since 1h")
+    ok(len(violations(admin, "?agent=agent-a&limit=3")) == 3 and
+       violations(admin, "?agent=agent-a&limit=3")[-1]["seq"] == 6,
+       "limit keeps the newest, oldest first")
     ok(violations(admin, "?agent=agent-a&since=2999-01-01T00:00:00Z") == [],
        "since in the future: nothing")
     ok(len(violations(admin, "?agent=agent-a&rule=nato-secret-offsite&limit=2")) == 2,
@@ -131,6 +134,12 @@ def test_events(col, admin):
        and body["sightings"][0]["path"] == "/srv/share/report.pdf", "trace by sha256", body)
     st, body = admin.get("/v1/trace?id=reg-003")
     ok(st == 200 and len(body["sightings"]) == 1, "trace by registered id", body)
+    # a file name that is not UTF-8 travels as \udcXX (wire.h) and comes back so
+    st, body = a.post("/v1/events", {"events": [ch.next(body=violation_body(
+        path="/home/alice/\udcffodd.docx", rule="odd-name"))]})
+    got = violations(admin, "?rule=odd-name")
+    ok(st == 200 and len(got) == 1 and got[0]["file"]["path"] == "/home/alice/\udcffodd.docx",
+       "a non-UTF-8 file name comes back byte for byte", got)
     st, body = admin.get("/v1/trace?id=reg-00")
     ok(st == 200 and body["sightings"] == [], "trace id matches whole ids only", body)
     return ch
@@ -284,7 +293,7 @@ def test_admin(col, admin):
     mine = [x for x in body["agents"] if x["agent"] == "agent-a"]
     ok(st == 200 and mine and mine[0]["coverage"] == 0.75 and mine[0]["queue_depth"] == 4
        and mine[0]["outbox_backlog"] == 7 and mine[0]["version"] == "0.1.0"
-       and mine[0]["last_seq"] == 6 and mine[0]["last_contact"],
+       and mine[0]["last_seq"] == 7 and mine[0]["last_contact"],
        "agents list carries the heartbeat", mine)
 
 
@@ -323,8 +332,8 @@ def test_restart(col, admin, ch):
     col.start()
     a = col.client("agent-a")
     st, body = a.post("/v1/events", {"events": ch.events[-2:]})
-    ok(st == 200 and body["acked"] == [5, 6], "re-send after restart acknowledged")
-    ok(len(violations(admin, "?agent=agent-a")) == 5, "and not stored twice")
+    ok(st == 200 and body["acked"] == [6, 7], "re-send after restart acknowledged")
+    ok(len(violations(admin, "?agent=agent-a")) == 6, "and not stored twice")
 
 
 def test_concurrent_collectors(base, ca, pg):
@@ -380,12 +389,15 @@ def test_fleet_cli(col, ca):
        "fleet CLI: agents table", r.stdout.decode())
     r = run("violations", "--json", "--agent", "agent-a", "--severity", "high", "--since", "24h")
     rows = [json.loads(l) for l in r.stdout.decode().splitlines()]
-    ok(r.returncode == 0 and [x["seq"] for x in rows] == [1, 2, 3],
+    ok(r.returncode == 0 and [x["seq"] for x in rows] == [1, 2, 3, 7],
        "fleet CLI: violations --json with filters", r.stdout.decode() + r.stderr.decode())
     r = run("violations", "--rule", "nato-secret-offsite", "--agent", "agent-a")
     out = r.stdout.decode()
     ok(r.returncode == 0 and out.count("nato-secret-offsite") == 5 and "/home/alice/x.docx" in out,
        "fleet CLI: violations table", out)
+    r = run("violations", "--rule", "odd-name")
+    ok(r.returncode == 0 and "/home/alice/\\xffodd.docx" in r.stdout.decode(),
+       "fleet CLI: a non-UTF-8 byte shows as \\xNN", r.stdout.decode())
     r = run("trace", "cd" * 32)
     ok(r.returncode == 0 and "/srv/share/report.pdf" in r.stdout.decode()
        and "agent-a" in r.stdout.decode(), "fleet CLI: trace SHA256", r.stdout.decode())
@@ -446,8 +458,8 @@ def main():
         test_hostile(col, admin)
         test_slow_client(col)
         test_admin(col, admin)
-        # stored: agent-a 4+2, agent-b 1, gap 3, edit 3, replay 3+1+1
-        test_metrics(col, 6 + 1 + 3 + 3 + 5)
+        # stored: agent-a 4+2+1, agent-b 1, gap 3, edit 3, replay 3+1+1
+        test_metrics(col, 7 + 1 + 3 + 3 + 5)
         test_fleet_cli(col, ca)
         test_restart(col, admin, ch)
         test_flood(base, ca, database)
