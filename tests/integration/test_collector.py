@@ -37,7 +37,7 @@ def alerts(admin, agent):
     return body["alerts"]
 
 
-def test_config_errors(base, ca):
+def test_config_errors(base, ca, other_ca):
     """Bad configuration: one message naming the file and the key, exit 2."""
     good = {"listen": "127.0.0.1:1", "database": os.path.join(base, "x.db"),
             "tls": {"ca": ca.ca, "cert": ca.crt("localhost"), "key": ca.key("localhost")}}
@@ -51,6 +51,10 @@ def test_config_errors(base, ca):
          "/tls: required key missing"),
         ("bad limit", dict(good, limits={"max_events": 0}), "/limits/max_events: must be between"),
         ("foreign scheme", dict(good, database="mysql://x"), "/database: a file path"),
+        ("key of another certificate", dict(good, tls=dict(good["tls"], key=ca.key("boss"))),
+         "key %s: cannot load: key values mismatch" % ca.key("boss")),
+        ("certificate of another CA", dict(good, tls=dict(good["tls"], ca=other_ca)),
+         "certificate %s: unable to get local issuer certificate" % ca.crt("localhost")),
     ]
     for name, cfg, want in cases:
         path = os.path.join(base, "bad.json")
@@ -448,7 +452,7 @@ def main():
             database = pg.uri()
         else:
             database = os.path.join(base, "collector.db")
-        test_config_errors(base, ca)
+        test_config_errors(base, ca, other.ca)
         col = Collector(base, ca, database, limits=LIMITS).start()
         admin = col.client("boss")
         test_tls(col, ca, other)
