@@ -7,6 +7,7 @@ cluster started for this test and removed after it."""
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -328,6 +329,22 @@ def test_flood(base, ca, database):
         col.stop()
 
 
+def test_crl_reload(col, ca):
+    """A revocation takes effect on SIGHUP, without a restart."""
+    ca.issue("agent", "agent-late")
+    st, _ = col.client("agent-late").get("/health")
+    ok(st == 200, "agent-late accepted before its revocation")
+    ca.run("revoke", "agent-late")
+    col.proc.send_signal(signal.SIGHUP)
+    end = time.time() + 30
+    while time.time() < end and "TLS files reloaded" not in col.log_text():
+        time.sleep(0.05)
+    was, why = refused(col, col.context("agent-late"))
+    ok(was, "agent-late refused after revoke + SIGHUP", why)
+    st, _ = col.client("agent-a").get("/health")
+    ok(st == 200, "others still accepted after the reload")
+
+
 def test_restart(col, admin, ch):
     """Stored events survive a restart; a re-send after it is still a
     duplicate; SIGTERM exits 0."""
@@ -465,6 +482,7 @@ def main():
         # stored: agent-a 4+2+1, agent-b 1, gap 3, edit 3, replay 3+1+1
         test_metrics(col, 7 + 1 + 3 + 3 + 5)
         test_fleet_cli(col, ca)
+        test_crl_reload(col, ca)
         test_restart(col, admin, ch)
         test_flood(base, ca, database)
         if pg:
