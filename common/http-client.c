@@ -22,6 +22,7 @@ struct lw_http_client {
 	char *ca, *cert, *key, *crl;
 	long connect_timeout_ms, timeout_ms;
 	struct curl_slist *json_headers;
+	long connections;
 	char errbuf[CURL_ERROR_SIZE];
 	char msg[CURL_ERROR_SIZE + 128];
 };
@@ -118,6 +119,12 @@ lw_http_client_free(struct lw_http_client *c)
 	free(c->key);
 	free(c->crl);
 	free(c);
+}
+
+long
+lw_http_client_connections(const struct lw_http_client *c)
+{
+	return c->connections;
 }
 
 const char *
@@ -224,10 +231,21 @@ lw_http_request(struct lw_http_client *c, const char *method, const char *path,
 		snprintf(c->msg, sizeof(c->msg), "%s: %s", url,
 			 c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 		free(s.data);
+		/* With TLS 1.3 the server judges our certificate after the
+		 * handshake has completed on our side, so a refusal (unknown
+		 * CA, expired, revoked) arrives as a TLS alert on the first
+		 * read: a receive error for libcurl, not a handshake error.
+		 * The caller must not mistake it for network trouble. */
+		if ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) &&
+		    strstr(c->errbuf, "SSL routines") && strstr(c->errbuf, "alert")) {
+			return -EPROTO;
+		}
 		return curl_errno(rc);
 	}
-	long code = 0;
+	long code = 0, fresh = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &fresh);
+	c->connections += fresh;
 	*status = code;
 	if (!s.data) {
 		s.data = lw_strdup("");

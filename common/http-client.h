@@ -34,11 +34,18 @@ void lw_http_client_free(struct lw_http_client *c); /* NULL is a no-op */
  * HTTP status in *status and the response body, NUL-terminated, in *resp
  * (caller frees; may be NULL if the caller does not want it) — whatever the
  * status. Returns -errno when no answer came: -ECONNREFUSED, -ETIMEDOUT,
- * -EPROTO for TLS failures (certificate refused either way), -EIO otherwise;
- * lw_http_client_error() then says what happened. */
+ * -EPROTO for TLS failures where they are recognisable (our certificate
+ * refused by the server, or the server's refused by us), -EIO otherwise
+ * (with TLS 1.3 a refusal of our certificate may also show as -EIO when the
+ * server's close wins the race with our read); lw_http_client_error() then
+ * says what happened. Every error is worth a retry later. */
 int lw_http_request(struct lw_http_client *c, const char *method, const char *path,
 		    const char *body, size_t len, long *status, char **resp,
 		    size_t *resp_len);
+
+/* How many connections the client has opened so far (keep-alive shows as
+ * one connection for many requests). */
+long lw_http_client_connections(const struct lw_http_client *c);
 
 /* The last failure's message; valid until the next call on @c. */
 const char *lw_http_client_error(const struct lw_http_client *c);

@@ -329,6 +329,36 @@ def test_flood(base, ca, database):
         col.stop()
 
 
+def test_http_client(col, ca, admin):
+    """common/http-client.c (libcurl), as the agent's reporter will use it:
+    POST over one kept-alive connection; refusals reported as errors."""
+    probe = os.environ.get("LW_HTTP_PROBE")
+    if not probe:
+        return
+    url = "https://localhost:%d" % col.port
+
+    def run(name, method, path, body=b"", n=1, cert_ca=ca):
+        r = subprocess.run([probe, url, ca.ca, cert_ca.crt(name), cert_ca.key(name), ca.crl,
+                            method, path, str(n)], input=body, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        return r.returncode, r.stdout.decode().splitlines()
+
+    ch = Chain()
+    body = json.dumps({"events": ch.batch(3)}).encode()
+    rc, lines = run("agent-curl", "POST", "/v1/events", body, n=3)
+    ok(rc == 0 and lines[:3] == ['200 {"acked":[1,2,3]}'] * 3,
+       "http client: POST acknowledged, re-sends too", lines)
+    ok(lines[-1] == "CONNECTIONS 1", "http client: three requests over one connection", lines)
+    ok(len(violations(admin, "?agent=agent-curl")) == 3, "http client: stored once")
+    rc, lines = run("revoked", "GET", "/health")
+    # usually -EPROTO with OpenSSL's "certificate revoked"; when the server's
+    # close wins the race with libcurl's read, only "no answer" is certain
+    ok(rc == 1 and lines[0].startswith("ERROR -") and len(lines[0]) > 12,
+       "http client: a refused certificate is an error with a message, not an answer", lines)
+    rc, lines = run("agent-curl", "GET", "/v1/agents")
+    ok(rc == 0 and lines[0].startswith("403 "), "http client: HTTP errors are answers", lines)
+
+
 def test_crl_reload(col, ca):
     """A revocation takes effect on SIGHUP, without a restart."""
     ca.issue("agent", "agent-late")
@@ -458,7 +488,8 @@ def main():
         other = CA(base, name="other", cn="someone else's CA")
         other.issue("agent", "agent-x")
         for n in ("agent-a", "agent-b", "agent-gap", "agent-edit", "agent-replay",
-                  "agent-hostile", "agent-slow", "agent-flood", "agent-twin", "revoked"):
+                  "agent-hostile", "agent-slow", "agent-flood", "agent-twin", "agent-curl",
+                  "revoked"):
             ca.issue("agent", n)
         ca.issue("agent", "expired", "--start", "20200101000000Z", "--end", "20200201000000Z")
         ca.issue("admin", "boss")
@@ -482,6 +513,7 @@ def main():
         # stored: agent-a 4+2+1, agent-b 1, gap 3, edit 3, replay 3+1+1
         test_metrics(col, 7 + 1 + 3 + 3 + 5)
         test_fleet_cli(col, ca)
+        test_http_client(col, ca, admin)
         test_crl_reload(col, ca)
         test_restart(col, admin, ch)
         test_flood(base, ca, database)
