@@ -60,6 +60,9 @@ chain_text_ok(const char *s, size_t len)
 void
 chain_event_fini(struct chain_event *ev)
 {
+	if (!ev) {
+		return;
+	}
 	free(ev->match_ids);
 	ev->match_ids = NULL;
 }

@@ -51,7 +51,7 @@ struct chain_event {
 	char *match_ids;     /* sighting: "\nid1\nid2\n" or NULL; owned */
 };
 
-void chain_event_fini(struct chain_event *ev);
+void chain_event_fini(struct chain_event *ev); /* NULL is a no-op */
 
 /* Fills @ev from one element of a request's "events" array. Returns 0, or
  * -EPROTO with what is wrong in @err (the caller answers 400 and stores
