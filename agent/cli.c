@@ -43,6 +43,11 @@ usage(FILE *f)
 		"  -d, --db FILE       inventory database (default: state_dir/agent.db)\n"
 		"  --json              one JSON object per line\n"
 		"  -V, --version       print the version\n"
+		"\n"
+		"The fleet, from the collector (an admin certificate):\n"
+		"  leakwatch --collector URL --cert FILE --key FILE --ca FILE [--crl FILE]\n"
+		"    agents | violations [--since 24h] [--severity LEVEL] [--rule ID]\n"
+		"    [--agent NAME] [--limit N] | alerts | trace SHA256|REGISTERED-ID [--json]\n"
 		"\nExit status: 0 success (scan: nothing sensitive), 1 nothing found (find)\n"
 		"or something sensitive found (scan), 2 error.\n");
 }
@@ -115,6 +120,11 @@ main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
+		{"collector", required_argument, NULL, 'C'},
+		{"cert", required_argument, NULL, 'E'},
+		{"key", required_argument, NULL, 'K'},
+		{"ca", required_argument, NULL, 'A'},
+		{"crl", required_argument, NULL, 'R'},
 		{0},
 	};
 	int opt;
@@ -129,6 +139,21 @@ main(int argc, char **argv)
 			break;
 		case 'j':
 			c.json = true;
+			break;
+		case 'C':
+			c.collector = optarg;
+			break;
+		case 'E':
+			c.cert = optarg;
+			break;
+		case 'K':
+			c.key = optarg;
+			break;
+		case 'A':
+			c.ca = optarg;
+			break;
+		case 'R':
+			c.crl = optarg;
 			break;
 		case 'V':
 			printf("leakwatch %s\n", LW_VERSION);
@@ -150,7 +175,9 @@ main(int argc, char **argv)
 	char **sub_argv = argv + optind;
 	int r;
 	optind = 1; /* the subcommand parses its own options with getopt */
-	if (strcmp(cmd, "status") == 0) {
+	if (c.collector) {
+		r = cli_fleet(&c, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "status") == 0) {
 		r = cli_status(&c, sub_argc, sub_argv);
 	} else if (strcmp(cmd, "files") == 0) {
 		r = cli_files(&c, sub_argc, sub_argv);

@@ -11,6 +11,8 @@ struct cli {
 	const char *db;      /* -d: overrides the config's database */
 	bool json;           /* --json */
 	struct agent_config *cfg; /* loaded on demand */
+	/* --collector and its credentials: the fleet commands (cli-fleet.c) */
+	const char *collector, *cert, *key, *ca, *crl;
 };
 
 /* The database: -d, else the configuration's state_dir/agent.db (the
@@ -34,3 +36,5 @@ int cli_policy(struct cli *c, int argc, char **argv);
 int cli_violations(struct cli *c, int argc, char **argv);
 int cli_quarantine(struct cli *c, int argc, char **argv);
 int cli_reload(struct cli *c, int argc, char **argv);
+/* With --collector: agents, violations, alerts, trace (argv[0]). */
+int cli_fleet(struct cli *c, int argc, char **argv);

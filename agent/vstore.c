@@ -165,7 +165,7 @@ vstore_event_append(struct vstore *vs, const char *uuid, const char *kind, const
 	char t[CHAIN_TIME_LEN + 1], hash[CHAIN_HEX_LEN + 1];
 	chain_time(now, t);
 	*seq = last + 1;
-	chain_hash(prev, *seq, uuid, t, kind, body, hash);
+	chain_hash(prev, *seq, uuid, t, kind, body, strlen(body), hash);
 	s = vs->stmt[V_EVENT_PUT];
 	sqlite3_bind_int64(s, 1, *seq);
 	sqlite3_bind_text(s, 2, uuid, -1, SQLITE_STATIC);

@@ -46,19 +46,18 @@ chain_time(int64_t ns, char out[CHAIN_TIME_LEN + 1])
 
 void
 chain_hash(const char *prev, int64_t seq, const char *uuid, const char *time,
-	   const char *kind, const char *body, char out[CHAIN_HEX_LEN + 1])
+	   const char *kind, const char *body, size_t body_len, char out[CHAIN_HEX_LEN + 1])
 {
 	struct lw_sha256 *h = lw_sha256_new();
 	lw_sha256_init(h);
 	char num[24];
 	snprintf(num, sizeof(num), "%lld", (long long)seq);
-	const char *parts[] = {prev, num, uuid, time, kind, body};
-	for (size_t i = 0; i < 6; i++) {
-		if (i) {
-			lw_sha256_update(h, "\n", 1);
-		}
+	const char *parts[] = {prev, num, uuid, time, kind};
+	for (size_t i = 0; i < 5; i++) {
 		lw_sha256_update(h, parts[i], strlen(parts[i]));
+		lw_sha256_update(h, "\n", 1);
 	}
+	lw_sha256_update(h, body, body_len);
 	uint8_t d[LW_SHA256_LEN];
 	lw_sha256_final(h, d);
 	lw_sha256_free(h);

@@ -4,6 +4,7 @@
  * them with the same function, so both ends hash the same bytes. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CHAIN_HEX_LEN 64  /* a SHA-256 in lower-case hex */
@@ -17,6 +18,8 @@ extern const char chain_genesis[CHAIN_HEX_LEN + 1];
 void chain_uuid(char out[CHAIN_UUID_LEN + 1]);
 /* @ns since the epoch as RFC 3339 UTC with milliseconds. */
 void chain_time(int64_t ns, char out[CHAIN_TIME_LEN + 1]);
-/* SHA-256(prev "\n" seq "\n" uuid "\n" time "\n" kind "\n" body) in hex. */
+/* SHA-256(prev "\n" seq "\n" uuid "\n" time "\n" kind "\n" body) in hex;
+ * @body is @body_len bytes (a decoded JSON string may hold NULs). */
 void chain_hash(const char *prev, int64_t seq, const char *uuid, const char *time,
-		const char *kind, const char *body, char out[CHAIN_HEX_LEN + 1]);
+		const char *kind, const char *body, size_t body_len,
+		char out[CHAIN_HEX_LEN + 1]);

@@ -94,6 +94,46 @@
 #define WIRE_EVENT_VIOLATION "violation"
 #define WIRE_EVENT_SIGHTING "sighting"
 
+/* --- the agent <-> collector protocol (doc/protocol.md) ------------------
+ * Keys already defined above keep their names: "kind", "path", "sha256",
+ * "size", "type", "coverage", "error", "first_seen", "classification",
+ * "pii", "matches", "count", "id" (WIRE_KEY_MATCH_ID). */
+#define WIRE_KEY_EVENTS "events"
+#define WIRE_KEY_SEQ "seq"
+#define WIRE_KEY_UUID "uuid"
+#define WIRE_KEY_PREV "prev"
+#define WIRE_KEY_HASH "hash"
+#define WIRE_KEY_BODY "body"
+#define WIRE_KEY_ACKED "acked"
+#define WIRE_KEY_VERSION "version"
+#define WIRE_KEY_QUEUE_DEPTH "queue_depth"
+#define WIRE_KEY_LAST_SCAN "last_scan"
+#define WIRE_KEY_OUTBOX_BACKLOG "outbox_backlog"
+#define WIRE_KEY_AGENTS "agents"
+#define WIRE_KEY_AGENT "agent"
+#define WIRE_KEY_LAST_CONTACT "last_contact"
+#define WIRE_KEY_LAST_SEQ "last_seq"
+#define WIRE_KEY_CHAIN_OK "chain_ok"
+#define WIRE_KEY_RECEIVED "received"
+#define WIRE_KEY_ALERTS "alerts"
+#define WIRE_KEY_DETAIL "detail"
+#define WIRE_KEY_SIGHTINGS "sightings"
+#define WIRE_KEY_LAST_SEEN "last_seen"
+#define WIRE_KEY_DELETED "deleted"
+#define WIRE_KEY_STATUS "status"
+/* event kinds ("kind" of an event) and chain alert kinds ("kind" of an alert) */
+#define WIRE_ALERT_EDIT "edit"
+#define WIRE_ALERT_GAP "gap"
+#define WIRE_ALERT_REPLAY "replay"
+/* query parameters of the collector's GET endpoints */
+#define WIRE_QUERY_SINCE "since"
+#define WIRE_QUERY_SEVERITY "severity"
+#define WIRE_QUERY_RULE "rule"
+#define WIRE_QUERY_AGENT "agent"
+#define WIRE_QUERY_LIMIT "limit"
+#define WIRE_QUERY_SHA256 "sha256"
+#define WIRE_QUERY_ID "id"
+
 /* --- the classify helper protocol ---------------------------------------
  * A SOCK_STREAM socketpair between a caller (agent worker, leakwatch scan)
  * and one leakwatch-classify process. Every message is a struct

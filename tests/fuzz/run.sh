@@ -59,6 +59,16 @@ seed_common() { # agent.json variants and corpus samples
 	find "$dev/files" -type f -size -64k | head -30 | while read -r f; do cp "$f" "$d/"; done
 }
 seed_common
+seed_collector() { # event batches and collector.json
+	d="$out/seeds-collector"
+	mkdir -p "$d"
+	z=0000000000000000000000000000000000000000000000000000000000000000
+	printf '{"events": [{"seq": 1, "uuid": "0b8e6f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "time": "2026-11-23T05:10:34.123Z", "kind": "violation", "prev": "%s", "hash": "%s", "body": "{\\"rule\\": \\"r\\", \\"severity\\": \\"high\\", \\"file\\": {\\"path\\": \\"/a/\\\\udcff\\"}}"}]}' "$z" "$z" > "$d/batch1"
+	printf '{"events": [{"seq": 2, "uuid": "0b8e6f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5c", "time": "2026-11-23T05:10:34Z", "kind": "sighting", "prev": "%s", "hash": "%s", "body": "{\\"sha256\\": \\"%s\\", \\"matches\\": [{\\"id\\": \\"reg-1\\"}]}"}]}' "$z" "$z" "$z" > "$d/batch2"
+	printf '{"listen": "127.0.0.1:8443", "tls": {"ca": "/etc/hostname", "cert": "/etc/hostname", "key": "/etc/hostname"}, "database": "/tmp/c.db", "admins": ["a"], "limits": {"max_events": 5}}' > "$d/config1"
+	printf '2026-11-23T06:10:34.5+01:00' > "$d/since1"
+}
+seed_collector
 # Inputs that once broke a target are replayed first by every target that
 # takes their format (libFuzzer runs its seeds before mutating).
 regressions=$(cd "$(dirname "$0")" && pwd)/regressions
@@ -75,6 +85,7 @@ run() {
 	mkdir -p "$out/work-$name" "$out/artifacts-$name"
 	bin="$build/tests/fuzz/fuzz-extract-$name"
 	[ "$name" = common ] && bin="$build/tests/fuzz/fuzz-common"
+	[ "$name" = collector ] && bin="$build/tests/fuzz/fuzz-collector"
 	"$bin" -max_total_time="$secs" -timeout=10 -seed="${FUZZ_SEED:-0}" \
 		-runs="${FUZZ_RUNS:--1}" \
 		-rss_limit_mb=2048 -max_len=1048576 -print_final_stats=1 \
@@ -90,7 +101,7 @@ run() {
 	fi
 	return $rc
 }
-set -- any text html eml rtf pdf zip docx docx-props xlsx pptx odt odt-styles common
+set -- any text html eml rtf pdf zip docx docx-props xlsx pptx odt odt-styles common collector
 while [ $# -gt 0 ]; do
 	run "$1" & p1=$!
 	p2=

@@ -1,0 +1,415 @@
+/* cli-fleet.c — `leakwatch --collector URL --cert F --key F --ca F COMMAND`:
+ * the fleet, asked of the collector over mutual TLS (doc/protocol.md).
+ *
+ *   agents                       every agent and its last contact
+ *   violations [filters]         violations across the fleet, oldest first
+ *   alerts [--since] [--agent]   the collector's hash-chain alerts
+ *   trace SHA256|REGISTERED-ID   every machine and path where that content,
+ *                                or a derivative of that registered
+ *                                document, has been seen, oldest first
+ *
+ * --json prints each object exactly as the collector sent it, one a line,
+ * so file names that are not UTF-8 keep their \udcXX escapes (wire.h).
+ * Single-threaded. Exit status: 0, 1 when trace finds nothing, 2 errors. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "hash.h"
+#include "http-client.h"
+#include "mem.h"
+#include "wire.h"
+
+/* Calls @fn on each element of the top-level array member @key of the JSON
+ * object @json, as text (@len bytes), without decoding it. Returns the
+ * number of elements, or -EPROTO if the document is not shaped so. */
+static int
+each_item(const char *json, const char *key, void (*fn)(const char *, size_t, void *),
+	  void *arg)
+{
+	AUTOFREE char *needle = lw_asprintf("\"%s\":[", key);
+	const char *p = strstr(json, needle);
+	if (!p) {
+		return -EPROTO;
+	}
+	p += strlen(needle);
+	int n = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ',') {
+			p++;
+		}
+		if (*p == ']') {
+			return n;
+		}
+		if (!*p) {
+			return -EPROTO;
+		}
+		const char *start = p;
+		int depth = 0;
+		bool str = false;
+		for (; *p; p++) {
+			if (str) {
+				if (*p == '\\' && p[1]) {
+					p++;
+				} else if (*p == '"') {
+					str = false;
+				}
+			} else if (*p == '"') {
+				str = true;
+			} else if (*p == '{' || *p == '[') {
+				depth++;
+			} else if (*p == '}' || *p == ']') {
+				if (depth == 0) {
+					break; /* the array's own ']' */
+				}
+				depth--;
+			} else if (*p == ',' && depth == 0) {
+				break;
+			}
+		}
+		if (!*p) {
+			return -EPROTO;
+		}
+		fn(start, (size_t)(p - start), arg);
+		n++;
+	}
+}
+
+/* For humans: cJSON refuses the \udcXX escapes that stand for bytes of
+ * non-UTF-8 file names (wire.h), so they are parked in the private-use
+ * characters U+F780..U+F7FF for parsing, and cell() turns them back into the
+ * bytes, which wire_escape_line() then shows as \xXX like the local
+ * commands do. */
+static cJSON *
+parse_for_display(const char *s, size_t len)
+{
+	struct wire_buf b = {0};
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\\' && i + 5 < len && s[i + 1] == 'u' &&
+		    (s[i + 2] == 'd' || s[i + 2] == 'D') && s[i + 3] &&
+		    strchr("cdefCDEF", s[i + 3])) {
+			wire_buf_put(&b, "\\uf7", 4);
+			wire_buf_put(&b, s + i + 4, 2);
+			i += 5;
+		} else if (s[i] == '\\' && i + 1 < len) {
+			wire_buf_put(&b, s + i, 2);
+			i++;
+		} else {
+			wire_buf_put(&b, s + i, 1);
+		}
+	}
+	cJSON *o = b.data ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+	wire_buf_fini(&b);
+	return o;
+}
+
+/* Undoes the parking above: U+F780..U+F7FF (EF 9E/9F xx) become bytes. */
+static size_t
+restore_bytes(const char *in, char *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = 0;
+	while (*p) {
+		if (p[0] == 0xef && (p[1] == 0x9e || p[1] == 0x9f) && (p[2] & 0xc0) == 0x80) {
+			out[n++] = (char)(0x80 + ((p[1] - 0x9e) << 6) + (p[2] & 0x3f));
+			p += 3;
+		} else {
+			out[n++] = (char)*p++;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static void
+num(const cJSON *o, const char *key, char *buf, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (cJSON_IsNumber(v)) {
+		snprintf(buf, len, "%g", v->valuedouble);
+	} else {
+		snprintf(buf, len, "-");
+	}
+}
+
+/* A value for a table cell: control characters escaped. */
+static void
+cell(const char *s, int width)
+{
+	AUTOFREE char *raw = lw_malloc(strlen(s) + 1);
+	size_t n = restore_bytes(s, raw);
+	AUTOFREE char *e = wire_escape_line(raw, n);
+	if (width) {
+		printf("%-*s  ", width, e);
+	} else {
+		fputs(e, stdout);
+	}
+}
+
+struct out {
+	bool json;
+	const char *what;
+	int rows;
+};
+
+static void
+print_agent(const cJSON *o)
+{
+	char seq[32], cov[32], qd[32], ob[32];
+	num(o, WIRE_KEY_LAST_SEQ, seq, sizeof(seq));
+	num(o, WIRE_KEY_COVERAGE, cov, sizeof(cov));
+	num(o, WIRE_KEY_QUEUE_DEPTH, qd, sizeof(qd));
+	num(o, WIRE_KEY_OUTBOX_BACKLOG, ob, sizeof(ob));
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_CHAIN_OK);
+	cell(str(o, WIRE_KEY_AGENT), 20);
+	cell(str(o, WIRE_KEY_LAST_CONTACT), 24);
+	printf("%8s  %-6s  %8s  %6s  %7s  ", seq, cJSON_IsFalse(ok) ? "BROKEN" : "ok", cov, qd, ob);
+	cell(str(o, WIRE_KEY_VERSION), 0);
+}
+
+static void
+print_violation(const cJSON *o)
+{
+	const cJSON *file = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_FILE);
+	char seq[32];
+	num(o, WIRE_KEY_SEQ, seq, sizeof(seq));
+	cell(str(o, WIRE_KEY_RECEIVED), 24);
+	cell(str(o, WIRE_KEY_AGENT), 16);
+	printf("%6s  ", seq);
+	cell(str(o, WIRE_KEY_SEVERITY), 8);
+	cell(str(o, WIRE_KEY_RULE), 24);
+	cell(file ? str(file, WIRE_KEY_PATH) : "-", 0);
+}
+
+static void
+print_alert(const cJSON *o)
+{
+	char seq[32];
+	num(o, WIRE_KEY_SEQ, seq, sizeof(seq));
+	cell(str(o, WIRE_KEY_TIME), 24);
+	cell(str(o, WIRE_KEY_AGENT), 16);
+	cell(str(o, WIRE_KEY_KIND), 6);
+	printf("%6s  ", seq);
+	cell(str(o, WIRE_KEY_DETAIL), 0);
+}
+
+static void
+print_sighting(const cJSON *o)
+{
+	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_CLASSIFICATION);
+	const cJSON *del = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_DELETED);
+	cell(str(o, WIRE_KEY_FIRST_SEEN), 24);
+	cell(str(o, WIRE_KEY_LAST_SEEN), 24);
+	cell(str(o, WIRE_KEY_AGENT), 16);
+	cell(cJSON_IsObject(cls) ? str(cls, WIRE_KEY_MARKING) : "-", 14);
+	cell(str(o, WIRE_KEY_PATH), 0);
+	if (cJSON_IsTrue(del)) {
+		printf("  (deleted)");
+	}
+}
+
+static void
+on_item(const char *s, size_t len, void *arg)
+{
+	struct out *out = arg;
+	out->rows++;
+	if (out->json) {
+		fwrite(s, 1, len, stdout);
+		putchar('\n');
+		return;
+	}
+	cJSON *o = parse_for_display(s, len);
+	if (!o) {
+		printf("(unreadable entry)\n");
+		return;
+	}
+	if (strcmp(out->what, WIRE_KEY_AGENTS) == 0) {
+		print_agent(o);
+	} else if (strcmp(out->what, WIRE_KEY_VIOLATIONS) == 0) {
+		print_violation(o);
+	} else if (strcmp(out->what, WIRE_KEY_ALERTS) == 0) {
+		print_alert(o);
+	} else {
+		print_sighting(o);
+	}
+	putchar('\n');
+	cJSON_Delete(o);
+}
+
+static const char *const headers[][2] = {
+	{WIRE_KEY_AGENTS, "AGENT                 LAST CONTACT              LAST SEQ  CHAIN   "
+			  "COVERAGE   QUEUE  BACKLOG  VERSION"},
+	{WIRE_KEY_VIOLATIONS, "RECEIVED                  AGENT                SEQ  SEVERITY  "
+			      "RULE                      PATH"},
+	{WIRE_KEY_ALERTS, "TIME                      AGENT             KIND       SEQ  DETAIL"},
+	{WIRE_KEY_SIGHTINGS, "FIRST SEEN                LAST SEEN                 AGENT       "
+			     "      MARKING         PATH"},
+};
+
+/* Appends "&key=escaped(value)" (or "?..." first) to @q. */
+static void
+add_param(struct wire_buf *q, const char *key, const char *value)
+{
+	if (!value) {
+		return;
+	}
+	AUTOFREE char *v = lw_http_escape(value);
+	wire_buf_put(q, q->len ? "&" : "?", 1);
+	wire_buf_put(q, key, strlen(key));
+	wire_buf_put(q, "=", 1);
+	wire_buf_put(q, v, strlen(v));
+}
+
+static void
+fleet_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: leakwatch --collector URL --cert FILE --key FILE --ca FILE [--crl FILE]\n"
+		"                 COMMAND [--json]\n"
+		"  agents\n"
+		"  violations [--since 24h|7d|TIME] [--severity LEVEL] [--rule ID] [--agent NAME]\n"
+		"             [--limit N]\n"
+		"  alerts [--since ...] [--agent NAME]\n"
+		"  trace SHA256|REGISTERED-ID\n");
+}
+
+int
+cli_fleet(struct cli *c, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	const char *what, *path;
+	if (strcmp(cmd, "agents") == 0) {
+		what = WIRE_KEY_AGENTS;
+		path = "/v1/agents";
+	} else if (strcmp(cmd, "violations") == 0) {
+		what = WIRE_KEY_VIOLATIONS;
+		path = "/v1/violations";
+	} else if (strcmp(cmd, "alerts") == 0) {
+		what = WIRE_KEY_ALERTS;
+		path = "/v1/alerts";
+	} else if (strcmp(cmd, "trace") == 0) {
+		what = WIRE_KEY_SIGHTINGS;
+		path = "/v1/trace";
+	} else {
+		fprintf(stderr, "leakwatch: '%s' is not a fleet command\n", cmd);
+		fleet_usage(stderr);
+		return 2;
+	}
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"since", required_argument, NULL, 's'},
+		{"severity", required_argument, NULL, 'v'},
+		{"rule", required_argument, NULL, 'r'},
+		{"agent", required_argument, NULL, 'a'},
+		{"limit", required_argument, NULL, 'l'},
+		{0},
+	};
+	const char *since = NULL, *severity = NULL, *rule = NULL, *agent = NULL, *limit = NULL;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			c->json = true;
+			break;
+		case 's':
+			since = optarg;
+			break;
+		case 'v':
+			severity = optarg;
+			break;
+		case 'r':
+			rule = optarg;
+			break;
+		case 'a':
+			agent = optarg;
+			break;
+		case 'l':
+			limit = optarg;
+			break;
+		default:
+			fleet_usage(stderr);
+			return 2;
+		}
+	}
+	bool is_viol = strcmp(what, WIRE_KEY_VIOLATIONS) == 0;
+	bool is_alerts = strcmp(what, WIRE_KEY_ALERTS) == 0;
+	bool is_trace = strcmp(what, WIRE_KEY_SIGHTINGS) == 0;
+	int want_args = is_trace ? 1 : 0;
+	if (argc - optind != want_args || ((severity || rule) && !is_viol) ||
+	    ((since || limit) && !(is_viol || is_alerts)) || (agent && !(is_viol || is_alerts))) {
+		fleet_usage(stderr);
+		return 2;
+	}
+	if (!c->cert || !c->key || !c->ca) {
+		fprintf(stderr, "leakwatch: --collector needs --cert, --key and --ca\n");
+		return 2;
+	}
+	struct wire_buf q = {0};
+	add_param(&q, WIRE_QUERY_SINCE, since);
+	add_param(&q, WIRE_QUERY_SEVERITY, severity);
+	add_param(&q, WIRE_QUERY_RULE, rule);
+	add_param(&q, WIRE_QUERY_AGENT, agent);
+	add_param(&q, WIRE_QUERY_LIMIT, limit);
+	if (is_trace) {
+		/* a SHA-256 is 64 hex digits; anything else is a registered
+		 * document's id */
+		uint8_t bin[LW_SHA256_LEN];
+		const char *arg = argv[optind];
+		add_param(&q, lw_unhex_sha256(arg, bin) == 0 ? WIRE_QUERY_SHA256 : WIRE_QUERY_ID, arg);
+	}
+	AUTOFREE char *full = lw_asprintf("%s%s", path, q.data ? q.data : "");
+	wire_buf_fini(&q);
+	struct lw_http_opts o = {.url_base = c->collector, .ca = c->ca, .cert = c->cert,
+				 .key = c->key, .crl = c->crl};
+	struct lw_http_client *hc = NULL;
+	char err[512];
+	if (lw_http_client_new(&o, &hc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "leakwatch: %s\n", err);
+		return 2;
+	}
+	long status = 0;
+	AUTOFREE char *resp = NULL;
+	int r = lw_http_request(hc, "GET", full, NULL, 0, &status, &resp, NULL);
+	if (r < 0) {
+		fprintf(stderr, "leakwatch: %s\n", lw_http_client_error(hc));
+		lw_http_client_free(hc);
+		return 2;
+	}
+	lw_http_client_free(hc);
+	if (status != 200) {
+		cJSON *e = cJSON_Parse(resp);
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, WIRE_KEY_ERROR);
+		fprintf(stderr, "leakwatch: %s: %ld: %s\n", c->collector, status,
+			cJSON_IsString(m) ? m->valuestring : "unexpected answer");
+		cJSON_Delete(e);
+		return 2;
+	}
+	if (!c->json) {
+		for (size_t i = 0; i < LW_ARRAY_SIZE(headers); i++) {
+			if (strcmp(headers[i][0], what) == 0) {
+				printf("%s\n", headers[i][1]);
+			}
+		}
+	}
+	struct out out = {.json = c->json, .what = what};
+	if (each_item(resp, what, on_item, &out) < 0) {
+		fprintf(stderr, "leakwatch: %s: malformed answer\n", c->collector);
+		return 2;
+	}
+	if (fflush(stdout) != 0) {
+		return 2;
+	}
+	return is_trace && out.rows == 0 ? 1 : 0;
+}

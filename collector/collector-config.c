@@ -1,0 +1,282 @@
+/* collector-config.c — collector.json (see collector-config.h).
+ *
+ *   {"listen": "0.0.0.0:8443",
+ *    "tls": {"ca": "...", "cert": "...", "key": "...", "crl": "..."},
+ *    "database": "/var/lib/leakwatch/collector.db" | "postgresql://...",
+ *    "admins": ["alice"],
+ *    "log_level": "info",
+ *    "limits": {"max_body_bytes": 4194304, "max_events": 1000,
+ *               "timeout_s": 30, "rate_per_minute": 600, "rate_burst": 120}}
+ *
+ * Unknown keys are errors (a typo must not silently weaken the service);
+ * every file named must be readable now, so that a broken deployment fails
+ * at start with the key that is wrong, not at the first agent. */
+#include "collector-config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "mem.h"
+
+static const char *const top_keys[] = {
+	"listen", "tls", "database", "admins", "log_level", "limits", NULL,
+};
+static const char *const tls_keys[] = {"ca", "cert", "key", "crl", NULL};
+static const char *const limit_keys[] = {
+	"max_body_bytes", "max_events", "timeout_s", "rate_per_minute", "rate_burst", NULL,
+};
+
+void
+collector_config_free(struct collector_config *cfg)
+{
+	if (!cfg) {
+		return;
+	}
+	for (size_t i = 0; i < cfg->nadmins; i++) {
+		free(cfg->admins[i]);
+	}
+	free(cfg->admins);
+	free(cfg->file);
+	free(cfg->listen_host);
+	free(cfg->tls_ca);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_crl);
+	free(cfg->database);
+	free(cfg);
+}
+
+bool
+collector_config_is_admin(const struct collector_config *cfg, const char *cn)
+{
+	for (size_t i = 0; i < cfg->nadmins; i++) {
+		if (strcmp(cfg->admins[i], cn) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "host:port", "[v6]:port" */
+static int
+parse_listen(struct cfg_ctx *ctx, const char *s, struct collector_config *cfg)
+{
+	const char *colon;
+	AUTOFREE char *host = NULL;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':') {
+			return cfg_fail(ctx, "/listen", "must be ADDRESS:PORT or [IPv6]:PORT");
+		}
+		host = lw_strndup(s + 1, (size_t)(close - s - 1));
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || colon == s) {
+			return cfg_fail(ctx, "/listen", "must be ADDRESS:PORT");
+		}
+		host = lw_strndup(s, (size_t)(colon - s));
+		if (strchr(host, ':')) {
+			return cfg_fail(ctx, "/listen", "IPv6 addresses go in brackets: [::1]:8443");
+		}
+	}
+	char *end = NULL;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port < 1 || port > 65535) {
+		return cfg_fail(ctx, "/listen", "port must be a number from 1 to 65535");
+	}
+	cfg->listen_host = TAKE_PTR(host);
+	cfg->listen_port = (int)port;
+	return 0;
+}
+
+/* A file that must be readable now; its path is kept. */
+static int
+get_file(struct cfg_ctx *ctx, const cJSON *obj, const char *key, bool required,
+	 char **out)
+{
+	const char *v = NULL;
+	int r = cfg_get_string(ctx, obj, "/tls", key, required, &v);
+	if (r < 0 || !v) {
+		return r;
+	}
+	char at[64];
+	snprintf(at, sizeof(at), "/tls/%s", key);
+	struct stat st;
+	if (stat(v, &st) < 0 || access(v, R_OK) < 0) {
+		int e = errno;
+		cfg_fail(ctx, at, "%s: %s", v, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		return cfg_fail(ctx, at, "%s: not a regular file", v);
+	}
+	*out = lw_strdup(v);
+	return 0;
+}
+
+static int
+load_tls(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg)
+{
+	const cJSON *tls = cJSON_GetObjectItemCaseSensitive(root, "tls");
+	if (!tls) {
+		return cfg_fail(ctx, "/tls", "required key missing");
+	}
+	int r;
+	if ((r = cfg_check_keys(ctx, tls, "/tls", tls_keys)) < 0 ||
+	    (r = get_file(ctx, tls, "ca", true, &cfg->tls_ca)) < 0 ||
+	    (r = get_file(ctx, tls, "cert", true, &cfg->tls_cert)) < 0 ||
+	    (r = get_file(ctx, tls, "key", true, &cfg->tls_key)) < 0 ||
+	    (r = get_file(ctx, tls, "crl", false, &cfg->tls_crl)) < 0) {
+		return r;
+	}
+	return 0;
+}
+
+static int
+load_database(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg)
+{
+	const char *db = NULL;
+	int r = cfg_get_string(ctx, root, "/", "database", true, &db);
+	if (r < 0) {
+		return r;
+	}
+	if (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0) {
+		cfg->database_is_pg = true;
+		cfg->database = lw_strdup(db);
+		return 0;
+	}
+	if (strstr(db, "://")) {
+		return cfg_fail(ctx, "/database",
+				"a file path, or a postgresql:// URI; nothing else");
+	}
+	if (db[0] != '/') {
+		return cfg_fail(ctx, "/database", "not an absolute path: %s", db);
+	}
+	/* The directory must exist; the file is created on first start. */
+	AUTOFREE char *dir = lw_strdup(db);
+	char *slash = strrchr(dir, '/');
+	slash[slash == dir ? 1 : 0] = '\0';
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		return cfg_fail(ctx, "/database", "%s: directory %s does not exist", db, dir);
+	}
+	cfg->database = lw_strdup(db);
+	return 0;
+}
+
+static int
+load_admins(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg)
+{
+	const char **names = NULL;
+	size_t n = 0;
+	int r = cfg_get_string_array(ctx, root, "/", "admins", false, &names, &n);
+	if (r < 0) {
+		return r;
+	}
+	cfg->admins = lw_new(char *, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		cfg->admins[cfg->nadmins++] = lw_strdup(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+static int
+load_limits(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(root, "limits");
+	if (!l) {
+		return 0;
+	}
+	int r = cfg_check_keys(ctx, l, "/limits", limit_keys);
+	if (r < 0) {
+		return r;
+	}
+	long long v = cfg->max_body_bytes;
+	/* 4 MiB is the protocol's batch limit; more is allowed for a fleet
+	 * whose events are unusually large, less for a tight front end. */
+	if ((r = cfg_get_int(ctx, l, "/limits", "max_body_bytes", false, 4096, 256LL << 20,
+			     &v)) < 0) {
+		return r;
+	}
+	cfg->max_body_bytes = v;
+	v = cfg->max_events;
+	if ((r = cfg_get_int(ctx, l, "/limits", "max_events", false, 1, 100000, &v)) < 0) {
+		return r;
+	}
+	cfg->max_events = (int)v;
+	v = cfg->timeout_s;
+	if ((r = cfg_get_int(ctx, l, "/limits", "timeout_s", false, 1, 3600, &v)) < 0) {
+		return r;
+	}
+	cfg->timeout_s = (int)v;
+	v = cfg->rate_per_minute;
+	if ((r = cfg_get_int(ctx, l, "/limits", "rate_per_minute", false, 1, 10000000, &v)) <
+	    0) {
+		return r;
+	}
+	cfg->rate_per_minute = (int)v;
+	v = cfg->rate_burst;
+	if ((r = cfg_get_int(ctx, l, "/limits", "rate_burst", false, 1, 10000000, &v)) < 0) {
+		return r;
+	}
+	cfg->rate_burst = (int)v;
+	return 0;
+}
+
+int
+collector_config_load(const char *path, struct collector_config **out, char *err,
+		      size_t errlen)
+{
+	struct cfg_ctx ctx = {.file = path};
+	cJSON *root = NULL;
+	struct collector_config *cfg = lw_new(struct collector_config, 1);
+	cfg->file = lw_strdup(path);
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->max_body_bytes = 4 << 20;
+	cfg->max_events = 1000;
+	cfg->timeout_s = 30;
+	/* An agent sends a batch when it has events and a heartbeat a
+	 * minute; ten requests a second sustained is a flood, and the burst
+	 * lets a reconnecting agent drain its outbox quickly. */
+	cfg->rate_per_minute = 600;
+	cfg->rate_burst = 120;
+	int r = cfg_parse_file(&ctx, path, 1 << 20, &root);
+	if (r < 0) {
+		goto fail;
+	}
+	if ((r = cfg_check_keys(&ctx, root, "/", top_keys)) < 0) {
+		goto fail;
+	}
+	const char *listen = NULL;
+	if ((r = cfg_get_string(&ctx, root, "/", "listen", true, &listen)) < 0 ||
+	    (r = parse_listen(&ctx, listen, cfg)) < 0 ||
+	    (r = load_tls(&ctx, root, cfg)) < 0 || (r = load_database(&ctx, root, cfg)) < 0 ||
+	    (r = load_admins(&ctx, root, cfg)) < 0 || (r = load_limits(&ctx, root, cfg)) < 0) {
+		goto fail;
+	}
+	const char *lvl = NULL;
+	if ((r = cfg_get_string(&ctx, root, "/", "log_level", false, &lvl)) < 0) {
+		goto fail;
+	}
+	if (lvl && !log_level_parse(lvl, &cfg->log_level)) {
+		r = cfg_fail(&ctx, "/log_level", "must be one of error, warn, info, debug");
+		goto fail;
+	}
+	cJSON_Delete(root);
+	*out = cfg;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", ctx.err[0] ? ctx.err : strerror(-r));
+	cJSON_Delete(root);
+	collector_config_free(cfg);
+	return r < 0 ? r : -EINVAL;
+}

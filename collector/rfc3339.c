@@ -1,0 +1,111 @@
+/* rfc3339.c — protocol time strings (see rfc3339.h). Stateless. */
+#include "rfc3339.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+rfc3339_format(long long ms, char *buf)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	/* a 4-digit year; strftime bounds the fields for the compiler */
+	if (tm.tm_year + 1900 > 9999) {
+		tm.tm_year = 9999 - 1900;
+	}
+	size_t n = strftime(buf, RFC3339_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, RFC3339_LEN - n, ".%03uZ", (unsigned)(ms % 1000) % 1000u);
+}
+
+void
+rfc3339_now(char *buf)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rfc3339_format((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, buf);
+}
+
+int
+rfc3339_parse_since(const char *s, char *buf)
+{
+	char *end = NULL;
+	errno = 0;
+	long long n = strtoll(s, &end, 10);
+	if (end != s && !errno && n >= 0 && end[0] && !end[1] && s[0] >= '0' && s[0] <= '9') {
+		long long mult;
+		switch (end[0]) {
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (n > 100LL * 365 * 86400 / mult) {
+			return -EINVAL;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		long long now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		long long ms = now_ms - n * mult * 1000;
+		rfc3339_format(ms < 0 ? 0 : ms, buf);
+		return 0;
+	}
+	struct tm tm = {0};
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p) {
+		return -EINVAL;
+	}
+	int frac_ms = 0;
+	if (*p == '.') {
+		p++;
+		int digits = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (digits < 3) {
+				frac_ms = frac_ms * 10 + (*p - '0');
+			}
+			digits++;
+			p++;
+		}
+		if (!digits) {
+			return -EINVAL;
+		}
+		for (; digits < 3; digits++) {
+			frac_ms *= 10;
+		}
+	}
+	long off_s = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && p[1] && p[2] && p[3] == ':' && p[4] && p[5]) {
+		int hh = 0, mm = 0;
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 || mm > 59) {
+			return -EINVAL;
+		}
+		off_s = (hh * 3600L + mm * 60L) * (*p == '+' ? 1 : -1);
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p) {
+		return -EINVAL;
+	}
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1) {
+		return -EINVAL;
+	}
+	rfc3339_format(((long long)t - off_s) * 1000 + frac_ms, buf);
+	return 0;
+}

@@ -1,0 +1,18 @@
+/* rfc3339.h — the protocol's time strings ("2026-11-23T05:10:34.123Z").
+ * All in UTC with milliseconds, so that they sort as strings, which is how
+ * both stores compare them. Any thread. */
+#pragma once
+
+#include <stddef.h>
+
+#define RFC3339_LEN 25 /* with the NUL */
+
+/* Now, into @buf (RFC3339_LEN bytes). */
+void rfc3339_now(char *buf);
+/* Seconds since the epoch (with milliseconds) into @buf. */
+void rfc3339_format(long long ms, char *buf);
+/* A "since" value: a duration back from now ("90s", "30m", "24h", "7d") or
+ * an RFC 3339 time with any offset ("2026-11-23T05:10:34Z",
+ * "2026-11-23T06:10:34.5+01:00"). Writes the canonical UTC form into @buf.
+ * Returns 0 or -EINVAL. */
+int rfc3339_parse_since(const char *s, char *buf);

@@ -1,0 +1,494 @@
+/* store-sqlite.c — the embedded fleet store (see store.h).
+ *
+ * One SQLite file in WAL mode, opened through common/db.c (application id,
+ * migrations by user_version). One connection, owned by the event-loop
+ * thread; a batch is one BEGIN IMMEDIATE transaction, so each agent batch
+ * costs one commit whatever its size ("batched writes"). */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "mem.h"
+#include "rfc3339.h"
+
+#define COLLECTOR_APP_ID 0x4c57434c /* "LWCL" */
+
+static const struct db_migration migrations[] = {
+	{"CREATE TABLE agents ("
+	 " agent TEXT PRIMARY KEY,"
+	 " first_contact TEXT NOT NULL,"
+	 " last_contact TEXT NOT NULL,"
+	 " last_seq INTEGER NOT NULL DEFAULT 0,"
+	 " chain_ok INTEGER NOT NULL DEFAULT 1,"
+	 " version TEXT, coverage REAL, queue_depth INTEGER, last_scan TEXT,"
+	 " outbox_backlog INTEGER);"
+	 "CREATE TABLE events ("
+	 " id INTEGER PRIMARY KEY,"
+	 " agent TEXT NOT NULL, seq INTEGER NOT NULL, uuid TEXT NOT NULL,"
+	 " time TEXT NOT NULL, kind TEXT NOT NULL, prev TEXT NOT NULL,"
+	 " hash TEXT NOT NULL, body TEXT NOT NULL, received TEXT NOT NULL,"
+	 " flags INTEGER NOT NULL DEFAULT 0,"
+	 " rule TEXT, severity INTEGER, sha256 TEXT, match_ids TEXT,"
+	 " UNIQUE (agent, uuid));"
+	 "CREATE INDEX events_agent_seq ON events (agent, seq);"
+	 "CREATE INDEX events_kind_received ON events (kind, received);"
+	 "CREATE INDEX events_sha256 ON events (sha256) WHERE sha256 IS NOT NULL;"
+	 "CREATE TABLE alerts ("
+	 " id INTEGER PRIMARY KEY, agent TEXT NOT NULL, kind TEXT NOT NULL,"
+	 " seq INTEGER, detail TEXT NOT NULL, time TEXT NOT NULL);"
+	 "CREATE INDEX alerts_time ON alerts (time);"},
+};
+
+enum {
+	Q_BEGIN_AGENT,
+	Q_AGENT_SEQ,
+	Q_HAS_UUID,
+	Q_SEQ_EVENT,
+	Q_INSERT_EVENT,
+	Q_INSERT_ALERT,
+	Q_COMMIT_AGENT,
+	Q_HEARTBEAT,
+	Q_AGENTS,
+	Q_VIOLATIONS,
+	Q_ALERTS,
+	Q_TRACE,
+	Q_COUNT,
+};
+
+static const char *const sql[Q_COUNT] = {
+	[Q_BEGIN_AGENT] = "INSERT INTO agents (agent, first_contact, last_contact)"
+			  " VALUES (?1, ?2, ?2) ON CONFLICT (agent) DO NOTHING",
+	[Q_AGENT_SEQ] = "SELECT last_seq FROM agents WHERE agent = ?1",
+	[Q_HAS_UUID] = "SELECT 1 FROM events WHERE agent = ?1 AND uuid = ?2",
+	[Q_SEQ_EVENT] = "SELECT hash, uuid FROM events WHERE agent = ?1 AND seq = ?2"
+			" ORDER BY id LIMIT 1",
+	[Q_INSERT_EVENT] = "INSERT INTO events (agent, seq, uuid, time, kind, prev, hash,"
+			   " body, received, flags, rule, severity, sha256, match_ids)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+			   " ?13, ?14)",
+	[Q_INSERT_ALERT] = "INSERT INTO alerts (agent, kind, seq, detail, time)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_COMMIT_AGENT] = "UPDATE agents SET last_seq = ?2, last_contact = ?3,"
+			   " chain_ok = chain_ok AND NOT ?4 WHERE agent = ?1",
+	[Q_HEARTBEAT] = "INSERT INTO agents (agent, first_contact, last_contact, version,"
+			" coverage, queue_depth, last_scan, outbox_backlog)"
+			" VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7)"
+			" ON CONFLICT (agent) DO UPDATE SET last_contact = ?2,"
+			" version = ?3, coverage = ?4, queue_depth = ?5, last_scan = ?6,"
+			" outbox_backlog = ?7",
+	[Q_AGENTS] = "SELECT agent, last_contact, last_seq, version, coverage, queue_depth,"
+		     " last_scan, outbox_backlog, chain_ok FROM agents ORDER BY agent",
+	/* newest @limit, then returned oldest first */
+	[Q_VIOLATIONS] = "SELECT * FROM (SELECT id, agent, seq, received, body FROM events"
+			 " WHERE kind = 'violation'"
+			 " AND (?1 IS NULL OR received >= ?1)"
+			 " AND (?2 IS NULL OR severity >= ?2)"
+			 " AND (?3 IS NULL OR rule = ?3)"
+			 " AND (?4 IS NULL OR agent = ?4)"
+			 " ORDER BY id DESC LIMIT ?5) ORDER BY id",
+	[Q_ALERTS] = "SELECT * FROM (SELECT id, agent, kind, seq, detail, time FROM alerts"
+		     " WHERE (?1 IS NULL OR time >= ?1) AND (?2 IS NULL OR agent = ?2)"
+		     " ORDER BY id DESC LIMIT ?3) ORDER BY id",
+	[Q_TRACE] = "SELECT * FROM (SELECT id, agent, received, body FROM events"
+		    " WHERE kind = 'sighting'"
+		    " AND ((?1 IS NOT NULL AND sha256 = ?1) OR"
+		    " (?2 IS NOT NULL AND instr(match_ids, char(10) || ?2 || char(10)) > 0))"
+		    " AND (?3 IS NULL OR agent = ?3)"
+		    " ORDER BY id DESC LIMIT ?4) ORDER BY id",
+};
+
+struct sq_store {
+	struct cstore base;
+	sqlite3 *db;
+	sqlite3_stmt *st[Q_COUNT];
+};
+
+static int
+sq_fail(struct sq_store *s, const char *what)
+{
+	log_err("store: sqlite: %s: %s", what, sqlite3_errmsg(s->db));
+	return -EIO;
+}
+
+/* Steps a statement expected to return no row; resets it. */
+static int
+sq_done(struct sq_store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		return sq_fail(s, what);
+	}
+	return 0;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v) {
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(st, i);
+	}
+}
+
+static int
+sq_begin(struct cstore *base, const char *agent, int64_t *last_seq)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	if (db_exec(s->db, "BEGIN IMMEDIATE") < 0) {
+		return -EIO;
+	}
+	char now[RFC3339_LEN];
+	rfc3339_now(now);
+	sqlite3_stmt *st = s->st[Q_BEGIN_AGENT];
+	bind_text(st, 1, agent);
+	bind_text(st, 2, now);
+	if (sq_done(s, st, "register agent") < 0) {
+		db_exec(s->db, "ROLLBACK");
+		return -EIO;
+	}
+	st = s->st[Q_AGENT_SEQ];
+	bind_text(st, 1, agent);
+	int rc = sqlite3_step(st);
+	*last_seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW) {
+		db_exec(s->db, "ROLLBACK");
+		return sq_fail(s, "read agent");
+	}
+	return 0;
+}
+
+static int
+sq_has_uuid(struct cstore *base, const char *agent, const char *uuid)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_HAS_UUID];
+	bind_text(st, 1, agent);
+	bind_text(st, 2, uuid);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW) {
+		return 1;
+	}
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "look up uuid");
+}
+
+static int
+sq_seq_event(struct cstore *base, const char *agent, int64_t seq, char *hash, char *uuid)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_SEQ_EVENT];
+	bind_text(st, 1, agent);
+	sqlite3_bind_int64(st, 2, seq);
+	int rc = sqlite3_step(st);
+	int r = 0;
+	if (rc == SQLITE_ROW) {
+		snprintf(hash, LW_SHA256_HEX_LEN + 1, "%s", sqlite3_column_text(st, 0));
+		snprintf(uuid, CHAIN_UUID_LEN + 1, "%s", sqlite3_column_text(st, 1));
+		r = 1;
+	} else if (rc != SQLITE_DONE) {
+		r = sq_fail(s, "look up seq");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static int
+sq_insert_event(struct cstore *base, const char *agent, const struct chain_event *ev,
+		unsigned flags, const char *received)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_INSERT_EVENT];
+	bool v = ev->kind == CHAIN_KIND_VIOLATION;
+	bind_text(st, 1, agent);
+	sqlite3_bind_int64(st, 2, ev->seq);
+	bind_text(st, 3, ev->uuid);
+	bind_text(st, 4, ev->time);
+	bind_text(st, 5, v ? WIRE_EVENT_VIOLATION : WIRE_EVENT_SIGHTING);
+	bind_text(st, 6, ev->prev);
+	bind_text(st, 7, ev->hash);
+	sqlite3_bind_text(st, 8, ev->body, (int)ev->body_len, SQLITE_STATIC);
+	bind_text(st, 9, received);
+	sqlite3_bind_int(st, 10, (int)flags);
+	bind_text(st, 11, v ? ev->rule : NULL);
+	if (v) {
+		sqlite3_bind_int(st, 12, ev->severity);
+	}
+	bind_text(st, 13, v ? NULL : ev->sha256);
+	bind_text(st, 14, v ? NULL : ev->match_ids);
+	return sq_done(s, st, "insert event");
+}
+
+static int
+sq_insert_alert(struct cstore *base, const char *agent, const char *kind, int64_t seq,
+		const char *detail, const char *time)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_INSERT_ALERT];
+	bind_text(st, 1, agent);
+	bind_text(st, 2, kind);
+	sqlite3_bind_int64(st, 3, seq);
+	bind_text(st, 4, detail);
+	bind_text(st, 5, time);
+	return sq_done(s, st, "insert alert");
+}
+
+static int
+sq_commit(struct cstore *base, const char *agent, int64_t last_seq, bool broken,
+	  const char *now)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_COMMIT_AGENT];
+	bind_text(st, 1, agent);
+	sqlite3_bind_int64(st, 2, last_seq);
+	bind_text(st, 3, now);
+	sqlite3_bind_int(st, 4, broken);
+	if (sq_done(s, st, "update agent") < 0) {
+		return -EIO;
+	}
+	return db_exec(s->db, "COMMIT");
+}
+
+static void
+sq_rollback(struct cstore *base)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	if (!sqlite3_get_autocommit(s->db)) {
+		db_exec(s->db, "ROLLBACK");
+	}
+}
+
+static int
+sq_heartbeat(struct cstore *base, const char *agent, const struct cstore_heartbeat *hb,
+	     const char *now)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_HEARTBEAT];
+	bind_text(st, 1, agent);
+	bind_text(st, 2, now);
+	bind_text(st, 3, hb->version);
+	if (hb->has_coverage) {
+		sqlite3_bind_double(st, 4, hb->coverage);
+	}
+	if (hb->queue_depth >= 0) {
+		sqlite3_bind_int64(st, 5, hb->queue_depth);
+	}
+	bind_text(st, 6, hb->last_scan);
+	if (hb->outbox_backlog >= 0) {
+		sqlite3_bind_int64(st, 7, hb->outbox_backlog);
+	}
+	return sq_done(s, st, "heartbeat");
+}
+
+static void
+put_comma(struct wire_buf *out, int n)
+{
+	if (n) {
+		wire_buf_put(out, ",", 1);
+	}
+}
+
+static void
+put_key(struct wire_buf *out, const char *key, bool first)
+{
+	if (!first) {
+		wire_buf_put(out, ",", 1);
+	}
+	wire_buf_json_string(out, key, strlen(key));
+	wire_buf_put(out, ":", 1);
+}
+
+/* Column @i as JSON: text as a string, numbers as numbers, NULL as null. */
+static void
+put_col(struct wire_buf *out, sqlite3_stmt *st, int i)
+{
+	char num[64];
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, i));
+		wire_buf_put(out, num, strlen(num));
+		break;
+	case SQLITE_FLOAT:
+		snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(st, i));
+		wire_buf_put(out, num, strlen(num));
+		break;
+	case SQLITE_NULL:
+		wire_buf_put(out, "null", 4);
+		break;
+	default:
+		wire_buf_json_string(out, (const char *)sqlite3_column_text(st, i),
+				     (size_t)sqlite3_column_bytes(st, i));
+		break;
+	}
+}
+
+static int
+sq_agents(struct cstore *base, struct wire_buf *out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_AGENTS];
+	static const char *const keys[] = {
+		WIRE_KEY_AGENT, WIRE_KEY_LAST_CONTACT, WIRE_KEY_LAST_SEQ, WIRE_KEY_VERSION,
+		WIRE_KEY_COVERAGE, WIRE_KEY_QUEUE_DEPTH, WIRE_KEY_LAST_SCAN,
+		WIRE_KEY_OUTBOX_BACKLOG,
+	};
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		put_comma(out, n++);
+		wire_buf_put(out, "{", 1);
+		for (int i = 0; i < (int)LW_ARRAY_SIZE(keys); i++) {
+			put_key(out, keys[i], i == 0);
+			put_col(out, st, i);
+		}
+		put_key(out, WIRE_KEY_CHAIN_OK, false);
+		wire_buf_put(out, sqlite3_column_int(st, 8) ? "true" : "false",
+			     sqlite3_column_int(st, 8) ? 4 : 5);
+		wire_buf_put(out, "}", 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? n : sq_fail(s, "list agents");
+}
+
+/* rows of (id, agent, seq?, received, body) merged with their bodies */
+static int
+body_rows(struct sq_store *s, sqlite3_stmt *st, bool with_seq, struct wire_buf *out)
+{
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct wire_buf pre = {0};
+		int c = 1;
+		put_key(&pre, WIRE_KEY_AGENT, true);
+		put_col(&pre, st, c++);
+		if (with_seq) {
+			put_key(&pre, WIRE_KEY_SEQ, false);
+			put_col(&pre, st, c++);
+		}
+		put_key(&pre, WIRE_KEY_RECEIVED, false);
+		put_col(&pre, st, c++);
+		put_comma(out, n++);
+		cstore_merge_body(out, pre.data, (const char *)sqlite3_column_text(st, c),
+				  (size_t)sqlite3_column_bytes(st, c));
+		wire_buf_fini(&pre);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? n : sq_fail(s, "query");
+}
+
+static int
+sq_violations(struct cstore *base, const struct cstore_query *q, struct wire_buf *out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_VIOLATIONS];
+	bind_text(st, 1, q->since);
+	if (q->min_severity) {
+		sqlite3_bind_int(st, 2, q->min_severity);
+	}
+	bind_text(st, 3, q->rule);
+	bind_text(st, 4, q->agent);
+	sqlite3_bind_int64(st, 5, q->limit);
+	return body_rows(s, st, true, out);
+}
+
+static int
+sq_trace(struct cstore *base, const struct cstore_query *q, struct wire_buf *out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_TRACE];
+	bind_text(st, 1, q->sha256);
+	bind_text(st, 2, q->match_id);
+	bind_text(st, 3, q->agent);
+	sqlite3_bind_int64(st, 4, q->limit);
+	return body_rows(s, st, false, out);
+}
+
+static int
+sq_alerts(struct cstore *base, const struct cstore_query *q, struct wire_buf *out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_ALERTS];
+	bind_text(st, 1, q->since);
+	bind_text(st, 2, q->agent);
+	sqlite3_bind_int64(st, 3, q->limit);
+	static const char *const keys[] = {WIRE_KEY_AGENT, WIRE_KEY_KIND, WIRE_KEY_SEQ,
+					   WIRE_KEY_DETAIL, WIRE_KEY_TIME};
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		put_comma(out, n++);
+		wire_buf_put(out, "{", 1);
+		for (int i = 0; i < (int)LW_ARRAY_SIZE(keys); i++) {
+			put_key(out, keys[i], i == 0);
+			put_col(out, st, i + 1);
+		}
+		wire_buf_put(out, "}", 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? n : sq_fail(s, "list alerts");
+}
+
+static void
+sq_close(struct cstore *base)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	for (int i = 0; i < Q_COUNT; i++) {
+		sqlite3_finalize(s->st[i]);
+	}
+	db_close(s->db);
+	free(s);
+}
+
+static const struct cstore_ops sq_ops = {
+	.name = "sqlite",
+	.begin = sq_begin,
+	.has_uuid = sq_has_uuid,
+	.seq_event = sq_seq_event,
+	.insert_event = sq_insert_event,
+	.insert_alert = sq_insert_alert,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.heartbeat = sq_heartbeat,
+	.agents = sq_agents,
+	.violations = sq_violations,
+	.alerts = sq_alerts,
+	.trace = sq_trace,
+	.close = sq_close,
+};
+
+int
+cstore_sqlite_open(const char *path, struct cstore **out, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int r = db_open(path, DB_MODE_WRITER, COLLECTOR_APP_ID, migrations,
+			(int)LW_ARRAY_SIZE(migrations), &db, err, errlen);
+	if (r < 0) {
+		return r;
+	}
+	/* Acknowledged means committed: the agent deletes what we ack, so a
+	 * power loss must not take acknowledged events back. db_open's
+	 * NORMAL suits the agent's rebuildable inventory, not this. */
+	if (db_exec(db, "PRAGMA synchronous=FULL") < 0) {
+		db_close(db);
+		snprintf(err, errlen, "%s: cannot set synchronous=FULL", path);
+		return -EIO;
+	}
+	struct sq_store *s = lw_new(struct sq_store, 1);
+	s->base.ops = &sq_ops;
+	s->db = db;
+	for (int i = 0; i < Q_COUNT; i++) {
+		s->st[i] = db_prepare(db, sql[i]);
+	}
+	*out = &s->base;
+	return 0;
+}

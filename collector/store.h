@@ -1,0 +1,103 @@
+/* store.h — the collector's fleet storage behind one small interface, with
+ * two implementations: store-sqlite.c (embedded default) and store-pg.c
+ * (PostgreSQL, for several collectors in front of one database).
+ *
+ * A store belongs to the thread that opened it (the collector's event loop).
+ * Ingestion is a transaction per agent batch: begin() locks that agent's
+ * chain state (row lock in PostgreSQL, the write lock in SQLite), the batch
+ * is verified and inserted, commit() makes it durable; only then are the
+ * events acknowledged. Every function returns 0 (or a count/boolean where
+ * said) or -errno: -EIO for a database failure (the caller answers 503 and
+ * the agent retries), -EAGAIN for a conflict worth retrying at once. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verify.h"
+#include "wire.h"
+
+struct cstore;
+
+struct cstore_heartbeat {
+	const char *version;      /* or NULL */
+	bool has_coverage;
+	double coverage;
+	long long queue_depth;    /* -1: not given */
+	const char *last_scan;    /* or NULL */
+	long long outbox_backlog; /* -1: not given */
+};
+
+/* Filters of the GET endpoints; NULL / 0 means "any". */
+struct cstore_query {
+	const char *since;   /* canonical RFC 3339 (rfc3339_parse_since) */
+	int min_severity;    /* chain_severity_rank */
+	const char *rule;
+	const char *agent;
+	const char *sha256;  /* trace */
+	const char *match_id;/* trace: registered document id */
+	long limit;          /* > 0 */
+};
+
+struct cstore_ops {
+	const char *name;
+	/* Starts the batch's transaction and locks @agent's chain state,
+	 * creating the agent on first contact; *last_seq = highest seq
+	 * stored (0 if none). */
+	int (*begin)(struct cstore *s, const char *agent, int64_t *last_seq);
+	/* 1 if (agent, uuid) is stored, 0 if not. */
+	int (*has_uuid)(struct cstore *s, const char *agent, const char *uuid);
+	/* 1 and the hash and uuid of the first stored event @seq, 0 if none. */
+	int (*seq_event)(struct cstore *s, const char *agent, int64_t seq,
+			 char hash[LW_SHA256_HEX_LEN + 1], char uuid[CHAIN_UUID_LEN + 1]);
+	int (*insert_event)(struct cstore *s, const char *agent,
+			    const struct chain_event *ev, unsigned flags, const char *received);
+	int (*insert_alert)(struct cstore *s, const char *agent, const char *kind, int64_t seq,
+			    const char *detail, const char *time);
+	/* Records the agent's new state and commits. */
+	int (*commit)(struct cstore *s, const char *agent, int64_t last_seq, bool chain_broken,
+		      const char *now);
+	void (*rollback)(struct cstore *s);
+	/* One statement (its own transaction). */
+	int (*heartbeat)(struct cstore *s, const char *agent, const struct cstore_heartbeat *hb,
+			 const char *now);
+	/* Queries append comma-separated JSON objects (no brackets) to @out
+	 * and return their number. */
+	int (*agents)(struct cstore *s, struct wire_buf *out);
+	int (*violations)(struct cstore *s, const struct cstore_query *q, struct wire_buf *out);
+	int (*alerts)(struct cstore *s, const struct cstore_query *q, struct wire_buf *out);
+	int (*trace)(struct cstore *s, const struct cstore_query *q, struct wire_buf *out);
+	void (*close)(struct cstore *s);
+};
+
+struct cstore {
+	const struct cstore_ops *ops;
+};
+
+/* Opens (creating or migrating the schema) the store named by @database:
+ * a file path for SQLite, a postgresql:// URI for PostgreSQL. Returns 0 and
+ * *out, or -errno with a message in @err. */
+int cstore_open(const char *database, struct cstore **out, char *err, size_t errlen);
+int cstore_sqlite_open(const char *path, struct cstore **out, char *err, size_t errlen);
+int cstore_pg_open(const char *uri, struct cstore **out, char *err, size_t errlen);
+void cstore_close(struct cstore *s); /* NULL is a no-op */
+
+struct cstore_ingest_stats {
+	int stored;
+	int duplicates;
+	int alerts[3]; /* by enum chain_alert_kind */
+};
+
+/* Verifies and stores @n parsed events of @agent in one transaction
+ * (retrying a conflict a few times). On 0 every event is committed or was
+ * stored before, and may be acknowledged. */
+int cstore_ingest(struct cstore *s, const char *agent, struct chain_event *evs, size_t n,
+		  struct cstore_ingest_stats *stats);
+
+/* Appends "{body members..., }" helpers: writes @prefix_json (members
+ * without braces, e.g. "\"agent\":\"a\",\"seq\":1") merged with the JSON
+ * object text @body into @out, byte for byte (bodies are never
+ * re-serialised). */
+void cstore_merge_body(struct wire_buf *out, const char *prefix_json, const char *body,
+		       size_t body_len);

@@ -1,0 +1,329 @@
+/* verify.c — event parsing and hash-chain rules (see chain.h). Stateless. */
+#include "verify.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mem.h"
+#include "wire.h"
+
+static const char *const severity_names[] = {NULL, "low", "medium", "high", "critical"};
+
+int
+chain_severity_rank(const char *s)
+{
+	for (int i = 1; i < (int)LW_ARRAY_SIZE(severity_names); i++) {
+		if (s && strcmp(s, severity_names[i]) == 0) {
+			return i;
+		}
+	}
+	return 0;
+}
+
+const char *
+chain_severity_name(int rank)
+{
+	return rank >= 1 && rank <= 4 ? severity_names[rank] : "unknown";
+}
+
+const char *
+chain_alert_kind_name(enum chain_alert_kind k)
+{
+	switch (k) {
+	case CHAIN_ALERT_EDIT:
+		return WIRE_ALERT_EDIT;
+	case CHAIN_ALERT_GAP:
+		return WIRE_ALERT_GAP;
+	case CHAIN_ALERT_REPLAY:
+		return WIRE_ALERT_REPLAY;
+	}
+	return "?";
+}
+
+bool
+chain_text_ok(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		size_t n = p[i] ? wire_utf8_seq_len(p + i, len - i) : 0;
+		if (!n) {
+			return false;
+		}
+		i += n;
+	}
+	return true;
+}
+
+void
+chain_event_fini(struct chain_event *ev)
+{
+	if (!ev) {
+		return;
+	}
+	free(ev->match_ids);
+	ev->match_ids = NULL;
+}
+
+static bool
+is_hex64(const char *s)
+{
+	if (strlen(s) != LW_SHA256_HEX_LEN) {
+		return false;
+	}
+	for (const char *p = s; *p; p++) {
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+is_uuid(const char *s)
+{
+	if (strlen(s) != CHAIN_UUID_LEN) {
+		return false;
+	}
+	for (int i = 0; i < CHAIN_UUID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		char c = s[i];
+		if (dash ? c != '-'
+			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			     (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* RFC 3339 in UTC as the protocol writes it; the collector compares these
+ * as strings, so the shape is checked, not just "a string". */
+static bool
+is_time(const char *s)
+{
+	/* YYYY-MM-DDTHH:MM:SS[.fraction]Z */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t n = strlen(s);
+	if (n < 20 || n > CHAIN_TIME_MAX || s[n - 1] != 'Z') {
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i]) {
+			return false;
+		}
+	}
+	const char *p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p == 'Z') {
+			return false;
+		}
+		while (*p >= '0' && *p <= '9') {
+			p++;
+		}
+	}
+	return p == s + n - 1;
+}
+
+static const char *
+str_member(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* cJSON refuses lone surrogates, but agents write file names that are not
+ * UTF-8 as \udcXX (wire.h). For the few fields read here, those become
+ * \u00XX; the body itself is stored and returned byte for byte. */
+static char *
+tame_surrogates(const char *s, size_t len)
+{
+	char *t = lw_strndup(s, len);
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (t[i] != '\\') {
+			continue;
+		}
+		if (t[i + 1] == 'u' && i + 5 < len && (t[i + 2] == 'd' || t[i + 2] == 'D') &&
+		    (t[i + 3] == 'c' || t[i + 3] == 'C' || t[i + 3] == 'd' ||
+		     t[i + 3] == 'D' || t[i + 3] == 'e' || t[i + 3] == 'E' ||
+		     t[i + 3] == 'f' || t[i + 3] == 'F')) {
+			t[i + 2] = '0';
+			t[i + 3] = '0';
+		}
+		i++; /* skip the escaped character ("\\" included) */
+	}
+	return t;
+}
+
+static int
+parse_body(struct chain_event *ev, char *err, size_t errlen)
+{
+	AUTOFREE char *tame = tame_surrogates(ev->body, ev->body_len);
+	cJSON *b = cJSON_ParseWithLength(tame, ev->body_len);
+	int r = -EPROTO;
+	if (!cJSON_IsObject(b)) {
+		snprintf(err, errlen, "seq %" PRId64 ": body is not a JSON object", ev->seq);
+		goto out;
+	}
+	if (ev->kind == CHAIN_KIND_VIOLATION) {
+		const char *rule = str_member(b, WIRE_KEY_RULE);
+		const char *sev = str_member(b, WIRE_KEY_SEVERITY);
+		if (!rule || !rule[0] || strlen(rule) >= sizeof(ev->rule)) {
+			snprintf(err, errlen, "seq %" PRId64 ": violation without a rule", ev->seq);
+			goto out;
+		}
+		if (!(ev->severity = chain_severity_rank(sev))) {
+			snprintf(err, errlen,
+				 "seq %" PRId64 ": severity must be low, medium, high or critical",
+				 ev->seq);
+			goto out;
+		}
+		snprintf(ev->rule, sizeof(ev->rule), "%s", rule);
+	} else {
+		const char *sha = str_member(b, WIRE_KEY_SHA256);
+		if (!sha || !is_hex64(sha)) {
+			snprintf(err, errlen, "seq %" PRId64 ": sighting without a sha256", ev->seq);
+			goto out;
+		}
+		snprintf(ev->sha256, sizeof(ev->sha256), "%s", sha);
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_MATCHES);
+		const cJSON *it;
+		struct wire_buf ids = {0};
+		cJSON_ArrayForEach(it, m)
+		{
+			const char *id = str_member(it, WIRE_KEY_MATCH_ID);
+			if (id && id[0] && !strchr(id, '\n')) {
+				wire_buf_put(&ids, ids.len ? "" : "\n", ids.len ? 0 : 1);
+				wire_buf_put(&ids, id, strlen(id));
+				wire_buf_put(&ids, "\n", 1);
+			}
+		}
+		ev->match_ids = ids.data;
+	}
+	r = 0;
+out:
+	cJSON_Delete(b);
+	return r;
+}
+
+int
+chain_event_parse(const cJSON *o, struct chain_event *ev, char *err, size_t errlen)
+{
+	memset(ev, 0, sizeof(*ev));
+	if (!cJSON_IsObject(o)) {
+		snprintf(err, errlen, "an event must be a JSON object");
+		return -EPROTO;
+	}
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_SEQ);
+	/* 2^53: where a double stops being exact; far beyond any agent. */
+	if (!cJSON_IsNumber(seq) || seq->valuedouble < 1 ||
+	    seq->valuedouble > 9007199254740992.0 ||
+	    seq->valuedouble != (double)(int64_t)seq->valuedouble) {
+		snprintf(err, errlen, "event: seq must be a whole number >= 1");
+		return -EPROTO;
+	}
+	ev->seq = (int64_t)seq->valuedouble;
+	const char *uuid = str_member(o, WIRE_KEY_UUID);
+	const char *time = str_member(o, WIRE_KEY_TIME);
+	const char *kind = str_member(o, WIRE_KEY_KIND);
+	const char *prev = str_member(o, WIRE_KEY_PREV);
+	const char *hash = str_member(o, WIRE_KEY_HASH);
+	const cJSON *body = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_BODY);
+	const char *what = NULL;
+	if (!uuid || !is_uuid(uuid)) {
+		what = "uuid must be a UUID (8-4-4-4-12 hex digits)";
+	} else if (!time || !is_time(time)) {
+		what = "time must be RFC 3339 UTC (2026-11-23T05:10:34.123Z)";
+	} else if (!kind || (strcmp(kind, WIRE_EVENT_VIOLATION) != 0 &&
+			     strcmp(kind, WIRE_EVENT_SIGHTING) != 0)) {
+		what = "kind must be violation or sighting";
+	} else if (!prev || !is_hex64(prev)) {
+		what = "prev must be 64 lower-case hex digits";
+	} else if (!hash || !is_hex64(hash)) {
+		what = "hash must be 64 lower-case hex digits";
+	} else if (!cJSON_IsString(body)) {
+		what = "body must be a string (the event's JSON, serialised once)";
+	}
+	if (what) {
+		snprintf(err, errlen, "seq %" PRId64 ": %s", ev->seq, what);
+		return -EPROTO;
+	}
+	snprintf(ev->uuid, sizeof(ev->uuid), "%s", uuid);
+	snprintf(ev->time, sizeof(ev->time), "%s", time);
+	ev->kind = strcmp(kind, WIRE_EVENT_VIOLATION) == 0 ? CHAIN_KIND_VIOLATION
+							   : CHAIN_KIND_SIGHTING;
+	snprintf(ev->prev, sizeof(ev->prev), "%s", prev);
+	snprintf(ev->hash, sizeof(ev->hash), "%s", hash);
+	ev->body = body->valuestring;
+	ev->body_len = strlen(body->valuestring);
+	if (!chain_text_ok(ev->body, ev->body_len)) {
+		/* file names that are not UTF-8 travel as \udcXX escapes
+		 * inside the body text (wire.h), never as raw bytes */
+		snprintf(err, errlen, "seq %" PRId64 ": body is not valid UTF-8", ev->seq);
+		return -EPROTO;
+	}
+	int r = parse_body(ev, err, errlen);
+	if (r < 0) {
+		chain_event_fini(ev);
+	}
+	return r;
+}
+
+void
+chain_event_hash(struct lw_sha256 *h, const struct chain_event *ev, char *hex)
+{
+	(void)h;
+	chain_hash(ev->prev, ev->seq, ev->uuid, ev->time,
+		   ev->kind == CHAIN_KIND_VIOLATION ? WIRE_EVENT_VIOLATION : WIRE_EVENT_SIGHTING,
+		   ev->body, ev->body_len, hex);
+}
+
+static const char zero_hash[] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+unsigned
+chain_verify(const struct chain_event *ev, const char *computed,
+	     const struct chain_facts *f, struct chain_alert *alerts, int *nalerts)
+{
+	unsigned flags = 0;
+	int n = 0;
+	if (strcmp(computed, ev->hash) != 0) {
+		flags |= CHAIN_FLAG_EDIT;
+		alerts[n].kind = CHAIN_ALERT_EDIT;
+		snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
+			 "seq %" PRId64 ": hash does not match the event's contents", ev->seq);
+	}
+	if (f->seq_taken) {
+		/* Two events with one seq: a second machine with this
+		 * identity (cloned VM, copied key) or a replayed log. */
+		flags |= CHAIN_FLAG_REPLAY;
+		alerts[n].kind = CHAIN_ALERT_REPLAY;
+		snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
+			 "seq %" PRId64 ": stored already as event %s; this is %s", ev->seq,
+			 f->seq_taken_uuid, ev->uuid);
+	} else if (ev->seq == 1 ? strcmp(ev->prev, zero_hash) != 0
+				: f->have_prev && strcmp(ev->prev, f->prev_hash) != 0) {
+		flags |= CHAIN_FLAG_REPLAY;
+		alerts[n].kind = CHAIN_ALERT_REPLAY;
+		snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
+			 "seq %" PRId64 ": prev does not match the hash of seq %" PRId64,
+			 ev->seq, ev->seq - 1);
+	}
+	if (ev->seq > f->last_seq + 1) {
+		flags |= CHAIN_FLAG_GAP;
+		alerts[n].kind = CHAIN_ALERT_GAP;
+		if (ev->seq == f->last_seq + 2) {
+			snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
+				 "seq %" PRId64 " missing", f->last_seq + 1);
+		} else {
+			snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
+				 "seq %" PRId64 "-%" PRId64 " missing", f->last_seq + 1,
+				 ev->seq - 1);
+		}
+	}
+	*nalerts = n;
+	return flags;
+}

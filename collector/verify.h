@@ -1,0 +1,95 @@
+/* verify.h — one agent event as the collector sees it, and the verification
+ * of each agent's hash chain (doc/protocol.md, "Events and the hash chain").
+ *
+ * Pure functions: parsing and deciding. What is stored already is asked of
+ * the store by the caller (collector/ingest.c) and handed in as facts, so
+ * the rules can be tested without a database. Any thread. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "chain.h" /* common: the hash both ends compute, CHAIN_UUID_LEN */
+#include "hash.h"
+
+#define CHAIN_TIME_MAX 40
+
+enum chain_kind {
+	CHAIN_KIND_VIOLATION,
+	CHAIN_KIND_SIGHTING,
+};
+
+/* Flags stored with an event. */
+enum chain_flag {
+	CHAIN_FLAG_EDIT = 1,   /* hash does not match the event */
+	CHAIN_FLAG_GAP = 2,    /* events before it are missing */
+	CHAIN_FLAG_REPLAY = 4, /* seq taken by another uuid, or prev mismatch */
+};
+
+enum chain_alert_kind {
+	CHAIN_ALERT_EDIT,
+	CHAIN_ALERT_GAP,
+	CHAIN_ALERT_REPLAY,
+};
+
+struct chain_event {
+	int64_t seq;
+	char uuid[CHAIN_UUID_LEN + 1];
+	char time[CHAIN_TIME_MAX + 1];
+	enum chain_kind kind;
+	char prev[LW_SHA256_HEX_LEN + 1];
+	char hash[LW_SHA256_HEX_LEN + 1];
+	const char *body; /* borrowed from the parsed request; valid as long as it */
+	size_t body_len;
+	/* from the body, for indexing (the body itself is stored verbatim) */
+	char rule[128];      /* violation: rule id */
+	int severity;        /* violation: 1 low .. 4 critical */
+	char sha256[LW_SHA256_HEX_LEN + 1]; /* sighting: file content */
+	char *match_ids;     /* sighting: "\nid1\nid2\n" or NULL; owned */
+};
+
+void chain_event_fini(struct chain_event *ev); /* NULL is a no-op */
+
+/* Fills @ev from one element of a request's "events" array. Returns 0, or
+ * -EPROTO with what is wrong in @err (the caller answers 400 and stores
+ * nothing of the batch). */
+int chain_event_parse(const cJSON *obj, struct chain_event *ev, char *err,
+		      size_t errlen);
+
+/* The event's hash as common/chain.c computes it (the agent uses the same
+ * function); @h is unused, left for the callers that pass their digest. */
+void chain_event_hash(struct lw_sha256 *h, const struct chain_event *ev, char *hex);
+
+/* True if @len bytes at @s are valid UTF-8 without NULs: what PostgreSQL's
+ * text columns accept, so both stores take exactly the same events. */
+bool chain_text_ok(const char *s, size_t len);
+
+/* 1 low, 2 medium, 3 high, 4 critical; 0 for anything else. */
+int chain_severity_rank(const char *s);
+const char *chain_severity_name(int rank);
+const char *chain_alert_kind_name(enum chain_alert_kind k);
+
+/* What the store knows when @ev arrives (its uuid is not stored: a
+ * duplicate is acknowledged before verification). */
+struct chain_facts {
+	int64_t last_seq;   /* highest seq stored for the agent, 0 if none */
+	bool seq_taken;     /* an event with this seq is stored (another uuid) */
+	char seq_taken_uuid[CHAIN_UUID_LEN + 1];
+	bool have_prev;     /* event seq - 1 is stored */
+	char prev_hash[LW_SHA256_HEX_LEN + 1]; /* its hash, if have_prev */
+};
+
+struct chain_alert {
+	enum chain_alert_kind kind;
+	char detail[200];
+};
+
+/* Verifies @ev (whose recomputed hash is @computed) against @facts.
+ * Returns the enum chain_flag bits for the stored event and writes one
+ * alert per problem into @alerts (room for 3), their number in *nalerts. */
+unsigned chain_verify(const struct chain_event *ev, const char *computed,
+		      const struct chain_facts *facts, struct chain_alert *alerts,
+		      int *nalerts);
