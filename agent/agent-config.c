@@ -5,7 +5,9 @@
  * default info), workers (0 = one per core), rescan_interval (s, default
  * 3600), degraded_rescan_interval (s, default 60), queue_size (default
  * 16384), policy (a policy file, relative to this one; default: the built-in
- * policy, packaging/policy.json). Anything else is an error: a typo must not silently disable
+ * policy, packaging/policy.json), collector (url, ca, cert, key, crl;
+ * heartbeat_s, batch_max, outbox_max: where events go). Anything else is
+ * an error: a typo must not silently disable
  * monitoring. */
 #include "agent-config.h"
 
@@ -24,8 +26,75 @@
 
 static const char *const agent_keys[] = {
 	"watch", "exclude", "state_dir", "log_level", "workers", "rescan_interval",
-	"degraded_rescan_interval", "queue_size", "classify", "policy", NULL,
+	"degraded_rescan_interval", "queue_size", "classify", "policy", "collector", NULL,
 };
+
+static const char *const collector_keys[] = {
+	"url", "ca", "cert", "key", "crl", "heartbeat_s", "batch_max", "outbox_max", NULL,
+};
+
+/* A file named relative to the configuration file, like an include. */
+static char *
+beside(const char *config, const char *name)
+{
+	const char *slash = strrchr(config, '/');
+	return name[0] == '/' || !slash ? lw_strdup(name)
+					: lw_asprintf("%.*s/%s", (int)(slash - config), config, name);
+}
+
+static int
+load_collector(struct cfg_ctx *ctx, const char *path, const cJSON *root,
+	       struct agent_config *cfg, bool need_files)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "collector");
+	if (!c) {
+		return 0;
+	}
+	int r = cfg_check_keys(ctx, c, "/collector", collector_keys);
+	const char *url = NULL, *ca = NULL, *cert = NULL, *key = NULL, *crl = NULL;
+	if (r < 0 || (r = cfg_get_string(ctx, c, "/collector", "url", true, &url)) < 0 ||
+	    (r = cfg_get_string(ctx, c, "/collector", "ca", true, &ca)) < 0 ||
+	    (r = cfg_get_string(ctx, c, "/collector", "cert", true, &cert)) < 0 ||
+	    (r = cfg_get_string(ctx, c, "/collector", "key", true, &key)) < 0 ||
+	    (r = cfg_get_string(ctx, c, "/collector", "crl", false, &crl)) < 0) {
+		return r;
+	}
+	if (strncmp(url, "https://", 8) != 0) {
+		return cfg_fail(ctx, "/collector/url", "must start with https:// (got %s)", url);
+	}
+	cfg->collector_url = lw_strdup(url);
+	cfg->collector_ca = beside(path, ca);
+	cfg->collector_cert = beside(path, cert);
+	cfg->collector_key = beside(path, key);
+	cfg->collector_crl = crl ? beside(path, crl) : NULL;
+	static const char *const names[] = {"ca", "cert", "key", "crl"};
+	char *files[] = {cfg->collector_ca, cfg->collector_cert, cfg->collector_key,
+			 cfg->collector_crl};
+	for (int i = 0; need_files && i < 4; i++) {
+		if (files[i] && access(files[i], R_OK) < 0) {
+			char w[32];
+			snprintf(w, sizeof(w), "/collector/%s", names[i]);
+			return cfg_fail(ctx, w, "%s: %s", files[i], strerror(errno));
+		}
+	}
+	long long v = cfg->heartbeat_s;
+	if ((r = cfg_get_int(ctx, c, "/collector", "heartbeat_s", false, 1, 86400, &v)) < 0) {
+		return r;
+	}
+	cfg->heartbeat_s = (int)v;
+	v = cfg->batch_max;
+	if ((r = cfg_get_int(ctx, c, "/collector", "batch_max", false, 1, 1000, &v)) < 0) {
+		return r;
+	}
+	cfg->batch_max = (int)v;
+	v = cfg->outbox_max;
+	if ((r = cfg_get_int(ctx, c, "/collector", "outbox_max", false, 10, 100000000, &v)) <
+	    0) {
+		return r;
+	}
+	cfg->outbox_max = v;
+	return 0;
+}
 
 static const char *const classify_keys[] = {
 	"enabled", "timeout_ms", "max_file_mb", "memory_mb", "max_text_mb", "max_depth",
@@ -101,6 +170,11 @@ agent_config_free(struct agent_config *cfg)
 	free(cfg->db_path);
 	free(cfg->quarantine_dir);
 	free(cfg->policy);
+	free(cfg->collector_url);
+	free(cfg->collector_ca);
+	free(cfg->collector_cert);
+	free(cfg->collector_key);
+	free(cfg->collector_crl);
 	free(cfg->file);
 	free(cfg);
 }
@@ -251,11 +325,7 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 		goto fail;
 	}
 	if (pol) {
-		/* relative to the config file, like an include */
-		const char *slash = strrchr(path, '/');
-		cfg->policy = pol[0] == '/' || !slash
-				      ? lw_strdup(pol)
-				      : lw_asprintf("%.*s/%s", (int)(slash - path), path, pol);
+		cfg->policy = beside(path, pol);
 	}
 	for (size_t i = 0; i < cfg->nroots; i++) {
 		if (is_under(cfg->roots[i], cfg->state_dir)) {
@@ -305,6 +375,12 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 	}
 	cfg->queue_size = (int)v;
 	if ((r = load_classify(&ctx, root, cfg)) < 0) {
+		goto fail;
+	}
+	cfg->heartbeat_s = 30;
+	cfg->batch_max = 500;
+	cfg->outbox_max = 100000;
+	if ((r = load_collector(&ctx, path, root, cfg, need_roots)) < 0) {
 		goto fail;
 	}
 	cJSON_Delete(root);

@@ -17,6 +17,12 @@ struct agent_config {
 	char *db_path;       /* state_dir/agent.db */
 	char *quarantine_dir; /* state_dir/quarantine */
 	char *policy;        /* the policy file; NULL: the built-in default */
+	/* "collector": where events go; url NULL: the agent works locally */
+	char *collector_url, *collector_ca, *collector_cert, *collector_key,
+		*collector_crl;
+	int heartbeat_s;     /* default 30 */
+	int batch_max;       /* events per request, default 500 */
+	long long outbox_max;/* events held for the collector, default 100000 */
 	enum log_level log_level;
 	int workers;         /* resolved: 0 in the file means eight per core */
 	int rescan_interval; /* seconds between full reconciling rescans, 0 = never */

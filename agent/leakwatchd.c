@@ -16,15 +16,18 @@
 #include <unistd.h>
 
 #include "agent-config.h"
+#include "chain.h"
 #include "fpstore.h"
 #include "log.h"
 #include "mem.h"
 #include "policy.h"
 #include "queue.h"
+#include "reporter.h"
 #include "status.h"
 #include "store.h"
 #include "watch-backend.h"
 #include "watcher.h"
+#include "wire.h"
 #include "worker.h"
 #include "writer.h"
 
@@ -47,10 +50,18 @@ struct policy_state {
 	char error[1024]; /* empty: the last load worked */
 };
 
+/* What the main loop hands the reporter for heartbeats, and notices. */
+struct report_state {
+	struct reporter *rep; /* NULL: no collector configured */
+	long long scans_seen;
+	int64_t last_scan_ns;
+	int64_t violations_seen;
+};
+
 static void
 publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
-	       struct writer *wr, const struct policy_state *ps, int64_t started,
-	       bool stopping)
+	       struct writer *wr, const struct policy_state *ps, struct report_state *rs,
+	       int64_t started, bool stopping)
 {
 	struct watcher_stats ws;
 	watcher_get_stats(wt, &ws);
@@ -59,8 +70,35 @@ publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 				   .tried_ns = ps->tried_ns,
 				   .error = ps->error[0] ? ps->error : NULL,
 				   .violations = writer_violations(wr)};
+	struct reporter_stats rst;
+	if (rs->rep) {
+		reporter_get_stats(rs->rep, &rst);
+		if ((long long)ws.full_scans_done != rs->scans_seen) {
+			rs->scans_seen = (long long)ws.full_scans_done;
+			rs->last_scan_ns = lw_now_ns();
+		}
+		/* the heartbeat's view of this agent */
+		cJSON *hb = cJSON_CreateObject();
+		double total = (double)(ws.watches + ws.unwatched);
+		cJSON_AddNumberToObject(hb, WIRE_KEY_COVERAGE,
+					total > 0 ? (double)ws.watches / total : 1.0);
+		cJSON_AddNumberToObject(hb, WIRE_KEY_QUEUE_DEPTH, (double)pending);
+		if (rs->last_scan_ns) {
+			char t[CHAIN_TIME_LEN + 1];
+			chain_time(rs->last_scan_ns, t);
+			cJSON_AddStringToObject(hb, WIRE_KEY_LAST_SCAN, t);
+		}
+		char *text = cJSON_PrintUnformatted(hb);
+		reporter_set_heartbeat(rs->rep, text);
+		cJSON_free(text);
+		cJSON_Delete(hb);
+		if (sp.violations != rs->violations_seen) {
+			rs->violations_seen = sp.violations;
+			reporter_kick(rs->rep); /* news: do not wait for the poll */
+		}
+	}
 	struct writer_op *op = writer_op_new(WRITER_OP_STATUS, NULL, 0, NULL, 0);
-	op->json = status_build(cfg, &ws, &sp, pending, started, stopping);
+	op->json = status_build(cfg, &ws, &sp, rs->rep ? &rst : NULL, pending, started, stopping);
 	op->value = getpid();
 	writer_submit(wr, op);
 }
@@ -89,6 +127,7 @@ submit_policy(const struct agent_config *cfg, struct writer *wr, struct policy *
 	struct writer_op *op = writer_op_new(WRITER_OP_POLICY, cfg->quarantine_dir,
 					     strlen(cfg->quarantine_dir), NULL, 0);
 	op->ptr = p;
+	op->value = cfg->collector_url ? cfg->outbox_max : 0;
 	writer_submit(wr, op);
 }
 
@@ -149,8 +188,8 @@ check_fingerprints(const struct agent_config *cfg, struct watcher *wt,
 
 static int
 run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
-	 struct writer *wr, struct worker_pool *pool, struct policy_state *ps, int64_t started,
-	 int64_t fp_gen)
+	 struct writer *wr, struct worker_pool *pool, struct policy_state *ps,
+	 struct report_state *rs, int64_t started, int64_t fp_gen)
 {
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -187,7 +226,7 @@ run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 					log_info("main: SIGHUP: reloading the policy (other"
 						 " configuration changes take effect on restart)");
 					reload_policy(cfg, wr, pool, wt, ps);
-					publish_status(cfg, wt, q, wr, ps, started, false);
+					publish_status(cfg, wt, q, wr, ps, rs, started, false);
 					continue;
 				}
 				log_info("main: %s: draining and stopping",
@@ -199,7 +238,7 @@ run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 				continue;
 			}
 			ticks++;
-			publish_status(cfg, wt, q, wr, ps, started, false);
+			publish_status(cfg, wt, q, wr, ps, rs, started, false);
 			struct watcher_stats ws;
 			watcher_get_stats(wt, &ws);
 			if (ws.full_scans_done > 0) {
@@ -331,6 +370,20 @@ main(int argc, char **argv)
 		store_close(st);
 		goto fail_store;
 	}
+	struct report_state rs = {0};
+	if (cfg->collector_url) {
+		struct reporter_opts ro = {
+			.url = cfg->collector_url, .ca = cfg->collector_ca,
+			.cert = cfg->collector_cert, .key = cfg->collector_key,
+			.crl = cfg->collector_crl, .db_path = cfg->db_path,
+			.heartbeat_s = cfg->heartbeat_s, .batch_max = cfg->batch_max};
+		if ((r = reporter_start(&ro, wr, &rs.rep, err, sizeof(err))) < 0) {
+			log_err("main: collector: %s", err);
+			writer_stop(wr);
+			goto fail_store;
+		}
+		log_info("main: reporting to %s", cfg->collector_url);
+	}
 	/* before the watcher: every file the walk records is judged */
 	ps.loaded_ns = ps.tried_ns = lw_now_ns();
 	submit_policy(cfg, wr, policy);
@@ -346,7 +399,7 @@ main(int argc, char **argv)
 	}
 	log_info("main: leakwatchd %s watching %zu root(s) with %d worker(s); state in %s",
 		 LW_VERSION, cfg->nroots, cfg->workers, cfg->state_dir);
-	r = run_loop(cfg, wt, q, wr, pool, &ps, started, cls.fp_gen);
+	r = run_loop(cfg, wt, q, wr, pool, &ps, &rs, started, cls.fp_gen);
 	struct watcher_stats ws;
 	watcher_get_stats(wt, &ws);
 	watcher_stop(wt);
@@ -359,7 +412,11 @@ main(int argc, char **argv)
 					   .tried_ns = ps.tried_ns,
 					   .error = ps.error[0] ? ps.error : NULL,
 					   .violations = writer_violations(wr)};
-		op->json = status_build(cfg, &ws, &sp, 0, started, true);
+		struct reporter_stats rst;
+		if (rs.rep) {
+			reporter_get_stats(rs.rep, &rst);
+		}
+		op->json = status_build(cfg, &ws, &sp, rs.rep ? &rst : NULL, 0, started, true);
 		op->value = getpid();
 		writer_submit(wr, op);
 	}
@@ -371,6 +428,8 @@ fail_watcher:
 	}
 fail_workers:
 	wq_free(q);
+	/* what the collector has not acknowledged stays in the outbox */
+	reporter_stop(rs.rep);
 	writer_stop(wr);
 fail_store:
 	if (be) {

@@ -10,8 +10,8 @@
 
 char *
 status_build(const struct agent_config *cfg, const struct watcher_stats *ws,
-	     const struct status_policy *pol, long long pending, long long started_ns,
-	     bool stopping)
+	     const struct status_policy *pol, const struct reporter_stats *rs,
+	     long long pending, long long started_ns, bool stopping)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *roots = cJSON_AddArrayToObject(o, WIRE_KEY_ROOTS);
@@ -43,6 +43,15 @@ status_build(const struct agent_config *cfg, const struct watcher_stats *ws,
 	cJSON_AddItemToObject(p, WIRE_KEY_ERROR,
 			      pol->error ? cJSON_CreateString(pol->error) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, WIRE_KEY_VIOLATIONS, (double)pol->violations);
+	if (rs) {
+		cJSON *c = cJSON_AddObjectToObject(o, WIRE_KEY_COLLECTOR);
+		cJSON_AddStringToObject(c, WIRE_KEY_URL, cfg->collector_url);
+		cJSON_AddNumberToObject(c, WIRE_KEY_SENT, (double)rs->sent);
+		cJSON_AddNumberToObject(c, WIRE_KEY_OUTBOX_BACKLOG, (double)rs->backlog);
+		cJSON_AddNumberToObject(c, WIRE_KEY_LAST_CONTACT, (double)rs->last_ok_ns / 1e9);
+		cJSON_AddItemToObject(c, WIRE_KEY_ERROR, rs->error[0] ? cJSON_CreateString(rs->error)
+								     : cJSON_CreateNull());
+	}
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!s) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "agent-config.h"
+#include "reporter.h"
 #include "watcher.h"
 
 /* The policy in force, for status and `leakwatch reload`. */
@@ -18,5 +19,5 @@ struct status_policy {
 
 /* Builds the status JSON (caller frees). @stopping marks the final one. */
 char *status_build(const struct agent_config *cfg, const struct watcher_stats *ws,
-		   const struct status_policy *pol, long long pending, long long started_ns,
-		   bool stopping);
+		   const struct status_policy *pol, const struct reporter_stats *rs,
+		   long long pending, long long started_ns, bool stopping);

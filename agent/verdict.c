@@ -153,6 +153,12 @@ verdict_baseline_done(struct verdict *vd)
 	vd->baseline_done = true;
 }
 
+struct vstore *
+verdict_vstore(struct verdict *vd)
+{
+	return vd->vs;
+}
+
 int64_t
 verdict_raised(const struct verdict *vd)
 {

@@ -45,5 +45,8 @@ int verdict_gone_below(struct verdict *vd, const char *dir, size_t len);
 /* The writer's batch committed (a failed one is applied again and finds
  * the side effects it had, such as quarantine moves). */
 void verdict_batch_committed(struct verdict *vd);
+/* The event log it writes to (the writer marks acknowledged events and
+ * bounds the outbox through it). */
+struct vstore *verdict_vstore(struct verdict *vd);
 /* Violations raised since start (for status). */
 int64_t verdict_raised(const struct verdict *vd);

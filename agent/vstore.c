@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "chain.h"
 #include "log.h"
 #include "mem.h"
@@ -22,6 +24,10 @@ enum {
 	V_QUAR_PUT,
 	V_QUAR_GET,
 	V_QUAR_RESTORED,
+	V_ACKED,
+	V_PRUNE_ACKED,
+	V_UNACKED,
+	V_DROP,
 	V_COUNT
 };
 
@@ -49,12 +55,25 @@ static const char *const vstore_sql[V_COUNT] = {
 		       " mtime_ns, restored_at FROM quarantine WHERE id = ?1",
 	[V_QUAR_RESTORED] = "UPDATE quarantine SET restored_at = ?2 WHERE id = ?1"
 			    " AND restored_at IS NULL",
+	[V_ACKED] = "UPDATE events SET acked = ?2 WHERE seq = ?1 AND acked IS NULL",
+	[V_PRUNE_ACKED] = "DELETE FROM events WHERE acked IS NOT NULL"
+			  " AND seq < (SELECT max(seq) FROM events)",
+	[V_UNACKED] = "SELECT count(*) FROM events WHERE acked IS NULL",
+	/* the newest event is never dropped: the next one chains to it */
+	[V_DROP] = "DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e"
+		   " LEFT JOIN violations v ON v.seq = e.seq WHERE e.acked IS NULL"
+		   " AND e.seq < (SELECT max(seq) FROM events)"
+		   " ORDER BY coalesce(v.severity, 0), e.seq LIMIT ?1)",
 };
 
 struct vstore {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[V_COUNT];
+	int64_t outbox_max;
 };
+
+/* How often (in appended events) the outbox size is checked. */
+#define VSTORE_BOUND_EVERY 128
 
 struct vstore *
 vstore_new(struct store *st)
@@ -144,6 +163,58 @@ vstore_state_clear_gone_below(struct vstore *vs, const char *dir, size_t len)
 	return done(vs, s);
 }
 
+void
+vstore_set_outbox_max(struct vstore *vs, int64_t max)
+{
+	vs->outbox_max = max;
+}
+
+static int
+bound_outbox(struct vstore *vs)
+{
+	sqlite3_stmt *s = vs->stmt[V_UNACKED];
+	int64_t n = 0;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		n = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (n <= vs->outbox_max) {
+		return 0;
+	}
+	/* down to 90 % so that this does not run for every event */
+	int64_t drop = n - vs->outbox_max * 9 / 10;
+	s = vs->stmt[V_DROP];
+	sqlite3_bind_int64(s, 1, drop);
+	int r = done(vs, s);
+	if (r == 0) {
+		log_err("outbox: %lld events wait for the collector, over the bound of %lld:"
+			" dropped the %lld oldest of the least severe; the collector will"
+			" report the gap",
+			(long long)n, (long long)vs->outbox_max, (long long)drop);
+	}
+	return r;
+}
+
+int
+vstore_events_acked(struct vstore *vs, const char *seqs_json, int64_t now)
+{
+	cJSON *a = cJSON_Parse(seqs_json);
+	const cJSON *e;
+	int r = 0;
+	cJSON_ArrayForEach(e, a)
+	{
+		if (!cJSON_IsNumber(e) || r < 0) {
+			continue;
+		}
+		sqlite3_stmt *s = vs->stmt[V_ACKED];
+		sqlite3_bind_int64(s, 1, (int64_t)e->valuedouble);
+		sqlite3_bind_int64(s, 2, now);
+		r = done(vs, s);
+	}
+	cJSON_Delete(a);
+	return r < 0 ? r : done(vs, vs->stmt[V_PRUNE_ACKED]);
+}
+
 int
 vstore_event_append(struct vstore *vs, const char *uuid, const char *kind, const char *body,
 		    int64_t now, int64_t *seq)
@@ -166,6 +237,15 @@ vstore_event_append(struct vstore *vs, const char *uuid, const char *kind, const
 	chain_time(now, t);
 	*seq = last + 1;
 	chain_hash(prev, *seq, uuid, t, kind, body, strlen(body), hash);
+	/* checked every VSTORE_BOUND_EVERY events, more often for a small bound */
+	int64_t every = vs->outbox_max / 10 < VSTORE_BOUND_EVERY ? vs->outbox_max / 10 + 1
+								   : VSTORE_BOUND_EVERY;
+	if (vs->outbox_max > 0 && *seq % every == 0) {
+		int r = bound_outbox(vs);
+		if (r < 0) {
+			return r;
+		}
+	}
 	s = vs->stmt[V_EVENT_PUT];
 	sqlite3_bind_int64(s, 1, *seq);
 	sqlite3_bind_text(s, 2, uuid, -1, SQLITE_STATIC);

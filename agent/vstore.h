@@ -33,6 +33,15 @@ int vstore_state_clear_gone_below(struct vstore *vs, const char *dir, size_t len
 int vstore_event_append(struct vstore *vs, const char *uuid, const char *kind,
 			const char *body, int64_t now, int64_t *seq);
 
+/* The collector acknowledged these events (a JSON array of seqs): they
+ * leave the outbox. Acknowledged events are deleted except the newest,
+ * whose hash the next event chains to. */
+int vstore_events_acked(struct vstore *vs, const char *seqs_json, int64_t now);
+/* Bounds the events waiting for the collector (0: no bound). Over it, the
+ * oldest of the least severe (sightings first) are dropped, loudly; the
+ * collector sees the gap in the sequence as a chain alert. */
+void vstore_set_outbox_max(struct vstore *vs, int64_t max);
+
 struct vstore_violation {
 	int64_t seq;
 	const char *uuid;

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mem.h"
 #include "verdict.h"
+#include "vstore.h"
 
 /* Larger batches amortise the commit (~6 µs a row in one transaction versus
  * ~55 µs with a transaction per row); bounded so that readers see progress
@@ -183,7 +184,10 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 			verdict_set_policy(w->vd, op->ptr);
 		}
 		op->ptr = NULL;
+		vstore_set_outbox_max(verdict_vstore(w->vd), op->value);
 		return verdict_reevaluate(w->vd, now);
+	case WRITER_OP_ACKED:
+		return w->vd ? vstore_events_acked(verdict_vstore(w->vd), op->json, now) : 0;
 	case WRITER_OP_GONE_BELOW:
 		r = store_gone_below(w->st, op->path, op->len, now);
 		return r < 0 || !w->vd ? r : verdict_gone_below(w->vd, op->path, op->len);

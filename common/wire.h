@@ -53,6 +53,9 @@
 #define WIRE_KEY_POLICY_LOADED "loaded"
 #define WIRE_KEY_POLICY_TRIED "tried"
 #define WIRE_KEY_VIOLATIONS "violations"
+#define WIRE_KEY_COLLECTOR "collector"
+#define WIRE_KEY_URL "url"
+#define WIRE_KEY_SENT "sent"
 
 /* classification (leakwatch scan --json, files --json, helper results) */
 #define WIRE_KEY_CLASSIFICATION "classification"
