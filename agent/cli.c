@@ -174,7 +174,10 @@ main(int argc, char **argv)
 	int sub_argc = argc - optind;
 	char **sub_argv = argv + optind;
 	int r;
-	optind = 1; /* the subcommand parses its own options with getopt */
+	/* The subcommand parses its own options with getopt. 0, not 1: glibc
+	 * then forgets the "+" (stop at the first argument) of the parse above,
+	 * so options may follow arguments ("trace SHA256 --json"). */
+	optind = 0;
 	if (c.collector) {
 		r = cli_fleet(&c, sub_argc, sub_argv);
 	} else if (strcmp(cmd, "status") == 0) {

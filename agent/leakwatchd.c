@@ -128,6 +128,8 @@ submit_policy(const struct agent_config *cfg, struct writer *wr, struct policy *
 					     strlen(cfg->quarantine_dir), NULL, 0);
 	op->ptr = p;
 	op->value = cfg->collector_url ? cfg->outbox_max : 0;
+	/* sightings exist for the fleet's trace: only with a collector */
+	op->flag = cfg->collector_url != NULL;
 	writer_submit(wr, op);
 }
 

@@ -63,6 +63,11 @@ static const struct db_migration store_schema[] = {
 	 " time INTEGER NOT NULL, path BLOB NOT NULL, stored TEXT NOT NULL, sha256 BLOB,"
 	 " size INTEGER, mode INTEGER, uid INTEGER, gid INTEGER, mtime_ns INTEGER,"
 	 " restored_at INTEGER);"},
+	/* 4: sensitive files reported to the collector (sightings, vstore.c):
+	 * the last report per path, to send only what changed */
+	{"CREATE TABLE sightings (path BLOB PRIMARY KEY, sha256 BLOB NOT NULL,"
+	 " first_seen INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,"
+	 " body TEXT NOT NULL);"},
 };
 
 enum {

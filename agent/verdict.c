@@ -36,6 +36,7 @@ struct verdict {
 	struct policy_volume *volume;
 	char *qdir;
 	bool baseline_done;
+	bool sightings; /* report sensitive files to the collector */
 	int64_t raised;
 	sqlite3_stmt *same_sha;
 	struct {
@@ -58,6 +59,7 @@ struct verdict {
 /* What the file is, from its findings JSON (borrowing from @root). */
 struct facts {
 	cJSON *root;
+	bool sensitive;
 	struct policy_file f;
 	struct policy_match m[16];
 	struct policy_pii pii[8];
@@ -103,7 +105,109 @@ facts_load(struct facts *fa, const char *path, size_t len, const struct file_rec
 	fa->f.matches = fa->m;
 	fa->f.pii = fa->pii;
 	fa->f.detectors = fa->det;
-	return fa->f.rank > 0 || fa->f.n_matches || fa->f.n_pii || fa->f.n_detectors;
+	fa->sensitive = fa->f.rank > 0 || fa->f.n_matches || fa->f.n_pii || fa->f.n_detectors;
+	return fa->sensitive;
+}
+
+/* --- sightings: where sensitive content has been (doc/protocol.md) --- */
+
+static int
+sighting_event(struct verdict *vd, cJSON *body, int64_t now)
+{
+	char *t = cJSON_PrintUnformatted(body);
+	char uuid[CHAIN_UUID_LEN + 1];
+	chain_uuid(uuid);
+	int64_t seq;
+	int r = vstore_event_append(vd->vs, uuid, WIRE_EVENT_SIGHTING, t, now, &seq);
+	cJSON_free(t);
+	return r;
+}
+
+/* A sensitive file is at @path: reported when its content there is new. */
+static int
+sight(struct verdict *vd, const char *path, size_t len, const struct file_rec *rec,
+      const struct facts *fa, int64_t now)
+{
+	if (!vd->sightings || !fa->sensitive) {
+		return 0;
+	}
+	uint8_t sha[LW_SHA256_LEN] = {0};
+	int64_t first = now;
+	bool deleted = false;
+	AUTOFREE char *old = NULL;
+	int have = vstore_sighting_get(vd->vs, path, len, sha, &first, &deleted, &old);
+	if (have == 1 && !deleted && memcmp(sha, rec->sha256, LW_SHA256_LEN) == 0) {
+		return 0; /* reported already */
+	}
+	if (have != 1 || deleted || memcmp(sha, rec->sha256, LW_SHA256_LEN) != 0) {
+		first = now; /* first seen: this content at this path */
+	}
+	char t[CHAIN_TIME_LEN + 1], hex[LW_SHA256_HEX_LEN + 1];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, WIRE_KEY_PATH, wire_json_bytes(path, len));
+	lw_hex(rec->sha256, LW_SHA256_LEN, hex);
+	cJSON_AddStringToObject(o, WIRE_KEY_SHA256, hex);
+	cJSON_AddNumberToObject(o, WIRE_KEY_SIZE, (double)rec->size);
+	cJSON_AddStringToObject(o, WIRE_KEY_TYPE, rec->type);
+	static const char *const keep[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
+					   WIRE_KEY_MATCHES};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(keep); i++) {
+		const cJSON *v = cJSON_GetObjectItem(fa->root, keep[i]);
+		cJSON_AddItemToObject(o, keep[i], v ? cJSON_Duplicate(v, true)
+						   : (i == 0 ? cJSON_CreateNull()
+							     : cJSON_CreateArray()));
+	}
+	chain_time(first, t);
+	cJSON_AddStringToObject(o, WIRE_KEY_FIRST_SEEN, t);
+	chain_time(now, t);
+	cJSON_AddStringToObject(o, WIRE_KEY_LAST_SEEN, t);
+	cJSON_AddFalseToObject(o, WIRE_KEY_DELETED);
+	int r = sighting_event(vd, o, now);
+	if (r >= 0) {
+		char *b = cJSON_PrintUnformatted(o);
+		r = vstore_sighting_put(vd->vs, path, len, rec->sha256, first, false, b);
+		cJSON_free(b);
+	}
+	cJSON_Delete(o);
+	return r;
+}
+
+/* The sensitive file reported at @path is gone from there. */
+static int
+sight_gone(struct verdict *vd, const char *path, size_t len, int64_t now)
+{
+	if (!vd->sightings) {
+		return 0;
+	}
+	uint8_t sha[LW_SHA256_LEN];
+	int64_t first = 0;
+	bool deleted = false;
+	AUTOFREE char *old = NULL;
+	if (vstore_sighting_get(vd->vs, path, len, sha, &first, &deleted, &old) != 1 || deleted) {
+		return 0;
+	}
+	cJSON *o = cJSON_Parse(old);
+	if (!o) {
+		return 0;
+	}
+	char t[CHAIN_TIME_LEN + 1];
+	chain_time(now, t);
+	cJSON_ReplaceItemInObject(o, WIRE_KEY_LAST_SEEN, cJSON_CreateString(t));
+	cJSON_ReplaceItemInObject(o, WIRE_KEY_DELETED, cJSON_CreateTrue());
+	int r = sighting_event(vd, o, now);
+	if (r >= 0) {
+		char *b = cJSON_PrintUnformatted(o);
+		r = vstore_sighting_put(vd->vs, path, len, sha, first, true, b);
+		cJSON_free(b);
+	}
+	cJSON_Delete(o);
+	return r;
+}
+
+void
+verdict_set_sightings(struct verdict *vd, bool on)
+{
+	vd->sightings = on;
 }
 
 struct verdict *
@@ -439,13 +543,19 @@ int
 verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_rec *old,
 	    const struct file_rec *rec, int64_t now)
 {
-	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha || policy_rule_count(vd->policy) == 0) {
+	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha) {
 		return 0;
 	}
 	struct facts fa;
 	if (!facts_load(&fa, path, len, rec) && !policy_wants_plain_files(vd->policy)) {
 		cJSON_Delete(fa.root);
-		return 0;
+		/* no longer sensitive (re-classified): not there any more as such */
+		return old ? sight_gone(vd, path, len, now) : 0;
+	}
+	int rs = sight(vd, path, len, rec, &fa, now);
+	if (rs < 0) {
+		cJSON_Delete(fa.root);
+		return rs;
 	}
 	struct change c = {.path = path, .len = len, .rec = rec, .fa = &fa};
 	c.ev.zones = policy_zones_of(vd->policy, path, len);
@@ -483,6 +593,14 @@ judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
 		cJSON_Delete(fa.root);
 		return 0;
 	}
+	int rs = sight_gone(vd, from, strlen(from), now);
+	if (rs >= 0) {
+		rs = sight(vd, to, tlen, rec, &fa, now);
+	}
+	if (rs < 0) {
+		cJSON_Delete(fa.root);
+		return rs;
+	}
 	struct change c = {.path = to, .len = tlen, .rec = rec, .fa = &fa, .from = from};
 	c.ev.kind = POLICY_EV_MOVED;
 	c.ev.zones = policy_zones_of(vd->policy, to, tlen);
@@ -517,7 +635,7 @@ int
 verdict_moved(struct verdict *vd, const char *from, size_t flen, const char *to, size_t tlen,
 	      bool is_dir, int64_t now)
 {
-	if (policy_rule_count(vd->policy) == 0) {
+	if (policy_rule_count(vd->policy) == 0 && !vd->sightings) {
 		return 0;
 	}
 	if (is_dir) {
@@ -537,13 +655,31 @@ verdict_moved(struct verdict *vd, const char *from, size_t flen, const char *to,
 int
 verdict_gone(struct verdict *vd, const char *path, size_t len)
 {
-	return vstore_state_clear(vd->vs, path, len);
+	int r = vstore_state_clear(vd->vs, path, len);
+	return r < 0 ? r : sight_gone(vd, path, len, lw_now_ns());
+}
+
+struct gone_ctx {
+	struct verdict *vd;
+	int64_t now;
+};
+
+static int
+gone_path(const char *path, size_t len, void *arg)
+{
+	struct gone_ctx *g = arg;
+	return sight_gone(g->vd, path, len, g->now);
 }
 
 int
 verdict_gone_below(struct verdict *vd, const char *dir, size_t len)
 {
-	return vstore_state_clear_gone_below(vd->vs, dir, len);
+	int r = vstore_state_clear_gone_below(vd->vs, dir, len);
+	if (r >= 0 && vd->sightings) {
+		struct gone_ctx g = {vd, lw_now_ns()};
+		r = vstore_sightings_gone_below(vd->vs, dir, len, gone_path, &g);
+	}
+	return r;
 }
 
 struct reeval_ctx {
@@ -566,6 +702,11 @@ reeval_row(const struct store_row *row, void *arg)
 		return 0;
 	}
 	x->files++;
+	int rs = sight(x->vd, row->path, row->path_len, &row->rec, &fa, x->now);
+	if (rs < 0) {
+		cJSON_Delete(fa.root);
+		return rs;
+	}
 	struct change c = {.path = row->path, .len = row->path_len, .rec = &row->rec, .fa = &fa};
 	c.ev.kind = POLICY_EV_BASELINE;
 	c.ev.zones = policy_zones_of(x->vd->policy, row->path, row->path_len);
@@ -587,7 +728,7 @@ verdict_set_policy(struct verdict *vd, struct policy *p)
 int
 verdict_reevaluate(struct verdict *vd, int64_t now)
 {
-	if (policy_rule_count(vd->policy) == 0) {
+	if (policy_rule_count(vd->policy) == 0 && !vd->sightings) {
 		return 0;
 	}
 	struct reeval_ctx x = {vd, now, 0};
@@ -602,7 +743,8 @@ verdict_reevaluate(struct verdict *vd, int64_t now)
 bool
 verdict_wants(const struct verdict *vd, const struct file_rec *rec)
 {
-	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha || policy_rule_count(vd->policy) == 0) {
+	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha ||
+	    (policy_rule_count(vd->policy) == 0 && !vd->sightings)) {
 		return false;
 	}
 	if (rec->rank > 0 || policy_wants_plain_files(vd->policy)) {

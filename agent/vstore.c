@@ -28,6 +28,8 @@ enum {
 	V_PRUNE_ACKED,
 	V_UNACKED,
 	V_DROP,
+	V_SIGHT_GET,
+	V_SIGHT_PUT,
 	V_COUNT
 };
 
@@ -64,6 +66,11 @@ static const char *const vstore_sql[V_COUNT] = {
 		   " LEFT JOIN violations v ON v.seq = e.seq WHERE e.acked IS NULL"
 		   " AND e.seq < (SELECT max(seq) FROM events)"
 		   " ORDER BY coalesce(v.severity, 0), e.seq LIMIT ?1)",
+	[V_SIGHT_GET] = "SELECT sha256, first_seen, deleted, body FROM sightings WHERE path = ?1",
+	[V_SIGHT_PUT] = "INSERT INTO sightings(path, sha256, first_seen, deleted, body)"
+			" VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(path) DO UPDATE SET"
+			" sha256 = excluded.sha256, first_seen = excluded.first_seen,"
+			" deleted = excluded.deleted, body = excluded.body",
 };
 
 struct vstore {
@@ -192,6 +199,88 @@ bound_outbox(struct vstore *vs)
 			" report the gap",
 			(long long)n, (long long)vs->outbox_max, (long long)drop);
 	}
+	return r;
+}
+
+int
+vstore_sighting_get(struct vstore *vs, const char *path, size_t len, uint8_t sha[LW_SHA256_LEN],
+		    int64_t *first_seen, bool *deleted, char **body)
+{
+	sqlite3_stmt *s = vs->stmt[V_SIGHT_GET];
+	sqlite3_bind_blob(s, 1, path, (int)len, SQLITE_STATIC);
+	int r = 0;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(s, 0) == LW_SHA256_LEN) {
+			memcpy(sha, sqlite3_column_blob(s, 0), LW_SHA256_LEN);
+		}
+		*first_seen = sqlite3_column_int64(s, 1);
+		*deleted = sqlite3_column_int(s, 2) != 0;
+		*body = lw_strdup((const char *)sqlite3_column_text(s, 3));
+		r = 1;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+int
+vstore_sighting_put(struct vstore *vs, const char *path, size_t len,
+		    const uint8_t sha[LW_SHA256_LEN], int64_t first_seen, bool deleted,
+		    const char *body)
+{
+	sqlite3_stmt *s = vs->stmt[V_SIGHT_PUT];
+	sqlite3_bind_blob(s, 1, path, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, sha, LW_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, first_seen);
+	sqlite3_bind_int(s, 4, deleted);
+	sqlite3_bind_text(s, 5, body, -1, SQLITE_STATIC);
+	return done(vs, s);
+}
+
+int
+vstore_sightings_gone_below(struct vstore *vs, const char *dir, size_t len, vstore_path_fn fn,
+			    void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(vs->db,
+			       "SELECT path FROM sightings WHERE path >= ?1 AND path < ?2"
+			       " AND deleted = 0 AND NOT EXISTS (SELECT 1 FROM files f"
+			       " WHERE f.path = sightings.path AND f.deleted_at IS NULL)",
+			       -1, &s, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	AUTOFREE char *lo = lw_malloc(len + 1);
+	AUTOFREE char *hi = lw_malloc(len + 1);
+	memcpy(lo, dir, len);
+	memcpy(hi, dir, len);
+	lo[len] = '/';
+	hi[len] = '0';
+	sqlite3_bind_blob(s, 1, lo, (int)len + 1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, hi, (int)len + 1, SQLITE_STATIC);
+	/* collected first: the callback writes to the table being read */
+	struct {
+		char *p;
+		size_t n;
+	} *paths = NULL;
+	size_t n = 0, cap = 0;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			paths = lw_realloc(paths, cap * sizeof(*paths));
+		}
+		paths[n].n = (size_t)sqlite3_column_bytes(s, 0);
+		paths[n].p = lw_strndup(sqlite3_column_blob(s, 0), paths[n].n);
+		n++;
+	}
+	sqlite3_finalize(s);
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r >= 0) {
+			r = fn(paths[i].p, paths[i].n, ctx);
+		}
+		free(paths[i].p);
+	}
+	free(paths);
 	return r;
 }
 

@@ -42,6 +42,19 @@ int vstore_events_acked(struct vstore *vs, const char *seqs_json, int64_t now);
  * collector sees the gap in the sequence as a chain alert. */
 void vstore_set_outbox_max(struct vstore *vs, int64_t max);
 
+/* Sightings: the last report sent for @path. 1 and fills *first_seen,
+ * *deleted and *body (caller frees) when there is one, 0 when none. */
+int vstore_sighting_get(struct vstore *vs, const char *path, size_t len,
+			uint8_t sha[LW_SHA256_LEN], int64_t *first_seen, bool *deleted,
+			char **body);
+int vstore_sighting_put(struct vstore *vs, const char *path, size_t len,
+			const uint8_t sha[LW_SHA256_LEN], int64_t first_seen, bool deleted,
+			const char *body);
+/* Paths below @dir reported present whose files are gone now. */
+typedef int (*vstore_path_fn)(const char *path, size_t len, void *ctx);
+int vstore_sightings_gone_below(struct vstore *vs, const char *dir, size_t len,
+				vstore_path_fn fn, void *ctx);
+
 struct vstore_violation {
 	int64_t seq;
 	const char *uuid;

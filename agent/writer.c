@@ -185,6 +185,7 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 		}
 		op->ptr = NULL;
 		vstore_set_outbox_max(verdict_vstore(w->vd), op->value);
+		verdict_set_sightings(w->vd, op->flag);
 		return verdict_reevaluate(w->vd, now);
 	case WRITER_OP_ACKED:
 		return w->vd ? vstore_events_acked(verdict_vstore(w->vd), op->json, now) : 0;

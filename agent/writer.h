@@ -25,8 +25,8 @@ enum writer_op_kind {
 	WRITER_OP_STATUS,      /* json, value = pid */
 	WRITER_OP_POLICY,      /* ptr: a struct policy (taken), path: the
 				* quarantine directory, value: the outbox
-				* bound (0: none); then every live file is
-				* judged under it */
+				* bound (0: none), flag: report sightings;
+				* then every live file is judged under it */
 	WRITER_OP_ACKED,       /* json: seqs the collector acknowledged */
 };
 

@@ -5,8 +5,10 @@ arrive within seconds, heartbeats make the agent visible, nothing is lost
 or doubled while the collector is down or the agent restarts, the chain
 verifies at the collector, and a bounded outbox drops the least severe
 events loudly instead of stopping."""
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -137,6 +139,41 @@ lines = [json.loads(l) for l in r.stdout.decode().splitlines()]
 ok(r.returncode == 0 and len(lines) == 7, "leakwatch --collector violations lists them",
    r.stderr)
 
+# sightings: where has this content been?
+a = os.path.join(root, "staging", "a.txt")
+sha = hashlib.sha256(open(a, "rb").read()).hexdigest()
+moved = os.path.join(root, "moved-a.txt")
+os.rename(a, moved)
+
+
+def trace(what):
+    r = subprocess.run([LEAKWATCH, "--collector", "https://localhost:%d" % col.port,
+                        "--cert", ca.crt("boss"), "--key", ca.key("boss"), "--ca", ca.ca,
+                        "trace", what, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return [json.loads(l) for l in r.stdout.decode().splitlines()]
+
+
+def trace_done():
+    t = trace(sha)
+    paths = {(x["path"], x["deleted"]) for x in t}
+    return t if (a, True) in paths and (moved, False) in paths else None
+
+
+t = wait_until(trace_done)
+ok(t and all(x["agent"] == "ws-01" and x["sha256"] == sha for x in t),
+   "trace SHA256: the old path (deleted) and the new one, on this host", trace(sha))
+orig = os.path.join(agent.base, "opord.txt")
+text = " ".join("Paragraph %d of the order covers fuel point %d and the relief of company %d."
+                % (i, i * 3, i % 7) for i in range(80))
+write(orig, text)
+r = agent.cli("fingerprint", "add", "--id", "opord-9", "--label", "NATO SECRET", orig)
+time.sleep(3)
+excerpt = os.path.join(root, "notes.txt")
+write(excerpt, "my notes: " + " ".join(text.split()[100:400]))
+t = wait_until(lambda: [x for x in trace("opord-9") if x["path"] == excerpt], timeout=40)
+ok(t and t[0]["matches"][0]["id"] == "opord-9",
+   "trace REGISTERED-ID finds a derivative of the registered document", trace("opord-9"))
+
 # a bounded outbox: over the bound the least severe go, loudly
 ok(agent.stop() == 0, "agent stops for the bounded-outbox run")
 cfg["collector"]["outbox_max"] = 20
@@ -170,4 +207,6 @@ ok(gap, "the collector reports the dropped events as a gap in the chain")
 ok(agent.stop() == 0, "agent stops cleanly")
 col.stop()
 agent.cleanup()
+if not os.environ.get("LW_KEEP_TMP"):
+    shutil.rmtree(base, ignore_errors=True)
 done()
