@@ -302,8 +302,9 @@ chain_verify(const struct chain_event *ev, const char *computed,
 		flags |= CHAIN_FLAG_REPLAY;
 		alerts[n].kind = CHAIN_ALERT_REPLAY;
 		snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
-			 "seq %" PRId64 ": stored already as event %s; this is %s", ev->seq,
-			 f->seq_taken_uuid, ev->uuid);
+			 "seq %" PRId64 ": stored already as event %s; this is %s:"
+			 " two machines with this identity?",
+			 ev->seq, f->seq_taken_uuid, ev->uuid);
 	} else if (ev->seq == 1 ? strcmp(ev->prev, zero_hash) != 0
 				: f->have_prev && strcmp(ev->prev, f->prev_hash) != 0) {
 		flags |= CHAIN_FLAG_REPLAY;

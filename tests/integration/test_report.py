@@ -174,6 +174,28 @@ t = wait_until(lambda: [x for x in trace("opord-9") if x["path"] == excerpt], ti
 ok(t and t[0]["matches"][0]["id"] == "opord-9",
    "trace REGISTERED-ID finds a derivative of the registered document", trace("opord-9"))
 
+# a second machine presenting the same identity (a cloned VM, a copied
+# key): its events conflict with the first one's sequence numbers; the
+# collector stores them flagged and raises replay alerts, it does not merge
+clone = Agent("report-clone")
+os.makedirs(os.path.join(clone.root, "staging"))
+ccfg = dict(cfg, watch=[clone.root], state_dir=clone.state, policy=os.path.join(agent.base,
+                                                                                 "policy.json"))
+ccfg["collector"] = dict(cfg["collector"])
+with open(clone.config, "w") as f:
+    json.dump(ccfg, f)
+clone.start()
+clone.wait_ready()
+write(os.path.join(clone.root, "staging", "clone.txt"), SECRET % "clone")
+rep = wait_until(lambda: [a for a in admin_get(col, "/v1/alerts?agent=ws-01").get("alerts", [])
+                          if a.get("kind") == "replay"], timeout=40)
+ag = [a for a in admin_get(col, "/v1/agents").get("agents", []) if a["agent"] == "ws-01"]
+ok(rep and "two machines with this identity" in rep[0]["detail"] and ag
+   and not ag[0]["chain_ok"],
+   "a cloned identity is reported as replay and marks the chain broken", rep or ag)
+ok(clone.stop() == 0, "the clone stops")
+clone.cleanup()
+
 # a bounded outbox: over the bound the least severe go, loudly
 ok(agent.stop() == 0, "agent stops for the bounded-outbox run")
 cfg["collector"]["outbox_max"] = 20
