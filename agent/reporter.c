@@ -260,7 +260,10 @@ reporter_main(void *arg)
 	for (;;) {
 		int rc = 0;
 		int64_t now = mono_ns();
-		if (now - r->last_heartbeat_ns >= (int64_t)r->o.heartbeat_s * 1000000000) {
+		pthread_mutex_lock(&r->lock);
+		bool have_hb = r->heartbeat != NULL; /* the main loop's first view */
+		pthread_mutex_unlock(&r->lock);
+		if (have_hb && now - r->last_heartbeat_ns >= (int64_t)r->o.heartbeat_s * 1000000000) {
 			rc = send_heartbeat(r);
 			if (rc == 0) {
 				r->last_heartbeat_ns = now;
