@@ -40,6 +40,9 @@ struct reporter {
 	struct store *st;
 	sqlite3_stmt *next_batch, *count;
 	int64_t sent_upto; /* sent and acknowledged, ack handed to the writer */
+	/* A batch the collector refused as malformed is sent again one event
+	 * at a time up to here, to find the event it refuses. */
+	int64_t single_until;
 	int64_t last_heartbeat_ns;
 };
 
@@ -137,7 +140,7 @@ next_batch(struct reporter *r, int64_t *last, int *n)
 {
 	sqlite3_stmt *s = r->next_batch;
 	sqlite3_bind_int64(s, 1, r->sent_upto);
-	sqlite3_bind_int(s, 2, r->o.batch_max);
+	sqlite3_bind_int(s, 2, r->sent_upto < r->single_until ? 1 : r->o.batch_max);
 	cJSON *root = cJSON_CreateObject();
 	cJSON *arr = cJSON_AddArrayToObject(root, WIRE_KEY_EVENTS);
 	size_t bytes = 0;
@@ -186,6 +189,26 @@ send_events(struct reporter *r)
 	if (rc < 0) {
 		note_failure(r, lw_http_client_error(r->http));
 		return rc;
+	}
+	if ((status == 400 || status == 413) && n > 1) {
+		/* one event in the batch is refused: find it */
+		r->single_until = last;
+		note_failure(r, "POST /v1/events: batch refused; sending it one event at a time");
+		return 1;
+	}
+	if (status == 400 || status == 413) {
+		/* Refused for good: retrying cannot help, and holding it would
+		 * block every later event. It leaves the outbox but stays in
+		 * the database (acked = -1); the collector sees the gap. */
+		log_err("reporter: the collector refused event %lld for good (HTTP %ld: %.200s);"
+			" kept in the database, skipped",
+			(long long)last, status, resp ? resp : "");
+		struct writer_op *op = writer_op_new(WRITER_OP_ACKED, NULL, 0, NULL, 0);
+		op->json = lw_asprintf("[%lld]", (long long)last);
+		op->flag = true;
+		writer_submit(r->wr, op);
+		r->sent_upto = last;
+		return 1;
 	}
 	if (status != 200) {
 		char what[200];

@@ -58,7 +58,8 @@ static const char *const vstore_sql[V_COUNT] = {
 	[V_QUAR_RESTORED] = "UPDATE quarantine SET restored_at = ?2 WHERE id = ?1"
 			    " AND restored_at IS NULL",
 	[V_ACKED] = "UPDATE events SET acked = ?2 WHERE seq = ?1 AND acked IS NULL",
-	[V_PRUNE_ACKED] = "DELETE FROM events WHERE acked IS NOT NULL"
+	/* rejected events (acked < 0) stay for the administrator */
+	[V_PRUNE_ACKED] = "DELETE FROM events WHERE acked > 0"
 			  " AND seq < (SELECT max(seq) FROM events)",
 	[V_UNACKED] = "SELECT count(*) FROM events WHERE acked IS NULL",
 	/* the newest event is never dropped: the next one chains to it */
@@ -287,6 +288,7 @@ vstore_sightings_gone_below(struct vstore *vs, const char *dir, size_t len, vsto
 int
 vstore_events_acked(struct vstore *vs, const char *seqs_json, int64_t now)
 {
+	/* now < 0: the collector refused them for good (see reporter.c) */
 	cJSON *a = cJSON_Parse(seqs_json);
 	const cJSON *e;
 	int r = 0;

@@ -33,9 +33,11 @@ int vstore_state_clear_gone_below(struct vstore *vs, const char *dir, size_t len
 int vstore_event_append(struct vstore *vs, const char *uuid, const char *kind,
 			const char *body, int64_t now, int64_t *seq);
 
-/* The collector acknowledged these events (a JSON array of seqs): they
- * leave the outbox. Acknowledged events are deleted except the newest,
- * whose hash the next event chains to. */
+/* The collector acknowledged these events (a JSON array of seqs) at
+ * @now: they leave the outbox. Acknowledged events are deleted except the
+ * newest, whose hash the next event chains to. @now = -1: the collector
+ * refused them as malformed; they leave the outbox but stay in the table
+ * (acked = -1) for the administrator. */
 int vstore_events_acked(struct vstore *vs, const char *seqs_json, int64_t now);
 /* Bounds the events waiting for the collector (0: no bound). Over it, the
  * oldest of the least severe (sightings first) are dropped, loudly; the

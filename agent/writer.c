@@ -188,7 +188,9 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 		verdict_set_sightings(w->vd, op->flag);
 		return verdict_reevaluate(w->vd, now);
 	case WRITER_OP_ACKED:
-		return w->vd ? vstore_events_acked(verdict_vstore(w->vd), op->json, now) : 0;
+		return w->vd ? vstore_events_acked(verdict_vstore(w->vd), op->json,
+						   op->flag ? -1 : now)
+			     : 0;
 	case WRITER_OP_GONE_BELOW:
 		r = store_gone_below(w->st, op->path, op->len, now);
 		return r < 0 || !w->vd ? r : verdict_gone_below(w->vd, op->path, op->len);

@@ -27,7 +27,8 @@ enum writer_op_kind {
 				* quarantine directory, value: the outbox
 				* bound (0: none), flag: report sightings;
 				* then every live file is judged under it */
-	WRITER_OP_ACKED,       /* json: seqs the collector acknowledged */
+	WRITER_OP_ACKED,       /* json: seqs the collector acknowledged;
+				* flag: it refused them instead */
 };
 
 struct writer_op {

@@ -97,11 +97,20 @@ ok(len(got) == 1 and got[0]["agent"] == "ws-01"
    "a violation arrives at the collector (%.1f s after the write)" % took,
    got or col.log_text()[-2000:] + agent.log_text()[-2000:])
 
+# a hostile file name (not UTF-8, control characters) travels losslessly
+odd = os.path.join(os.fsencode(root), b"staging", b"caf\xe9\n\x01.txt")
+with open(odd, "wb") as f:
+    f.write((SECRET % "odd name").encode())
+got = wait_until(lambda: [v for v in collector_violations(col)
+                          if v["file"]["path"].startswith(os.path.join(root, "staging", "caf"))])
+ok(len(got) == 1 and os.fsencode(got[0]["file"]["path"]) == odd,
+   "a non-UTF-8 file name arrives at the collector byte for byte", got)
+
 # the collector goes away: events wait in the outbox, nothing is lost
 col.stop()
 for i in range(5):
     write(os.path.join(root, "staging", "down%d.txt" % i), SECRET % ("down %d" % i))
-s, seen = agent.wait_status(lambda s: s.get("violations", 0) >= 6
+s, seen = agent.wait_status(lambda s: s.get("violations", 0) >= 7
                             and s.get("collector", {}).get("outbox_backlog", 0) >= 5
                             and s["collector"].get("error"), timeout=30)
 ok(seen, "with the collector down the backlog grows and status says why",
@@ -112,7 +121,7 @@ want = len(local_violations(agent))
 got = wait_until(lambda: len(collector_violations(col)) >= want and collector_violations(col),
                  timeout=90)
 uuids = [v["id"] for v in collector_violations(col)]
-ok(len(uuids) == want == 6 and len(set(uuids)) == want,
+ok(len(uuids) == want == 7 and len(set(uuids)) == want,
    "after the collector returns every violation arrives exactly once (%d)" % len(uuids))
 s, drained = agent.wait_status(lambda s: s.get("collector", {}).get("outbox_backlog") == 0
                                and s["collector"].get("error") is None, timeout=30)
@@ -123,11 +132,11 @@ ok(agent.stop() == 0, "agent stops")
 write(os.path.join(root, "staging", "offline.txt"), SECRET % "offline")
 agent.start()
 agent.wait_ready()
-got = wait_until(lambda: len(collector_violations(col)) >= 7 and collector_violations(col))
+got = wait_until(lambda: len(collector_violations(col)) >= 8 and collector_violations(col))
 uuids = [v["id"] for v in collector_violations(col)]
 alerts = admin_get(col, "/v1/alerts?agent=ws-01").get("alerts", [])
 ag = [a for a in admin_get(col, "/v1/agents").get("agents", []) if a["agent"] == "ws-01"]
-ok(len(uuids) == 7 and len(set(uuids)) == 7 and not alerts and ag and ag[0]["chain_ok"],
+ok(len(uuids) == 8 and len(set(uuids)) == 8 and not alerts and ag and ag[0]["chain_ok"],
    "after a restart: the baseline violation arrives, no duplicates, the chain verifies",
    {"n": len(uuids), "alerts": alerts, "agent": ag})
 
@@ -136,7 +145,7 @@ r = subprocess.run([LEAKWATCH, "--collector", "https://localhost:%d" % col.port,
                     ca.crt("boss"), "--key", ca.key("boss"), "--ca", ca.ca, "violations",
                     "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 lines = [json.loads(l) for l in r.stdout.decode().splitlines()]
-ok(r.returncode == 0 and len(lines) == 7, "leakwatch --collector violations lists them",
+ok(r.returncode == 0 and len(lines) == 8, "leakwatch --collector violations lists them",
    r.stderr)
 
 # sightings: where has this content been?
@@ -210,6 +219,30 @@ al = [a for a in admin_get(col, "/v1/alerts?agent=ws-01").get("alerts", [])]
 ok(res and len(res[1]) == len(set(res[1])) and len(res[0]) > 400 and not al,
    "agent killed mid-send: every violation arrives once, the chain intact (%d)"
    % (len(res[1]) if res else -1), al)
+
+# an event the collector refuses for good (here: its body was damaged in the
+# agent's database) is isolated and skipped; it does not block the others
+col.stop()
+write(os.path.join(root, "staging", "r1.txt"), SECRET % "refused one")
+write(os.path.join(root, "staging", "r2.txt"), SECRET % "refused two")
+agent.wait_status(lambda s: s.get("collector", {}).get("outbox_backlog", 0) >= 2, timeout=30)
+ok(agent.stop() == 0, "agent stops with events in its outbox")
+db = os.path.join(agent.state, "agent.db")
+bad_seq = subprocess.run(["sqlite3", db, "SELECT min(e.seq) FROM events e JOIN violations v"
+                          " ON v.seq = e.seq WHERE e.acked IS NULL"],
+                         stdout=subprocess.PIPE).stdout.decode().strip()
+subprocess.run(["sqlite3", db, "UPDATE events SET body = '{}' WHERE seq = %s" % bad_seq],
+               check=True)
+col.start()
+agent.start()
+agent.wait_ready()
+res = wait_until(lambda: [v for v in collector_violations(col)
+                          if v["file"]["path"].endswith("/r2.txt")], timeout=60)
+q = subprocess.run(["sqlite3", "file:%s?mode=ro" % db, "SELECT seq FROM events WHERE acked = -1"],
+                   stdout=subprocess.PIPE).stdout.decode().split()
+ok(res and q == [bad_seq] and "refused event %s for good" % bad_seq in agent.log_text(),
+   "a refused event is set aside (acked = -1), logged, and the rest still arrives",
+   {"refused": q, "want": bad_seq})
 
 # a second machine presenting the same identity (a cloned VM, a copied
 # key): its events conflict with the first one's sequence numbers; the
