@@ -22,6 +22,7 @@
 #include "log.h"
 #include "mem.h"
 #include "quarantine.h"
+#include "sightings.h"
 #include "vstore.h"
 #include "wire.h"
 
@@ -107,101 +108,6 @@ facts_load(struct facts *fa, const char *path, size_t len, const struct file_rec
 	fa->f.detectors = fa->det;
 	fa->sensitive = fa->f.rank > 0 || fa->f.n_matches || fa->f.n_pii || fa->f.n_detectors;
 	return fa->sensitive;
-}
-
-/* --- sightings: where sensitive content has been (doc/protocol.md) --- */
-
-static int
-sighting_event(struct verdict *vd, cJSON *body, int64_t now)
-{
-	char *t = cJSON_PrintUnformatted(body);
-	char uuid[CHAIN_UUID_LEN + 1];
-	chain_uuid(uuid);
-	int64_t seq;
-	int r = vstore_event_append(vd->vs, uuid, WIRE_EVENT_SIGHTING, t, now, &seq);
-	cJSON_free(t);
-	return r;
-}
-
-/* A sensitive file is at @path: reported when its content there is new. */
-static int
-sight(struct verdict *vd, const char *path, size_t len, const struct file_rec *rec,
-      const struct facts *fa, int64_t now)
-{
-	if (!vd->sightings || !fa->sensitive) {
-		return 0;
-	}
-	uint8_t sha[LW_SHA256_LEN] = {0};
-	int64_t first = now;
-	bool deleted = false;
-	AUTOFREE char *old = NULL;
-	int have = vstore_sighting_get(vd->vs, path, len, sha, &first, &deleted, &old);
-	if (have == 1 && !deleted && memcmp(sha, rec->sha256, LW_SHA256_LEN) == 0) {
-		return 0; /* reported already */
-	}
-	if (have != 1 || deleted || memcmp(sha, rec->sha256, LW_SHA256_LEN) != 0) {
-		first = now; /* first seen: this content at this path */
-	}
-	char t[CHAIN_TIME_LEN + 1], hex[LW_SHA256_HEX_LEN + 1];
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, WIRE_KEY_PATH, wire_json_bytes(path, len));
-	lw_hex(rec->sha256, LW_SHA256_LEN, hex);
-	cJSON_AddStringToObject(o, WIRE_KEY_SHA256, hex);
-	cJSON_AddNumberToObject(o, WIRE_KEY_SIZE, (double)rec->size);
-	cJSON_AddStringToObject(o, WIRE_KEY_TYPE, rec->type);
-	static const char *const keep[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
-					   WIRE_KEY_MATCHES};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(keep); i++) {
-		const cJSON *v = cJSON_GetObjectItem(fa->root, keep[i]);
-		cJSON_AddItemToObject(o, keep[i], v ? cJSON_Duplicate(v, true)
-						   : (i == 0 ? cJSON_CreateNull()
-							     : cJSON_CreateArray()));
-	}
-	chain_time(first, t);
-	cJSON_AddStringToObject(o, WIRE_KEY_FIRST_SEEN, t);
-	chain_time(now, t);
-	cJSON_AddStringToObject(o, WIRE_KEY_LAST_SEEN, t);
-	cJSON_AddFalseToObject(o, WIRE_KEY_DELETED);
-	int r = sighting_event(vd, o, now);
-	if (r >= 0) {
-		char *b = cJSON_PrintUnformatted(o);
-		r = vstore_sighting_put(vd->vs, path, len, rec->sha256, first, false, b);
-		cJSON_free(b);
-	}
-	cJSON_Delete(o);
-	return r;
-}
-
-/* The sensitive file reported at @path is gone from there. */
-static int
-sight_gone(struct verdict *vd, const char *path, size_t len, int64_t now)
-{
-	if (!vd->sightings) {
-		return 0;
-	}
-	uint8_t sha[LW_SHA256_LEN];
-	int64_t first = 0;
-	bool deleted = false;
-	AUTOFREE char *old = NULL;
-	if (vstore_sighting_get(vd->vs, path, len, sha, &first, &deleted, &old) != 1 || deleted) {
-		return 0;
-	}
-	cJSON *o = cJSON_Parse(old);
-	if (!o) {
-		return 0;
-	}
-	char t[CHAIN_TIME_LEN + 1];
-	chain_time(now, t);
-	cJSON_ReplaceItemInObject(o, WIRE_KEY_LAST_SEEN, cJSON_CreateString(t));
-	cJSON_ReplaceItemInObject(o, WIRE_KEY_DELETED, cJSON_CreateTrue());
-	int r = sighting_event(vd, o, now);
-	if (r >= 0) {
-		char *b = cJSON_PrintUnformatted(o);
-		r = vstore_sighting_put(vd->vs, path, len, sha, first, true, b);
-		cJSON_free(b);
-	}
-	cJSON_Delete(o);
-	return r;
 }
 
 void
@@ -377,15 +283,7 @@ violation_body(struct verdict *vd, const struct policy_rule_info *ri, const stru
 	cJSON_AddNumberToObject(f, WIRE_KEY_UID, c->rec->uid);
 	cJSON_AddStringToObject(f, WIRE_KEY_OWNER, owner_name(vd, c->rec->uid));
 	cJSON_AddNumberToObject(f, WIRE_KEY_MODE, c->rec->mode & 07777);
-	/* the findings as the classifier stored them: counts, never values */
-	static const char *const keep[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
-					   WIRE_KEY_MATCHES, WIRE_KEY_RULES};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(keep); i++) {
-		const cJSON *v = cJSON_GetObjectItem(c->fa->root, keep[i]);
-		cJSON_AddItemToObject(f, keep[i], v ? cJSON_Duplicate(v, true)
-						   : (i == 0 ? cJSON_CreateNull()
-							     : cJSON_CreateArray()));
-	}
+	findings_copy(f, c->fa->root, true);
 	if (count) {
 		cJSON_AddNumberToObject(o, WIRE_KEY_COUNT, count);
 		cJSON_AddNumberToObject(o, WIRE_KEY_WINDOW_S, ri->volume_window_s);
@@ -550,9 +448,9 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 	if (!facts_load(&fa, path, len, rec) && !policy_wants_plain_files(vd->policy)) {
 		cJSON_Delete(fa.root);
 		/* no longer sensitive (re-classified): not there any more as such */
-		return old ? sight_gone(vd, path, len, now) : 0;
+		return old && vd->sightings ? sightings_gone(vd->vs, path, len, now) : 0;
 	}
-	int rs = sight(vd, path, len, rec, &fa, now);
+	int rs = vd->sightings && fa.sensitive ? sightings_seen(vd->vs, path, len, rec, fa.root, now) : 0;
 	if (rs < 0) {
 		cJSON_Delete(fa.root);
 		return rs;
@@ -593,9 +491,12 @@ judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
 		cJSON_Delete(fa.root);
 		return 0;
 	}
-	int rs = sight_gone(vd, from, strlen(from), now);
-	if (rs >= 0) {
-		rs = sight(vd, to, tlen, rec, &fa, now);
+	int rs = 0;
+	if (vd->sightings) {
+		rs = sightings_gone(vd->vs, from, strlen(from), now);
+		if (rs >= 0 && fa.sensitive) {
+			rs = sightings_seen(vd->vs, to, tlen, rec, fa.root, now);
+		}
 	}
 	if (rs < 0) {
 		cJSON_Delete(fa.root);
@@ -656,19 +557,7 @@ int
 verdict_gone(struct verdict *vd, const char *path, size_t len)
 {
 	int r = vstore_state_clear(vd->vs, path, len);
-	return r < 0 ? r : sight_gone(vd, path, len, lw_now_ns());
-}
-
-struct gone_ctx {
-	struct verdict *vd;
-	int64_t now;
-};
-
-static int
-gone_path(const char *path, size_t len, void *arg)
-{
-	struct gone_ctx *g = arg;
-	return sight_gone(g->vd, path, len, g->now);
+	return r < 0 || !vd->sightings ? r : sightings_gone(vd->vs, path, len, lw_now_ns());
 }
 
 int
@@ -676,8 +565,7 @@ verdict_gone_below(struct verdict *vd, const char *dir, size_t len)
 {
 	int r = vstore_state_clear_gone_below(vd->vs, dir, len);
 	if (r >= 0 && vd->sightings) {
-		struct gone_ctx g = {vd, lw_now_ns()};
-		r = vstore_sightings_gone_below(vd->vs, dir, len, gone_path, &g);
+		r = sightings_gone_below(vd->vs, dir, len, lw_now_ns());
 	}
 	return r;
 }
@@ -702,7 +590,10 @@ reeval_row(const struct store_row *row, void *arg)
 		return 0;
 	}
 	x->files++;
-	int rs = sight(x->vd, row->path, row->path_len, &row->rec, &fa, x->now);
+	int rs = x->vd->sightings && fa.sensitive
+			 ? sightings_seen(x->vd->vs, row->path, row->path_len, &row->rec, fa.root,
+					  x->now)
+			 : 0;
 	if (rs < 0) {
 		cJSON_Delete(fa.root);
 		return rs;

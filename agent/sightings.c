@@ -1,0 +1,115 @@
+/* sightings.c — see sightings.h. */
+#include "sightings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "mem.h"
+#include "wire.h"
+
+void
+findings_copy(cJSON *o, const cJSON *findings, bool rules)
+{
+	static const char *const keep[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
+					   WIRE_KEY_MATCHES, WIRE_KEY_RULES};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(keep) - !rules; i++) {
+		const cJSON *v = cJSON_GetObjectItem(findings, keep[i]);
+		cJSON_AddItemToObject(o, keep[i], v ? cJSON_Duplicate(v, true)
+						   : (i == 0 ? cJSON_CreateNull()
+							     : cJSON_CreateArray()));
+	}
+}
+
+/* Appends @body as a sighting event and remembers it as @path's report. */
+static int
+report(struct vstore *vs, const char *path, size_t len, const uint8_t sha[LW_SHA256_LEN],
+       int64_t first, bool deleted, cJSON *body, int64_t now)
+{
+	char *t = cJSON_PrintUnformatted(body);
+	char uuid[CHAIN_UUID_LEN + 1];
+	chain_uuid(uuid);
+	int64_t seq;
+	int r = vstore_event_append(vs, uuid, WIRE_EVENT_SIGHTING, t, now, &seq);
+	if (r >= 0) {
+		r = vstore_sighting_put(vs, path, len, sha, first, deleted, t);
+	}
+	cJSON_free(t);
+	return r;
+}
+
+int
+sightings_seen(struct vstore *vs, const char *path, size_t len, const struct file_rec *rec,
+	       const cJSON *findings, int64_t now)
+{
+	uint8_t sha[LW_SHA256_LEN] = {0};
+	int64_t first = now;
+	bool deleted = false;
+	AUTOFREE char *old = NULL;
+	int have = vstore_sighting_get(vs, path, len, sha, &first, &deleted, &old);
+	bool same = have == 1 && memcmp(sha, rec->sha256, LW_SHA256_LEN) == 0;
+	if (same && !deleted) {
+		return 0; /* reported already */
+	}
+	if (!same || deleted) {
+		first = now; /* first seen: this content at this path */
+	}
+	char t[CHAIN_TIME_LEN + 1], hex[LW_SHA256_HEX_LEN + 1];
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, WIRE_KEY_PATH, wire_json_bytes(path, len));
+	lw_hex(rec->sha256, LW_SHA256_LEN, hex);
+	cJSON_AddStringToObject(o, WIRE_KEY_SHA256, hex);
+	cJSON_AddNumberToObject(o, WIRE_KEY_SIZE, (double)rec->size);
+	cJSON_AddStringToObject(o, WIRE_KEY_TYPE, rec->type);
+	findings_copy(o, findings, false);
+	chain_time(first, t);
+	cJSON_AddStringToObject(o, WIRE_KEY_FIRST_SEEN, t);
+	chain_time(now, t);
+	cJSON_AddStringToObject(o, WIRE_KEY_LAST_SEEN, t);
+	cJSON_AddFalseToObject(o, WIRE_KEY_DELETED);
+	int r = report(vs, path, len, rec->sha256, first, false, o, now);
+	cJSON_Delete(o);
+	return r;
+}
+
+int
+sightings_gone(struct vstore *vs, const char *path, size_t len, int64_t now)
+{
+	uint8_t sha[LW_SHA256_LEN];
+	int64_t first = 0;
+	bool deleted = false;
+	AUTOFREE char *old = NULL;
+	if (vstore_sighting_get(vs, path, len, sha, &first, &deleted, &old) != 1 || deleted) {
+		return 0;
+	}
+	cJSON *o = cJSON_Parse(old);
+	if (!o) {
+		return 0;
+	}
+	char t[CHAIN_TIME_LEN + 1];
+	chain_time(now, t);
+	cJSON_ReplaceItemInObject(o, WIRE_KEY_LAST_SEEN, cJSON_CreateString(t));
+	cJSON_ReplaceItemInObject(o, WIRE_KEY_DELETED, cJSON_CreateTrue());
+	int r = report(vs, path, len, sha, first, true, o, now);
+	cJSON_Delete(o);
+	return r;
+}
+
+struct gone_ctx {
+	struct vstore *vs;
+	int64_t now;
+};
+
+static int
+gone_path(const char *path, size_t len, void *arg)
+{
+	struct gone_ctx *g = arg;
+	return sightings_gone(g->vs, path, len, g->now);
+}
+
+int
+sightings_gone_below(struct vstore *vs, const char *dir, size_t len, int64_t now)
+{
+	struct gone_ctx g = {vs, now};
+	return vstore_sightings_gone_below(vs, dir, len, gone_path, &g);
+}
