@@ -458,8 +458,19 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 	struct change c = {.path = path, .len = len, .rec = rec, .fa = &fa};
 	c.ev.zones = policy_zones_of(vd->policy, path, len);
 	AUTOFREE char *src = NULL;
-	if (!old) {
-		c.ev.kind = vd->baseline_done ? POLICY_EV_CREATED : POLICY_EV_BASELINE;
+	if (!old || !same_sha(old, rec)) {
+		/* An empty previous version is the file being created: open,
+		 * then write, and a walk of a new directory may record the file
+		 * in between. Calling that "modified" would hide the creation
+		 * from rules on created files (bulk staging). */
+		if (!old) {
+			c.ev.kind = vd->baseline_done ? POLICY_EV_CREATED : POLICY_EV_BASELINE;
+		} else {
+			c.ev.kind = old->size == 0 ? POLICY_EV_CREATED : POLICY_EV_MODIFIED;
+		}
+		/* New content that is live elsewhere too is a copy, also when
+		 * the row existed: cp onto an existing file, or a copy whose
+		 * first bytes were recorded while it was being written. */
 		if (vd->baseline_done) {
 			c.ev.from_zones = copy_sources(vd, path, len, rec, &src);
 			if (src) {
@@ -467,8 +478,6 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 				c.from = src;
 			}
 		}
-	} else if (!same_sha(old, rec)) {
-		c.ev.kind = POLICY_EV_MODIFIED;
 	} else if ((old->mode & 07777) != (rec->mode & 07777)) {
 		c.ev.kind = POLICY_EV_CHMOD;
 	} else {
