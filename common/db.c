@@ -70,10 +70,23 @@ fail(sqlite3 *db, char *err, size_t errlen, int r, const char *fmt, ...)
 	return r;
 }
 
+static int open_at(const char *path, enum db_mode mode, int32_t app_id,
+		   const struct db_migration *steps, int nsteps, sqlite3 **out, char *err,
+		   size_t errlen, bool in_place);
+
 int
 db_open(const char *path, enum db_mode mode, int32_t app_id,
 	const struct db_migration *steps, int nsteps, sqlite3 **out, char *err,
 	size_t errlen)
+{
+	return open_at(path, mode, app_id, steps, nsteps, out, err, errlen, false);
+}
+
+/* @in_place: create @path itself if missing (the temporary file). */
+static int
+open_at(const char *path, enum db_mode mode, int32_t app_id,
+	const struct db_migration *steps, int nsteps, sqlite3 **out, char *err,
+	size_t errlen, bool in_place)
 {
 	int flags = SQLITE_OPEN_NOMUTEX;
 	if (mode == DB_MODE_WRITER) {
@@ -87,6 +100,36 @@ db_open(const char *path, enum db_mode mode, int32_t app_id,
 			}
 			return -e;
 		}
+	}
+	if (mode == DB_MODE_WRITER && !in_place && access(path, F_OK) < 0 && errno == ENOENT) {
+		/* A new database is made under a temporary name and renamed
+		 * into place once it is claimed, migrated and in WAL mode: a
+		 * reader that opens the path meanwhile (leakwatch status
+		 * polling a starting agent) must never meet a half-made file.
+		 * Seen: the writer's first migration failing with "attempt to
+		 * write a readonly database" after such a reader opened it. */
+		char *tmp = NULL;
+		if (asprintf(&tmp, "%s.new.%ld", path, (long)getpid()) < 0) {
+			return -ENOMEM;
+		}
+		sqlite3 *fresh = NULL;
+		int r = open_at(tmp, DB_MODE_WRITER, app_id, steps, nsteps, &fresh, err, errlen, true);
+		if (r == 0) {
+			db_close(fresh); /* checkpoints and removes tmp's WAL files */
+			if (rename(tmp, path) < 0) {
+				r = -errno;
+				if (err) {
+					snprintf(err, errlen, "%s: cannot create: %s", path,
+						 strerror(-r));
+				}
+			}
+		}
+		if (r < 0) {
+			unlink(tmp);
+			free(tmp);
+			return r;
+		}
+		free(tmp);
 	}
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {

@@ -40,8 +40,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lw_sha256_free(h);
 	cJSON_Delete(root);
 	/* a since value: the input up to its first NUL */
-	char *s = strndup((const char *)data, size > 64 ? 64 : size);
+	size_t n = size > 64 ? 64 : size;
+	char *s = malloc(n + 1);
 	if (s) {
+		/* memcpy, not strndup: the input is not a C string */
+		memcpy(s, data, n);
+		s[n] = '\0';
 		char buf[RFC3339_LEN];
 		rfc3339_parse_since(s, buf);
 		free(s);
