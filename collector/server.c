@@ -12,6 +12,9 @@
 #include "server.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,11 +148,28 @@ caller_of(struct server *srv, struct evhttp_request *req, struct srv_caller *who
 	return 0;
 }
 
+/* An answer goes out as two TLS records (headers, body) in two writes;
+ * with Nagle's algorithm the second waits for the client's delayed ACK,
+ * about 40 ms per request for an agent that waits for each acknowledgement
+ * (measured: 434 events/s for one agent, 9,889 with TCP_NODELAY). */
+static void
+no_delay(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	if (fd >= 0) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
 	struct srv_caller who = {0};
+	no_delay(req);
 	if (caller_of(srv, req, &who) < 0) {
 		/* the handshake demands a verified certificate, so this is a
 		 * certificate without a usable name */
