@@ -543,6 +543,8 @@ def one_run(args, ca, names, store, run_no):
             "ack_ms": {"p50": pct(lat, 50) * 1e3, "p99": pct(lat, 99) * 1e3,
                        "max": lat[-1] * 1e3, "mean": statistics.fmean(lat) * 1e3},
             "setup_s": setup_s,
+            # all connections opened and heartbeats answered (workers in parallel)
+            "connect_phase_s": max(r["setup_s"] for r in rs),
             "check_s": check_s,
             "connect_ms": {"p50": pct(conn, 50) * 1e3, "p99": pct(conn, 99) * 1e3,
                            "max": conn[-1] * 1e3},
@@ -579,13 +581,16 @@ def one_run(args, ca, names, store, run_no):
 
 def summary(r):
     return ("%-10s run %d: %d agents x %d events, batch %d: %.0f events/s "
-            "(%.2f s); ack p50 %.1f ms, p99 %.1f ms, max %.1f ms; setup %.1f s; "
+            "(%.2f s); ack p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d handshakes + "
+            "heartbeats %.1f s; "
             "CPU busy: collector %.2f, postgres %.2f, generator %.2f, others %.2f "
-            "of %d cores; collector waiting for a CPU %.0f%%, states %s; load %.2f->%.2f, CPU pressure %s; retries %s; %s"
+            "of %d cores; collector waiting for a CPU %.0f%%, states %s; "
+            "load %.2f->%.2f, CPU pressure %s; retries %s; %s"
             % (r["store"] + ("(fsync %s)" % r["pg_fsync"] if r["pg_fsync"] else ""),
                r["run"], r["agents"], r["events_per_agent"], r["batch"], r["events_per_s"],
                r["wall_s"], r["ack_ms"]["p50"], r["ack_ms"]["p99"], r["ack_ms"]["max"],
-               r["setup_s"], r["cpu_busy"]["collector"], r["cpu_busy"]["postgres"],
+               r["agents"], r["connect_phase_s"], r["cpu_busy"]["collector"],
+               r["cpu_busy"]["postgres"],
                r["cpu_busy"]["generator"], r["cpu_busy"]["others"], os.cpu_count(),
                100 * r["collector_sched"]["waiting_for_cpu"],
                "/".join("%s %.0f%%" % (k, 100 * v) for k, v in r["collector_state"].items()),
@@ -624,6 +629,7 @@ def main():
     args = ap.parse_args()
     if args.agents < 1 or args.events < 1 or args.batch < 1 or args.procs < 1:
         ap.error("--agents, --events, --batch and --procs must be at least 1")
+    args.procs = min(args.procs, args.agents)  # no worker without agents
 
     # N sockets here and N in the collector (which inherits this limit)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
