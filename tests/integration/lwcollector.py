@@ -276,9 +276,12 @@ def sighting_body(path="/srv/share/report.pdf", sha="cd" * 32, matches=(), delet
 class Postgres:
     """A private PostgreSQL cluster under a temporary directory on a free
     port, started with initdb + pg_ctl (as user postgres through runuser
-    when we are root: the server refuses to run as root)."""
+    when we are root: the server refuses to run as root). fsync is off
+    unless asked for: the tests need speed, not durability; benchmarks that
+    compare with SQLite's synchronous=FULL turn it on."""
 
-    def __init__(self):
+    def __init__(self, fsync=False):
+        self.fsync = fsync
         bins = sorted(d for d in (os.path.join("/usr/lib/postgresql", v, "bin")
                                   for v in (os.listdir("/usr/lib/postgresql")
                                             if os.path.isdir("/usr/lib/postgresql") else []))
@@ -309,7 +312,8 @@ class Postgres:
         if r.returncode != 0:
             raise RuntimeError("initdb failed:\n" + r.stdout.decode(errors="replace"))
         opts = ("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s "
-                "-c fsync=off -c max_connections=50" % (self.port, self.base))
+                "-c fsync=%s -c max_connections=50"
+                % (self.port, self.base, "on" if self.fsync else "off"))
         r = subprocess.run(self._as_owner([os.path.join(self.bin, "pg_ctl"), "-D", self.data,
                                            "-l", os.path.join(self.base, "pg.log"), "-o", opts,
                                            "-w", "-t", "60", "start"]),
