@@ -10,6 +10,7 @@
 #include "verdict.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,9 +93,11 @@ facts_load(struct facts *fa, const char *path, size_t len, const struct file_rec
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(fa->root, WIRE_KEY_PII))
 	{
 		const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(e, WIRE_KEY_PII_TYPE));
-		const cJSON *c = cJSON_GetObjectItem(e, WIRE_KEY_COUNT);
-		if (t && cJSON_IsNumber(c) && fa->f.n_pii < LW_ARRAY_SIZE(fa->pii)) {
-			fa->pii[fa->f.n_pii++] = (struct policy_pii){t, (unsigned)c->valuedouble};
+		long long n;
+		/* the helper's output is untrusted: it parsed a hostile file */
+		if (t && wire_json_int(cJSON_GetObjectItem(e, WIRE_KEY_COUNT), 0, UINT_MAX, &n) &&
+		    fa->f.n_pii < LW_ARRAY_SIZE(fa->pii)) {
+			fa->pii[fa->f.n_pii++] = (struct policy_pii){t, (unsigned)n};
 		}
 	}
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(fa->root, WIRE_KEY_RULES))

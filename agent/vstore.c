@@ -3,6 +3,7 @@
 #include "vstore.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "chain.h"
 #include "log.h"
 #include "mem.h"
+#include "wire.h"
 
 enum {
 	V_STATE_GET,
@@ -294,11 +296,12 @@ vstore_events_acked(struct vstore *vs, const char *seqs_json, int64_t now)
 	int r = 0;
 	cJSON_ArrayForEach(e, a)
 	{
-		if (!cJSON_IsNumber(e) || r < 0) {
+		long long seq;
+		if (r < 0 || !wire_json_int(e, 1, LLONG_MAX, &seq)) {
 			continue;
 		}
 		sqlite3_stmt *s = vs->stmt[V_ACKED];
-		sqlite3_bind_int64(s, 1, (int64_t)e->valuedouble);
+		sqlite3_bind_int64(s, 1, seq);
 		sqlite3_bind_int64(s, 2, now);
 		r = done(vs, s);
 	}

@@ -2,6 +2,7 @@
  * Called by server.c once the caller is authenticated, authorised and
  * within its rate. Event-loop thread. */
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,10 +186,13 @@ handle_heartbeat(struct server *srv, struct evhttp_request *req, const struct sr
 		.version = ver ? ver->valuestring : NULL,
 		.has_coverage = cov != NULL,
 		.coverage = cov ? cov->valuedouble : 0,
-		.queue_depth = qd && qd->valuedouble >= 0 ? (long long)qd->valuedouble : -1,
+		.queue_depth = -1,
 		.last_scan = ls ? ls->valuestring : NULL,
-		.outbox_backlog = ob && ob->valuedouble >= 0 ? (long long)ob->valuedouble : -1,
+		.outbox_backlog = -1,
 	};
+	/* out of range or fractional: as if not given */
+	wire_json_int(qd, 0, LLONG_MAX, &hb.queue_depth);
+	wire_json_int(ob, 0, LLONG_MAX, &hb.outbox_backlog);
 	char now[RFC3339_LEN];
 	rfc3339_now(now);
 	int r = srv->store->ops->heartbeat(srv->store, who->cn, &hb, now);

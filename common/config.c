@@ -1,6 +1,8 @@
 /* config.c — JSON config parsing with located errors (see config.h). */
 #include "config.h"
 
+#include "wire.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -177,12 +179,15 @@ cfg_get_int(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 	if (!v) {
 		return required ? cfg_fail(ctx, at, "required key missing") : 0;
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble) {
+	long long x;
+	if (!cJSON_IsNumber(v)) {
 		return cfg_fail(ctx, at, "must be a whole number");
 	}
-	long long x = (long long)v->valuedouble;
-	if (x < min || x > max) {
+	if (!(v->valuedouble >= (double)min && v->valuedouble <= (double)max)) {
 		return cfg_fail(ctx, at, "must be between %lld and %lld", min, max);
+	}
+	if (!wire_json_int(v, min, max, &x)) {
+		return cfg_fail(ctx, at, "must be a whole number");
 	}
 	*out = x;
 	return 0;

@@ -156,3 +156,22 @@ wire_escape_line(const char *s, size_t len)
 	}
 	return b.data;
 }
+
+bool
+wire_json_int(const cJSON *v, long long min, long long max, long long *out)
+{
+	if (!cJSON_IsNumber(v)) {
+		return false;
+	}
+	double d = v->valuedouble;
+	/* the comparisons are false for NaN; 2^63 bounds the cast */
+	if (!(d >= (double)min && d <= (double)max && d > -9.2e18 && d < 9.2e18)) {
+		return false;
+	}
+	long long x = (long long)d;
+	if ((double)x != d) {
+		return false;
+	}
+	*out = x;
+	return true;
+}

@@ -184,6 +184,12 @@ void wire_buf_fini(struct wire_buf *b);
  * above (cJSON itself would mangle invalid UTF-8). NULL on exhaustion. */
 cJSON *wire_json_bytes(const char *s, size_t len);
 
+/* @v as a whole number in [@min, @max]: true and *out, or false for
+ * anything else (not a number, a fraction, out of range, NaN). Converting
+ * a double outside long long's range is undefined behaviour, and numbers
+ * come from files and peers that may be hostile. */
+bool wire_json_int(const cJSON *v, long long min, long long max, long long *out);
+
 /* Escapes @len bytes for a human-readable single line: printable characters
  * pass, backslash and control bytes become C escapes (\n, \t, \\, \xNN),
  * invalid UTF-8 becomes \xNN. Caller frees. */

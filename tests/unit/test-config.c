@@ -56,6 +56,17 @@ main(void)
 		      strcmp(ctx.err, "g.json: /n: must be a whole number") == 0,
 	      "int getter: wrong type named (%s)", ctx.err);
 	ctx.err[0] = '\0';
+	/* found by fuzz-common: a huge number must not reach a cast to long long */
+	cJSON *h = cJSON_Parse("{\"n\": 7.77778e+67, \"f\": 2.5}");
+	th_ok(cfg_get_int(&ctx, h, "/", "n", true, 0, 9, &v) < 0 &&
+		      strcmp(ctx.err, "g.json: /n: must be between 0 and 9") == 0,
+	      "int getter: a huge number is out of range (%s)", ctx.err);
+	ctx.err[0] = '\0';
+	th_ok(cfg_get_int(&ctx, h, "/", "f", true, 0, 9, &v) < 0 &&
+		      strcmp(ctx.err, "g.json: /f: must be a whole number") == 0,
+	      "int getter: a fraction is not a whole number (%s)", ctx.err);
+	ctx.err[0] = '\0';
+	cJSON_Delete(h);
 	const char **arr = NULL;
 	size_t n = 0;
 	th_ok(cfg_get_string_array(&ctx, o, "/", "list", true, &arr, &n) < 0 &&

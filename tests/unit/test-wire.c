@@ -1,4 +1,5 @@
 /* test-wire.c — lossless JSON and line escaping of byte strings. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,5 +47,30 @@ main(void)
 	th_streq(s, "{\"path\":\"x\\udcff\"}", "raw node inside a cJSON object");
 	cJSON_free(s);
 	cJSON_Delete(o);
+
+	/* numbers from hostile JSON: never an undefined conversion */
+	static const struct {
+		const char *json;
+		long long min, max;
+		bool ok;
+		long long want;
+	} nums[] = {
+		{"42", 0, 100, true, 42},
+		{"-1", 0, 100, false, 0},
+		{"101", 0, 100, false, 0},
+		{"1.5", 0, 100, false, 0},
+		{"7.77778e+67", LLONG_MIN, LLONG_MAX, false, 0},
+		{"-1e300", LLONG_MIN, LLONG_MAX, false, 0},
+		{"9007199254740992", 0, LLONG_MAX, true, 9007199254740992ll},
+		{"\"3\"", 0, 100, false, 0},
+	};
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		cJSON *v = cJSON_Parse(nums[i].json);
+		long long got = 0;
+		bool r = wire_json_int(v, nums[i].min, nums[i].max, &got);
+		th_ok(r == nums[i].ok && (!r || got == nums[i].want), "wire_json_int(%s)",
+		      nums[i].json);
+		cJSON_Delete(v);
+	}
 	return th_done();
 }
