@@ -6,6 +6,7 @@
  * with its own helper; output lines are written whole under a mutex. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -166,9 +167,10 @@ print_human(const char *line)
 	const cJSON *it;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, WIRE_KEY_PII))
 	{
-		printf("%s%s x%d", any ? "; " : "",
-		       cJSON_GetStringValue(cJSON_GetObjectItem(it, WIRE_KEY_PII_TYPE)),
-		       (int)cJSON_GetNumberValue(cJSON_GetObjectItem(it, WIRE_KEY_COUNT)));
+		long long count = 0;
+		wire_json_int(cJSON_GetObjectItem(it, WIRE_KEY_COUNT), 0, LLONG_MAX, &count);
+		printf("%s%s x%lld", any ? "; " : "",
+		       cJSON_GetStringValue(cJSON_GetObjectItem(it, WIRE_KEY_PII_TYPE)), count);
 		any = true;
 	}
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, WIRE_KEY_MATCHES))

@@ -272,7 +272,9 @@ start_once(struct helper *h)
 		return r < 0 ? r : -EPROTO;
 	}
 	cJSON *o = cJSON_Parse(payload);
-	h->fp_gen = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "fp_gen"));
+	long long gen = 0;
+	wire_json_int(cJSON_GetObjectItem(o, "fp_gen"), LLONG_MIN, LLONG_MAX, &gen);
+	h->fp_gen = gen;
 	cJSON_Delete(o);
 	free(payload);
 	return 0;
