@@ -87,6 +87,8 @@ if [ -z "${LW_NO_SANITIZE:-}" ]; then
 	# detect_leaks: the agent's threads are joined at exit, so a leak report
 	# is a real leak. abort_on_error makes a finding fail the test.
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+	# one known leak inside libinotifytools, explained in the file
+	export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	MESON_TEST_ARGS=(--timeout-multiplier 3)
 	run_build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
