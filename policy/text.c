@@ -327,6 +327,15 @@ text_sniff(const void *bytes, size_t len)
 	}
 	size_t inval = 0, multi = 0;
 	for (size_t i = 0; i < len;) {
+		/* most text is ASCII: eight bytes at a time while no byte has
+		 * its high bit set (memcpy: no alignment assumed) */
+		uint64_t w;
+		while (i + 8 <= len && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) {
+			i += 8;
+		}
+		if (i >= len) {
+			break;
+		}
 		if (s[i] < 0x80) {
 			i++;
 			continue;

@@ -459,19 +459,23 @@ extract_looks_binary(const unsigned char *p, size_t len)
 	if (lim == 0) {
 		return false;
 	}
-	enum text_encoding enc = text_sniff(p, lim);
-	if (enc == TEXT_ENCODING_UTF16LE || enc == TEXT_ENCODING_UTF16BE) {
-		return false;
-	}
+	/* control characters other than NUL, tab, newlines, form feed, ESC */
+	static const unsigned char is_ctl[256] = {
+		[1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1,
+		[11] = 1, [14] = 1, [15] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1,
+		[20] = 1, [21] = 1, [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1,
+		[28] = 1, [29] = 1, [30] = 1, [31] = 1, [127] = 1,
+	};
 	for (size_t i = 0; i < lim; i++) {
-		unsigned char c = p[i];
-		if ((c < 0x20 && c != 0 && c != '\t' && c != '\n' && c != '\r' &&
-		     c != '\f' && c != 0x1b) ||
-		    c == 0x7f) {
-			ctl++;
-		}
+		ctl += is_ctl[p[i]];
 	}
-	return ctl * 20 > lim; /* more than 5 % */
+	if (ctl * 20 <= lim) {
+		return false; /* 5 % or less */
+	}
+	/* UTF-16 text is not binary; sniffing only here saves a pass over
+	 * every ordinary text file */
+	enum text_encoding enc = text_sniff(p, lim);
+	return enc != TEXT_ENCODING_UTF16LE && enc != TEXT_ENCODING_UTF16BE;
 }
 
 static enum ftype
