@@ -334,12 +334,7 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 			goto fail;
 		}
 	}
-	const char *lvl = NULL;
-	if ((r = cfg_get_string(&ctx, root, "/", "log_level", false, &lvl)) < 0) {
-		goto fail;
-	}
-	if (lvl && !log_level_parse(lvl, &cfg->log_level)) {
-		r = cfg_fail(&ctx, "/log_level", "must be one of error, warn, info, debug");
+	if ((r = cfg_get_log_level(&ctx, root, "/", "log_level", &cfg->log_level)) < 0) {
 		goto fail;
 	}
 	long long v = 0;

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "http-client.h"
+#include "ipc.h"
 #include "log.h"
 #include "mem.h"
 #include "store.h"
@@ -26,8 +27,7 @@
 #define REPORTER_BATCH_BYTES (3u << 20)
 
 struct reporter {
-	struct reporter_opts o;
-	char *url, *ca, *cert, *key, *crl, *db_path;
+	int heartbeat_s, batch_max;
 	struct writer *wr;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -45,14 +45,6 @@ struct reporter {
 	int64_t single_until;
 	int64_t last_heartbeat_ns;
 };
-
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Sleeps up to @ms unless kicked or stopping. Returns false when stopping. */
 static bool
@@ -140,7 +132,7 @@ next_batch(struct reporter *r, int64_t *last, int *n)
 {
 	sqlite3_stmt *s = r->next_batch;
 	sqlite3_bind_int64(s, 1, r->sent_upto);
-	sqlite3_bind_int(s, 2, r->sent_upto < r->single_until ? 1 : r->o.batch_max);
+	sqlite3_bind_int(s, 2, r->sent_upto < r->single_until ? 1 : r->batch_max);
 	cJSON *root = cJSON_CreateObject();
 	cJSON *arr = cJSON_AddArrayToObject(root, WIRE_KEY_EVENTS);
 	size_t bytes = 0;
@@ -282,11 +274,11 @@ reporter_main(void *arg)
 	struct reporter *r = arg;
 	for (;;) {
 		int rc = 0;
-		int64_t now = mono_ns();
+		int64_t now = ipc_mono_ns();
 		pthread_mutex_lock(&r->lock);
 		bool have_hb = r->heartbeat != NULL; /* the main loop's first view */
 		pthread_mutex_unlock(&r->lock);
-		if (have_hb && now - r->last_heartbeat_ns >= (int64_t)r->o.heartbeat_s * 1000000000) {
+		if (have_hb && now - r->last_heartbeat_ns >= (int64_t)r->heartbeat_s * 1000000000) {
 			rc = send_heartbeat(r);
 			if (rc == 0) {
 				r->last_heartbeat_ns = now;
@@ -313,34 +305,18 @@ reporter_start(const struct reporter_opts *o, struct writer *wr, struct reporter
 	       char *err, size_t errlen)
 {
 	struct reporter *r = lw_new(struct reporter, 1);
-	r->o = *o;
-	r->url = lw_strdup(o->url);
-	r->ca = lw_strdup(o->ca);
-	r->cert = lw_strdup(o->cert);
-	r->key = lw_strdup(o->key);
-	r->crl = o->crl ? lw_strdup(o->crl) : NULL;
-	r->db_path = lw_strdup(o->db_path);
 	r->wr = wr;
-	if (r->o.heartbeat_s <= 0) {
-		r->o.heartbeat_s = 30;
-	}
-	if (r->o.batch_max <= 0) {
-		r->o.batch_max = 500;
-	}
-	struct lw_http_opts ho = {.url_base = r->url, .ca = r->ca, .cert = r->cert,
-				  .key = r->key, .crl = r->crl, .timeout_ms = 30000};
+	r->heartbeat_s = o->heartbeat_s > 0 ? o->heartbeat_s : 30;
+	r->batch_max = o->batch_max > 0 ? o->batch_max : 500;
+	/* the client copies the strings it keeps */
+	struct lw_http_opts ho = {.url_base = o->url, .ca = o->ca, .cert = o->cert,
+				  .key = o->key, .crl = o->crl, .timeout_ms = 30000};
 	int rc = lw_http_client_new(&ho, &r->http, err, errlen);
 	if (rc == 0) {
-		rc = store_open(r->db_path, DB_MODE_READER, &r->st, err, errlen);
+		rc = store_open(o->db_path, DB_MODE_READER, &r->st, err, errlen);
 	}
 	if (rc < 0) {
 		lw_http_client_free(r->http);
-		free(r->url);
-		free(r->ca);
-		free(r->cert);
-		free(r->key);
-		free(r->crl);
-		free(r->db_path);
 		free(r);
 		return rc;
 	}
@@ -348,7 +324,7 @@ reporter_start(const struct reporter_opts *o, struct writer *wr, struct reporter
 	r->next_batch = db_prepare(db, "SELECT seq, uuid, time, kind, prev, hash, body FROM events"
 				       " WHERE acked IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2");
 	r->count = db_prepare(db, "SELECT count(*) FROM events WHERE acked IS NULL");
-	r->last_heartbeat_ns = mono_ns() - (int64_t)r->o.heartbeat_s * 1000000000;
+	r->last_heartbeat_ns = ipc_mono_ns() - (int64_t)r->heartbeat_s * 1000000000;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -414,11 +390,5 @@ reporter_stop(struct reporter *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->wake);
 	free(r->heartbeat);
-	free(r->url);
-	free(r->ca);
-	free(r->cert);
-	free(r->key);
-	free(r->crl);
-	free(r->db_path);
 	free(r);
 }

@@ -471,8 +471,8 @@ store_gone(struct store *st, const char *path, size_t len, int64_t now)
 
 /* [dir "/", dir "0"): every path strictly below @dir, because '0' follows
  * '/' in byte order and BLOBs compare with memcmp. */
-static void
-bind_below(sqlite3_stmt *s, const char *dir, size_t len, char **lo, char **hi)
+void
+store_bind_below(sqlite3_stmt *s, const char *dir, size_t len, char **lo, char **hi)
 {
 	*lo = lw_malloc(len + 1);
 	*hi = lw_malloc(len + 1);
@@ -490,7 +490,7 @@ store_gone_below(struct store *st, const char *dir, size_t len, int64_t now)
 	sqlite3_stmt *s = st->stmt[S_GONE_BELOW];
 	AUTOFREE char *lo = NULL;
 	AUTOFREE char *hi = NULL;
-	bind_below(s, dir, len, &lo, &hi);
+	store_bind_below(s, dir, len, &lo, &hi);
 	sqlite3_bind_int64(s, 3, now);
 	return step_done(st, s);
 }
@@ -502,7 +502,7 @@ store_sweep(struct store *st, const char *dir, size_t len, bool recursive,
 	sqlite3_stmt *s = st->stmt[recursive ? S_SWEEP_REC : S_SWEEP_FLAT];
 	AUTOFREE char *lo = NULL;
 	AUTOFREE char *hi = NULL;
-	bind_below(s, dir, len, &lo, &hi);
+	store_bind_below(s, dir, len, &lo, &hi);
 	sqlite3_bind_int64(s, 3, now);
 	sqlite3_bind_int64(s, 4, epoch);
 	return step_done(st, s);
@@ -549,7 +549,7 @@ store_rename(struct store *st, const char *from, size_t flen, const char *to,
 	}
 	AUTOFREE char *lo = NULL;
 	AUTOFREE char *hi = NULL;
-	bind_below(q, from, flen, &lo, &hi);
+	store_bind_below(q, from, flen, &lo, &hi);
 	struct moved {
 		int64_t id;
 		char *path;
@@ -666,7 +666,7 @@ store_foreach(struct store *st, const char *dir, size_t len, bool all, int min_r
 	AUTOFREE char *lo = NULL;
 	AUTOFREE char *hi = NULL;
 	if (dir) {
-		bind_below(q, dir, len, &lo, &hi);
+		store_bind_below(q, dir, len, &lo, &hi);
 		sqlite3_bind_blob(q, 3, dir, (int)len, SQLITE_STATIC);
 	}
 	if (min_rank > 0) {

@@ -136,6 +136,12 @@ int store_status_get(struct store *st, int *pid, int64_t *updated, char **json);
 
 int64_t lw_now_ns(void);
 
+/* Binds parameters 1 and 2 of @s to the range of paths strictly below
+ * directory @dir ("dir/" up to "dir0", '0' being '/' + 1) for a
+ * "path >= ?1 AND path < ?2" clause. *lo and *hi hold the bound bytes until
+ * the statement is reset; the caller frees them. */
+void store_bind_below(sqlite3_stmt *s, const char *dir, size_t len, char **lo, char **hi);
+
 /* Level ranks for ordering and filtering: 0 none, 1 UNCLASSIFIED,
  * 2 RESTRICTED, 3 CONFIDENTIAL, 4 SECRET, 5 TOP SECRET; -1 unknown name. */
 int store_rank_of(const char *level);

@@ -634,13 +634,32 @@ verdict_reevaluate(struct verdict *vd, int64_t now)
 	if (policy_rule_count(vd->policy) == 0 && !vd->sightings) {
 		return 0;
 	}
+	/* Every file in the inventory was judged, as it was recorded, under
+	 * the policy the last evaluation stored here: the same policy again
+	 * (a restart, a reload of an unchanged file) has nothing to add, and
+	 * reading every row at each start would cost seconds on a large
+	 * inventory. */
+	uint8_t d[LW_SHA256_LEN];
+	policy_digest(vd->policy, d);
+	uint64_t u = 0;
+	for (int i = 0; i < 8; i++) {
+		u = u << 8 | d[i];
+	}
+	/* the lowest bit says whether sightings were reported */
+	int64_t key = (int64_t)((u & ~(uint64_t)1) | vd->sightings);
+	int64_t last = 0;
+	if (store_meta_get(vd->st, "policy_digest", &last) == 1 && last == key) {
+		log_info("policy: unchanged since the inventory was last evaluated; not"
+			 " evaluated again");
+		return 0;
+	}
 	struct reeval_ctx x = {vd, now, 0};
 	int64_t before = vd->raised;
 	int r = store_foreach(vd->st, NULL, 0, false, 0, reeval_row, &x);
 	log_info("policy: %zu rules; %lld sensitive files evaluated, %lld new violations",
 		 policy_rule_count(vd->policy), (long long)x.files,
 		 (long long)(vd->raised - before));
-	return r;
+	return r < 0 ? r : store_meta_set(vd->st, "policy_digest", key);
 }
 
 bool

@@ -160,16 +160,10 @@ vstore_state_clear(struct vstore *vs, const char *path, size_t len)
 int
 vstore_state_clear_gone_below(struct vstore *vs, const char *dir, size_t len)
 {
-	/* dir + '/' .. dir + '0': every path below, '0' being '/' + 1 */
 	sqlite3_stmt *s = vs->stmt[V_STATE_CLEAR_BELOW];
-	AUTOFREE char *lo = lw_malloc(len + 1);
-	AUTOFREE char *hi = lw_malloc(len + 1);
-	memcpy(lo, dir, len);
-	memcpy(hi, dir, len);
-	lo[len] = '/';
-	hi[len] = '0';
-	sqlite3_bind_blob(s, 1, lo, (int)len + 1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, hi, (int)len + 1, SQLITE_STATIC);
+	AUTOFREE char *lo = NULL;
+	AUTOFREE char *hi = NULL;
+	store_bind_below(s, dir, len, &lo, &hi);
 	return done(vs, s);
 }
 
@@ -252,14 +246,9 @@ vstore_sightings_gone_below(struct vstore *vs, const char *dir, size_t len, vsto
 			       -1, &s, NULL) != SQLITE_OK) {
 		return -EIO;
 	}
-	AUTOFREE char *lo = lw_malloc(len + 1);
-	AUTOFREE char *hi = lw_malloc(len + 1);
-	memcpy(lo, dir, len);
-	memcpy(hi, dir, len);
-	lo[len] = '/';
-	hi[len] = '0';
-	sqlite3_bind_blob(s, 1, lo, (int)len + 1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, hi, (int)len + 1, SQLITE_STATIC);
+	AUTOFREE char *lo = NULL;
+	AUTOFREE char *hi = NULL;
+	store_bind_below(s, dir, len, &lo, &hi);
 	/* collected first: the callback writes to the table being read */
 	struct {
 		char *p;
@@ -504,26 +493,6 @@ vstore_violation_foreach(struct vstore *vs, int64_t since, int min_severity, con
 	while (r == 0 && sqlite3_step(s) == SQLITE_ROW) {
 		r = fn(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
 		       (const char *)sqlite3_column_text(s, 2), ctx);
-	}
-	sqlite3_finalize(s);
-	return r;
-}
-
-int
-vstore_counts(struct vstore *vs, int64_t *violations, int64_t *unacked)
-{
-	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(vs->db,
-			       "SELECT (SELECT count(*) FROM violations),"
-			       " (SELECT count(*) FROM events WHERE acked IS NULL)",
-			       -1, &s, NULL) != SQLITE_OK) {
-		return -EIO;
-	}
-	int r = -EIO;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*violations = sqlite3_column_int64(s, 0);
-		*unacked = sqlite3_column_int64(s, 1);
-		r = 0;
 	}
 	sqlite3_finalize(s);
 	return r;

@@ -108,5 +108,3 @@ int vstore_quarantine_foreach(struct vstore *vs, vstore_quarantine_fn fn, void *
 typedef int (*vstore_violation_fn)(int64_t id, int64_t time, const char *body, void *ctx);
 int vstore_violation_foreach(struct vstore *vs, int64_t since, int min_severity,
 			     const char *rule, vstore_violation_fn fn, void *ctx);
-/* Counts for status: violations stored, events not yet acknowledged. */
-int vstore_counts(struct vstore *vs, int64_t *violations, int64_t *unacked);

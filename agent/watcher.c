@@ -36,6 +36,7 @@
 
 #include "dirmap.h"
 #include "glob.h"
+#include "ipc.h"
 #include "log.h"
 #include "mem.h"
 
@@ -124,14 +125,6 @@ struct watcher {
 };
 
 static struct log_ratelimit watch_rl = LOG_RATELIMIT_INIT(10, 5);
-
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static bool
 path_is_excluded(const struct watcher *w, const char *path, size_t len)
@@ -251,7 +244,7 @@ walk_start(struct watcher *w, struct dir_node *parent, const char *name, size_t 
 	wk->epoch = ++w->epoch;
 	wk->recursive = recursive;
 	wk->full = full;
-	wk->started = mono_ns();
+	wk->started = ipc_mono_ns();
 	if (parent) {
 		wk->prefix = join(w, parent, name, len, &wk->prefix_len);
 	} else {
@@ -311,7 +304,7 @@ barrier_run(struct walk_barrier *b)
 	writer_submit(w->wr, op);
 	if (b->full) {
 		log_info("watch: full scan of %s done in %.3f s", b->prefix,
-			 (double)(mono_ns() - b->started) / 1e9);
+			 (double)(ipc_mono_ns() - b->started) / 1e9);
 		atomic_fetch_add(&w->st_full_done, 1);
 		writer_submit(w->wr, writer_op_new(WRITER_OP_FULL_SCAN_DONE, NULL, 0,
 						   NULL, 0));
@@ -541,7 +534,7 @@ move_add(struct watcher *w, struct dir_node *parent, const struct watch_event *e
 	m->name = lw_strndup(ev->name, ev->name_len);
 	m->len = ev->name_len;
 	m->is_dir = (ev->mask & IN_ISDIR) != 0;
-	m->when = mono_ns();
+	m->when = ipc_mono_ns();
 }
 
 static void
@@ -576,7 +569,7 @@ moved_out(struct watcher *w, struct pending_move *m)
 static void
 expire_moves(struct watcher *w, bool all)
 {
-	int64_t now = mono_ns();
+	int64_t now = ipc_mono_ns();
 	for (size_t i = 0; i < w->nmoves;) {
 		if (all || now - w->moves[i].when >= MOVE_PAIR_WAIT_NS) {
 			struct pending_move m;
@@ -888,7 +881,7 @@ watcher_main(void *arg)
 		if (!w->walks && !w->nmoves) {
 			dirmap_collect(w->map);
 		}
-		int64_t now = mono_ns();
+		int64_t now = ipc_mono_ns();
 		if (now - last_publish > 500 * 1000000ll) {
 			publish_unwatched(w);
 			last_publish = now;

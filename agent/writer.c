@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipc.h"
 #include "log.h"
 #include "mem.h"
 #include "verdict.h"
@@ -218,14 +219,6 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 	return -EINVAL;
 }
 
-static int64_t
-mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void *
 writer_main(void *arg)
 {
@@ -237,7 +230,7 @@ writer_main(void *arg)
 			pthread_cond_wait(&w->has_work, &w->lock);
 		}
 		if (w->head && !w->stopping && w->queued < WRITER_GATHER_MIN &&
-		    mono_now() - last_commit < WRITER_GATHER_NS) {
+		    ipc_mono_ns() - last_commit < WRITER_GATHER_NS) {
 			struct timespec until;
 			clock_gettime(CLOCK_MONOTONIC, &until);
 			until.tv_nsec += WRITER_GATHER_NS;
@@ -281,7 +274,7 @@ writer_main(void *arg)
 				r = apply(w, op, now);
 			}
 			if (r >= 0 && (r = store_commit(w->st)) >= 0) {
-				last_commit = mono_now();
+				last_commit = ipc_mono_ns();
 				if (w->vd) {
 					verdict_batch_committed(w->vd);
 					atomic_store(&w->violations, verdict_raised(w->vd));

@@ -263,12 +263,7 @@ collector_config_load(const char *path, struct collector_config **out, char *err
 	    (r = load_admins(&ctx, root, cfg)) < 0 || (r = load_limits(&ctx, root, cfg)) < 0) {
 		goto fail;
 	}
-	const char *lvl = NULL;
-	if ((r = cfg_get_string(&ctx, root, "/", "log_level", false, &lvl)) < 0) {
-		goto fail;
-	}
-	if (lvl && !log_level_parse(lvl, &cfg->log_level)) {
-		r = cfg_fail(&ctx, "/log_level", "must be one of error, warn, info, debug");
+	if ((r = cfg_get_log_level(&ctx, root, "/", "log_level", &cfg->log_level)) < 0) {
 		goto fail;
 	}
 	cJSON_Delete(root);

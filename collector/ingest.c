@@ -31,7 +31,7 @@ cstore_close(struct cstore *s)
 
 static int
 ingest_once(struct cstore *s, const char *agent, struct chain_event *evs, size_t n,
-	    struct lw_sha256 *h, struct cstore_ingest_stats *st)
+	    struct cstore_ingest_stats *st)
 {
 	int64_t last_seq = 0;
 	int r = s->ops->begin(s, agent, &last_seq);
@@ -67,7 +67,7 @@ ingest_once(struct cstore *s, const char *agent, struct chain_event *evs, size_t
 			f.have_prev = r == 1;
 		}
 		char computed[LW_SHA256_HEX_LEN + 1];
-		chain_event_hash(h, ev, computed);
+		chain_event_hash(ev, computed);
 		struct chain_alert alerts[3];
 		int nal = 0;
 		unsigned flags = chain_verify(ev, computed, &f, alerts, &nal);
@@ -101,20 +101,28 @@ int
 cstore_ingest(struct cstore *s, const char *agent, struct chain_event *evs, size_t n,
 	      struct cstore_ingest_stats *st)
 {
-	struct lw_sha256 *h = lw_sha256_new();
 	int r = -EAGAIN;
 	/* -EAGAIN: another collector inserted the same (agent, uuid) between
 	 * our check and our insert, or a serialisation failure; the whole
 	 * batch is rolled back and verified again, and now sees its rows. */
 	for (int attempt = 0; attempt < 5 && r == -EAGAIN; attempt++) {
-		r = ingest_once(s, agent, evs, n, h, st);
+		r = ingest_once(s, agent, evs, n, st);
 	}
-	lw_sha256_free(h);
 	if (r == -EAGAIN) {
 		log_warn("collector: %s: batch kept conflicting; the agent will retry", agent);
 		r = -EIO;
 	}
 	return r;
+}
+
+void
+cstore_put_key(struct wire_buf *out, const char *key, bool first)
+{
+	if (!first) {
+		wire_buf_put(out, ",", 1);
+	}
+	wire_buf_json_string(out, key, strlen(key));
+	wire_buf_put(out, ":", 1);
 }
 
 void

@@ -362,16 +362,6 @@ pg_heartbeat(struct cstore *base, const char *agent, const struct cstore_heartbe
 	return r;
 }
 
-static void
-put_key(struct wire_buf *out, const char *key, bool first)
-{
-	if (!first) {
-		wire_buf_put(out, ",", 1);
-	}
-	wire_buf_json_string(out, key, strlen(key));
-	wire_buf_put(out, ":", 1);
-}
-
 /* One value as JSON: 's' string, 'n' number, 'b' boolean; NULL as null. */
 static void
 put_val(struct wire_buf *out, const PGresult *res, int row, int col, char type)
@@ -413,7 +403,7 @@ pg_agents(struct cstore *base, struct wire_buf *out)
 	for (int i = 0; i < n; i++) {
 		wire_buf_put(out, i ? ",{" : "{", i ? 2 : 1);
 		for (int c = 0; c < (int)LW_ARRAY_SIZE(keys); c++) {
-			put_key(out, keys[c], c == 0);
+			cstore_put_key(out, keys[c], c == 0);
 			put_val(out, res, i, c, types[c]);
 		}
 		wire_buf_put(out, "}", 1);
@@ -430,13 +420,13 @@ body_rows(PGresult *res, bool with_seq, struct wire_buf *out)
 	for (int i = 0; i < n; i++) {
 		struct wire_buf pre = {0};
 		int c = 1;
-		put_key(&pre, WIRE_KEY_AGENT, true);
+		cstore_put_key(&pre, WIRE_KEY_AGENT, true);
 		put_val(&pre, res, i, c++, 's');
 		if (with_seq) {
-			put_key(&pre, WIRE_KEY_SEQ, false);
+			cstore_put_key(&pre, WIRE_KEY_SEQ, false);
 			put_val(&pre, res, i, c++, 'n');
 		}
-		put_key(&pre, WIRE_KEY_RECEIVED, false);
+		cstore_put_key(&pre, WIRE_KEY_RECEIVED, false);
 		put_val(&pre, res, i, c++, 's');
 		if (i) {
 			wire_buf_put(out, ",", 1);
@@ -502,7 +492,7 @@ pg_alerts(struct cstore *base, const struct cstore_query *q, struct wire_buf *ou
 	for (int i = 0; i < n; i++) {
 		wire_buf_put(out, i ? ",{" : "{", i ? 2 : 1);
 		for (int c = 0; c < (int)LW_ARRAY_SIZE(keys); c++) {
-			put_key(out, keys[c], c == 0);
+			cstore_put_key(out, keys[c], c == 0);
 			put_val(out, res, i, c + 1, types[c]);
 		}
 		wire_buf_put(out, "}", 1);

@@ -308,16 +308,6 @@ put_comma(struct wire_buf *out, int n)
 	}
 }
 
-static void
-put_key(struct wire_buf *out, const char *key, bool first)
-{
-	if (!first) {
-		wire_buf_put(out, ",", 1);
-	}
-	wire_buf_json_string(out, key, strlen(key));
-	wire_buf_put(out, ":", 1);
-}
-
 /* Column @i as JSON: text as a string, numbers as numbers, NULL as null. */
 static void
 put_col(struct wire_buf *out, sqlite3_stmt *st, int i)
@@ -357,10 +347,10 @@ sq_agents(struct cstore *base, struct wire_buf *out)
 		put_comma(out, n++);
 		wire_buf_put(out, "{", 1);
 		for (int i = 0; i < (int)LW_ARRAY_SIZE(keys); i++) {
-			put_key(out, keys[i], i == 0);
+			cstore_put_key(out, keys[i], i == 0);
 			put_col(out, st, i);
 		}
-		put_key(out, WIRE_KEY_CHAIN_OK, false);
+		cstore_put_key(out, WIRE_KEY_CHAIN_OK, false);
 		wire_buf_put(out, sqlite3_column_int(st, 8) ? "true" : "false",
 			     sqlite3_column_int(st, 8) ? 4 : 5);
 		wire_buf_put(out, "}", 1);
@@ -377,13 +367,13 @@ body_rows(struct sq_store *s, sqlite3_stmt *st, bool with_seq, struct wire_buf *
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct wire_buf pre = {0};
 		int c = 1;
-		put_key(&pre, WIRE_KEY_AGENT, true);
+		cstore_put_key(&pre, WIRE_KEY_AGENT, true);
 		put_col(&pre, st, c++);
 		if (with_seq) {
-			put_key(&pre, WIRE_KEY_SEQ, false);
+			cstore_put_key(&pre, WIRE_KEY_SEQ, false);
 			put_col(&pre, st, c++);
 		}
-		put_key(&pre, WIRE_KEY_RECEIVED, false);
+		cstore_put_key(&pre, WIRE_KEY_RECEIVED, false);
 		put_col(&pre, st, c++);
 		put_comma(out, n++);
 		cstore_merge_body(out, pre.data, (const char *)sqlite3_column_text(st, c),
@@ -437,7 +427,7 @@ sq_alerts(struct cstore *base, const struct cstore_query *q, struct wire_buf *ou
 		put_comma(out, n++);
 		wire_buf_put(out, "{", 1);
 		for (int i = 0; i < (int)LW_ARRAY_SIZE(keys); i++) {
-			put_key(out, keys[i], i == 0);
+			cstore_put_key(out, keys[i], i == 0);
 			put_col(out, st, i + 1);
 		}
 		wire_buf_put(out, "}", 1);

@@ -99,5 +99,8 @@ int cstore_ingest(struct cstore *s, const char *agent, struct chain_event *evs, 
  * without braces, e.g. "\"agent\":\"a\",\"seq\":1") merged with the JSON
  * object text @body into @out, byte for byte (bodies are never
  * re-serialised). */
+/* Appends "key": to a JSON object being written by hand (preceded by a
+ * comma unless @first). */
+void cstore_put_key(struct wire_buf *out, const char *key, bool first);
 void cstore_merge_body(struct wire_buf *out, const char *prefix_json, const char *body,
 		       size_t body_len);

@@ -273,9 +273,8 @@ chain_event_parse(const cJSON *o, struct chain_event *ev, char *err, size_t errl
 }
 
 void
-chain_event_hash(struct lw_sha256 *h, const struct chain_event *ev, char *hex)
+chain_event_hash(const struct chain_event *ev, char *hex)
 {
-	(void)h;
 	chain_hash(ev->prev, ev->seq, ev->uuid, ev->time,
 		   ev->kind == CHAIN_KIND_VIOLATION ? WIRE_EVENT_VIOLATION : WIRE_EVENT_SIGHTING,
 		   ev->body, ev->body_len, hex);

@@ -59,9 +59,9 @@ void chain_event_fini(struct chain_event *ev); /* NULL is a no-op */
 int chain_event_parse(const cJSON *obj, struct chain_event *ev, char *err,
 		      size_t errlen);
 
-/* The event's hash as common/chain.c computes it (the agent uses the same
- * function); @h is unused, left for the callers that pass their digest. */
-void chain_event_hash(struct lw_sha256 *h, const struct chain_event *ev, char *hex);
+/* The event's hash into @hex (65 bytes), as common/chain.c computes it:
+ * the agent uses the same function. */
+void chain_event_hash(const struct chain_event *ev, char *hex);
 
 /* True if @len bytes at @s are valid UTF-8 without NULs: what PostgreSQL's
  * text columns accept, so both stores take exactly the same events. */

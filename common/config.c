@@ -194,6 +194,23 @@ cfg_get_int(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 }
 
 int
+cfg_get_log_level(struct cfg_ctx *ctx, const cJSON *obj, const char *where, const char *key,
+		  enum log_level *out)
+{
+	const char *lvl = NULL;
+	int r = cfg_get_string(ctx, obj, where, key, false, &lvl);
+	if (r < 0 || !lvl) {
+		return r;
+	}
+	if (!log_level_parse(lvl, out)) {
+		char at[512];
+		member(obj, where, key, at, sizeof(at));
+		return cfg_fail(ctx, at, "must be one of error, warn, info, debug");
+	}
+	return 0;
+}
+
+int
 cfg_get_bool(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 	     const char *key, bool required, bool *out)
 {

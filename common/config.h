@@ -11,6 +11,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "log.h"
+
 struct cfg_ctx {
 	const char *file;  /* name used in messages; borrowed */
 	char err[1024];    /* first error; empty while none */
@@ -42,6 +44,9 @@ int cfg_get_string(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 int cfg_get_int(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 		const char *key, bool required, long long min, long long max,
 		long long *out);
+/* "log_level": error, warn, info or debug; *out untouched when missing. */
+int cfg_get_log_level(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
+		      const char *key, enum log_level *out);
 int cfg_get_bool(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 		 const char *key, bool required, bool *out);
 /* An array of strings: *out is a NULL-terminated array of borrowed strings

@@ -91,8 +91,6 @@
 #define WIRE_KEY_OWNER "owner"
 #define WIRE_KEY_WINDOW_S "window_s"
 #define WIRE_KEY_VIOLATION "violation"
-#define WIRE_KEY_QUARANTINE "quarantine"
-#define WIRE_KEY_STORED "stored"
 #define WIRE_KEY_RESTORED_AT "restored_at"
 #define WIRE_EVENT_VIOLATION "violation"
 #define WIRE_EVENT_SIGHTING "sighting"

@@ -758,6 +758,19 @@ policy_default(void)
 	return p;
 }
 
+void
+policy_digest(const struct policy *p, uint8_t out[LW_SHA256_LEN])
+{
+	struct lw_sha256 *h = lw_sha256_new();
+	lw_sha256_init(h);
+	char *s = cJSON_PrintUnformatted(p->root);
+	lw_sha256_update(h, LW_VERSION, strlen(LW_VERSION) + 1);
+	lw_sha256_update(h, s, strlen(s));
+	cJSON_free(s);
+	lw_sha256_final(h, out);
+	lw_sha256_free(h);
+}
+
 size_t
 policy_zone_count(const struct policy *p)
 {

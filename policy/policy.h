@@ -110,6 +110,10 @@ int policy_from_json(const cJSON *root, struct cfg_ctx *ctx, struct policy **out
 struct policy *policy_default(void);
 void policy_free(struct policy *p); /* NULL is a no-op */
 
+/* A digest of the whole policy as loaded (and of this build, whose
+ * built-in defaults it depends on): equal digests judge alike. */
+void policy_digest(const struct policy *p, uint8_t out[LW_SHA256_LEN]);
+
 /* --- zones --- */
 size_t policy_zone_count(const struct policy *p);
 const char *policy_zone_name(const struct policy *p, unsigned idx);

@@ -11,6 +11,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import time
 
 from lwtest import Agent, LEAKWATCH, ok, done, write
@@ -315,6 +316,22 @@ ok(len(hits) == 1 and hits[0]["file"]["path"] == kestrel
    and hits[0]["file"]["rules"] == ["kestrel"],
    "a detector added by a reload finds a file recorded before it", hits or agent.diagnose())
 
+# the local violations filters
+allv = violations(agent)
+r_rule = violations(agent, "--rule", "classified-in-staging")
+r_crit = violations(agent, "--severity", "critical")
+r_future = violations(agent, "--since", "2099-01-01")
+r_day = violations(agent, "--since", "24h")
+ok(r_rule and len(r_rule) == len([v for v in allv if v["rule"] == "classified-in-staging"])
+   and all(v["rule"] == "classified-in-staging" for v in r_rule),
+   "violations --rule keeps that rule's only")
+ok(r_crit and all(v["severity"] == "critical" for v in r_crit)
+   and len(r_crit) == len([v for v in allv if v["severity"] == "critical"]),
+   "violations --severity critical keeps the critical ones")
+ok(r_future == [] and len(r_day) == len(allv), "violations --since filters by time")
+r = agent.cli("violations", "--since", "yesterday-ish", check=False)
+ok(r.returncode == 2 and b"--since" in r.stderr, "a bad --since is refused", r.stderr)
+
 # the event log is a hash chain without gaps
 db = os.path.join(agent.state, "agent.db")
 rows = subprocess.run(["sqlite3", "-json", "file:%s?mode=ro" % db,
@@ -370,6 +387,45 @@ r = subprocess.run(["sqlite3", "file:%s?mode=ro" % db, "PRAGMA integrity_check"]
 ok(r.stdout.strip() == b"ok", "the database is consistent after the storm", r.stdout)
 
 ok(agent.stop() == 0, "agent stops cleanly")
+
+# quarantine onto another file system (state dir on tmpfs, the tree on
+# /tmp): the file is copied with its mode and times, then removed
+if os.path.isdir("/dev/shm") and os.stat("/dev/shm").st_dev != os.stat(agent.base).st_dev:
+    xfs_state = tempfile.mkdtemp(prefix="lw-policy-state.", dir="/dev/shm")
+    with open(agent.config) as f:
+        xcfg = json.load(f)
+    xcfg["state_dir"] = xfs_state
+    make_policy(policy, root)
+    with open(agent.config, "w") as f:
+        json.dump(xcfg, f)
+    agent.start()
+    agent.wait_ready()
+    xf = os.path.join(root, "sync", "cross.txt")
+    write(xf, SECRET.replace("convoy", "barge"))
+    os.chmod(xf, 0o604)
+    os.utime(xf, (1700000000, 1700000000))
+    mtime = os.stat(xf).st_mtime
+    hits = wait_violation(agent, lambda v: v["rule"] == "classified-in-sync"
+                          and v["file"]["path"] == xf)
+    time.sleep(0.5)
+    r = agent.cli("quarantine", "list", "--json")
+    q = [json.loads(l) for l in r.stdout.decode().splitlines() if xf in l]
+    stored = os.path.join(xfs_state, "quarantine", q[0]["id"]) if q else ""
+    ok(hits and hits[0]["action_result"] == "ok" and not os.path.exists(xf)
+       and os.path.exists(stored) and stat.S_IMODE(os.stat(stored).st_mode) == 0o604
+       and os.stat(stored).st_mtime == mtime,
+       "quarantine across file systems copies with mode and times, then removes",
+       hits or agent.diagnose())
+    if q:
+        r = agent.cli("quarantine", "restore", q[0]["id"])
+        ok(r.returncode == 0 and open(xf).read() == SECRET.replace("convoy", "barge")
+           and stat.S_IMODE(os.stat(xf).st_mode) == 0o604 and os.stat(xf).st_mtime == mtime
+           and not os.path.exists(stored),
+           "and restore brings it back across file systems", r.stderr)
+    ok(agent.stop() == 0, "agent with its state on tmpfs stops cleanly")
+    shutil.rmtree(xfs_state, ignore_errors=True)
+else:
+    ok(True, "# SKIP no second file system at /dev/shm for the cross-device quarantine")
 
 # a broken policy at start-up: exit status 2, the place named
 write(policy, '{"rules": [{"id": "x", "severity": "low", "where": {"in": ["nowhere"]}}]}')

@@ -136,6 +136,8 @@ got = wait_until(lambda: len(collector_violations(col)) >= 8 and collector_viola
 uuids = [v["id"] for v in collector_violations(col)]
 alerts = admin_get(col, "/v1/alerts?agent=ws-01").get("alerts", [])
 ag = [a for a in admin_get(col, "/v1/agents").get("agents", []) if a["agent"] == "ws-01"]
+ok("policy: unchanged since the inventory was last evaluated" in agent.log_text(),
+   "a restart under the same policy does not re-evaluate the inventory")
 ok(len(uuids) == 8 and len(set(uuids)) == 8 and not alerts and ag and ag[0]["chain_ok"],
    "after a restart: the baseline violation arrives, no duplicates, the chain verifies",
    {"n": len(uuids), "alerts": alerts, "agent": ag})
