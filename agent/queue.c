@@ -13,6 +13,9 @@ struct wq {
 	pthread_cond_t can_pop;
 	pthread_cond_t can_push;
 	struct wq_item *head, *tail; /* FIFO of queued (not busy) items */
+	/* The queued barriers in FIFO order, chained through hnext (they are
+	 * never in the path table). */
+	struct wq_item *barriers, *barriers_tail;
 	struct wq_item **buckets;    /* every path item, queued or busy */
 	size_t nbuckets;
 	size_t npaths;
@@ -185,6 +188,40 @@ wq_push(struct wq *q, const char *path, size_t len)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* Links @it into the FIFO just before @at. */
+static void
+fifo_insert_before(struct wq *q, struct wq_item *it, struct wq_item *at)
+{
+	it->next = at;
+	it->prev = at->prev;
+	if (at->prev) {
+		at->prev->next = it;
+	} else {
+		q->head = it;
+	}
+	at->prev = it;
+}
+
+/* A path item to run once more. It was first pushed before every barrier
+ * now queued (it was past them all when popped), so it goes ahead of the
+ * first: a barrier must not pass a file its walk listed while a worker
+ * held it, or the walk's sweep would see that file's old stamp and mark it
+ * deleted. A file rewritten without pause would hold a barrier back for
+ * ever that way; after WQ_REQUEUE_AHEAD it queues at the back, and the
+ * writer puts back a row such a sweep removed (WRITER_OP_SEEN). */
+#define WQ_REQUEUE_AHEAD 8
+
+static void
+requeue(struct wq *q, struct wq_item *it)
+{
+	if (q->barriers && it->requeued < WQ_REQUEUE_AHEAD) {
+		it->requeued++;
+		fifo_insert_before(q, it, q->barriers);
+	} else {
+		fifo_append(q, it);
+	}
+}
+
 void
 wq_push_barrier(struct wq *q, void *payload)
 {
@@ -192,6 +229,12 @@ wq_push_barrier(struct wq *q, void *payload)
 	it->kind = WQ_ITEM_BARRIER;
 	it->payload = payload;
 	pthread_mutex_lock(&q->lock);
+	if (q->barriers_tail) {
+		q->barriers_tail->hnext = it;
+	} else {
+		q->barriers = it;
+	}
+	q->barriers_tail = it;
 	fifo_append(q, it);
 	pthread_cond_signal(&q->can_pop);
 	pthread_mutex_unlock(&q->lock);
@@ -209,6 +252,12 @@ pop(struct wq *q, bool wait)
 			if (it->kind == WQ_ITEM_PATH) {
 				it->busy = true;
 				q->nbusy++;
+			} else {
+				/* barriers leave in order: this is the first */
+				q->barriers = it->hnext;
+				if (!q->barriers) {
+					q->barriers_tail = NULL;
+				}
 			}
 			pthread_mutex_unlock(&q->lock);
 			return it;
@@ -249,7 +298,7 @@ wq_done(struct wq *q, struct wq_item *it, bool again)
 	if (again || it->dirty) {
 		it->retries = again ? it->retries + 1 : 0;
 		it->dirty = false;
-		fifo_append(q, it);
+		requeue(q, it);
 		pthread_cond_signal(&q->can_pop);
 	} else {
 		table_remove(q, it);

@@ -4,8 +4,10 @@
  * events, one hash); pushing a path that a worker is processing marks it to
  * run once more afterwards, so a path is never processed by two workers at
  * once and results for one path reach the writer in order. A barrier is
- * handed out only when every item handed out before it has been finished,
- * which is how a scan's deletion sweep waits for the scan's files.
+ * handed out only when every item pushed before it has been finished,
+ * including the extra runs of items pushed again while in progress (they
+ * queue ahead of it), which is how a scan's deletion sweep waits for the
+ * scan's files.
  * All functions are thread-safe. */
 #pragma once
 
@@ -28,6 +30,7 @@ struct wq_item {
 	struct wq_item *prev, *next, *hnext;
 	uint64_t hash;
 	bool busy, dirty;
+	unsigned requeued;   /* times put back ahead of a barrier */
 };
 
 struct wq;
@@ -46,7 +49,8 @@ struct wq_item *wq_pop(struct wq *q);
 /* Like wq_pop() but returns NULL at once when nothing can be handed out. */
 struct wq_item *wq_trypop(struct wq *q);
 /* Finishes an item from wq_pop. @again: process it once more (the file
- * changed while it was read); the item goes to the back of the queue. */
+ * changed while it was read); the item goes ahead of queued barriers, or
+ * to the back if there are none. */
 void wq_done(struct wq *q, struct wq_item *item, bool again);
 /* Renames queued (not in-progress) paths below directory @from to below @to,
  * after a directory rename, so that they are processed where they are now. */

@@ -138,6 +138,18 @@ simple(struct worker *wk, const struct wq_item *it, enum writer_op_kind kind)
 	writer_submit(wk->pool->wr, op);
 }
 
+/* The file is as @rec (its row) says: stamp it. The row goes along in case
+ * a sweep removed it meanwhile (see the writer's WRITER_OP_SEEN). */
+static void
+seen(struct worker *wk, const struct wq_item *it, struct file_rec *rec)
+{
+	struct writer_op *op = writer_op_new(WRITER_OP_SEEN, it->path, it->len, NULL, 0);
+	op->rec = *rec;
+	op->dir_gen = wk->dir_gen;
+	memset(rec, 0, sizeof(*rec));
+	writer_submit(wk->pool->wr, op);
+}
+
 /* Same kind, identity, content stamp, ctime and ownership as recorded, and
  * recorded without error: nothing can have changed. */
 static bool
@@ -383,9 +395,8 @@ process_path(struct worker *wk, struct wq_item *it)
 	if (lookups && store_lookup_path(wk->st, it->path, it->len, &old) == 1 &&
 	    unchanged(&old, &rec)) {
 		if (!S_ISREG(st.st_mode) || !classifying || old.fp_gen == gen) {
-			file_rec_fini(&old);
 			file_rec_fini(&rec);
-			simple(wk, it, WRITER_OP_SEEN);
+			seen(wk, it, &old);
 			return false;
 		}
 		carry(&rec, &old);

@@ -163,7 +163,13 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 	case WRITER_OP_PUT:
 		return apply_put(w, op, now);
 	case WRITER_OP_SEEN:
-		return store_seen(w->st, op->path, op->len, w->epoch);
+		r = store_seen(w->st, op->path, op->len, w->epoch);
+		/* No live row: a walk's sweep got here first (the worker looked
+		 * before the sweep was applied, see queue.h on barriers). The
+		 * worker has just seen the file, unchanged from the row it
+		 * read, so that row is put back rather than the file lost
+		 * until the next full scan. */
+		return r != 0 ? r : apply_put(w, op, now);
 	case WRITER_OP_GONE:
 		r = store_gone(w->st, op->path, op->len, now);
 		return r < 0 || !w->vd ? r : verdict_gone(w->vd, op->path, op->len);

@@ -14,7 +14,7 @@
 
 enum writer_op_kind {
 	WRITER_OP_PUT,         /* path, rec */
-	WRITER_OP_SEEN,        /* path */
+	WRITER_OP_SEEN,        /* path, rec: the row found unchanged (put back if gone) */
 	WRITER_OP_GONE,        /* path */
 	WRITER_OP_RENAME,      /* path -> path2 (one file) */
 	WRITER_OP_RENAME_DIR,  /* path -> path2 (everything below) */

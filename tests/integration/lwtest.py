@@ -35,6 +35,12 @@ def ok(cond, name, diag=None):
     if not cond and diag:
         for line in str(diag).splitlines()[:80]:
             print("#   " + line, flush=True)
+    if not cond:
+        # meson shows a failed test's stderr, not its TAP diagnostics: CI
+        # logs must say why without a re-run
+        print("not ok %d - %s" % (_count, name), file=sys.stderr, flush=True)
+        for line in str(diag or "").splitlines()[:80]:
+            print("#   " + line, file=sys.stderr, flush=True)
     return cond
 
 

@@ -74,6 +74,53 @@ main(void)
 	th_streq(y->path, "/y", "after the barrier");
 	wq_done(q, y, false);
 
+	/* A path listed by a walk while a worker holds it (it goes dirty), then
+	 * the walk's barrier: the re-run must come before the barrier, or the
+	 * sweep behind it sees the file's old stamp. */
+	push(q, "/w");
+	struct wq_item *w1 = wq_pop(q);
+	push(q, "/w"); /* the walk lists it */
+	int walk = 7;
+	wq_push_barrier(q, &walk);
+	push(q, "/z");
+	wq_done(q, w1, false);
+	struct wq_item *w2 = wq_pop(q);
+	th_ok(w2->kind == WQ_ITEM_PATH && strcmp(w2->path, "/w") == 0,
+	      "a re-run goes ahead of a barrier pushed while it was busy");
+	wq_done(q, w2, true); /* changed while read: again ahead */
+	w2 = wq_pop(q);
+	th_ok(w2->kind == WQ_ITEM_PATH && strcmp(w2->path, "/w") == 0,
+	      "a retry goes ahead of the barrier too");
+	wq_done(q, w2, false);
+	bar = wq_pop(q);
+	th_ok(bar->kind == WQ_ITEM_BARRIER && bar->payload == &walk,
+	      "then the barrier");
+	wq_done(q, bar, false);
+	y = wq_pop(q);
+	th_streq(y->path, "/z", "then what was pushed after it");
+	wq_done(q, y, false);
+
+	/* a path rewritten without pause cannot hold a barrier back for ever */
+	push(q, "/log");
+	wq_push_barrier(q, &walk);
+	int runs = 0;
+	for (;;) {
+		struct wq_item *it = wq_pop(q);
+		if (it->kind == WQ_ITEM_BARRIER) {
+			wq_done(q, it, false);
+			break;
+		}
+		runs++;
+		push(q, "/log"); /* written again while read */
+		wq_done(q, it, false);
+	}
+	th_ok(runs > 1 && runs < 20, "the barrier passes after a bounded number of re-runs (%d)",
+	      runs);
+	struct wq_item *lg = wq_pop(q);
+	th_streq(lg->path, "/log", "and the path still runs after it");
+	wq_done(q, lg, false);
+	th_inteq((long long)wq_depth(q), 0, "nothing left");
+
 	/* re-keying queued items after a directory rename */
 	push(q, "/d/one");
 	push(q, "/d/sub/two");

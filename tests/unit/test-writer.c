@@ -1,6 +1,7 @@
 /* test-writer.c — the writer applies operations in order, and drops a
  * worker's result for a path that a newer directory operation moved or
- * removed (the ghost-row race of a directory renamed twice quickly). */
+ * removed (the ghost-row race of a directory renamed twice quickly), and
+ * puts back a row a walk's sweep removed under a worker's SEEN. */
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,23 @@ main(void)
 	struct writer_op *gone = writer_op_new(WRITER_OP_GONE_BELOW, "/r/d", 4, NULL, 0);
 	writer_submit(w, gone);
 	writer_submit(w, put("/r/d/late", 6, g0 + 1)); /* looked before the removal */
+
+	/* A walk (epoch 5) sweeps /r/s while a worker that found /r/s/f
+	 * unchanged has its SEEN in flight: the file exists, so the SEEN puts
+	 * the row back instead of stamping nothing. */
+	g0 = writer_dir_gen(w);
+	writer_submit(w, put("/r/s/f", 7, g0));
+	writer_submit(w, put("/r/s/g", 8, g0));
+	struct writer_op *ep = writer_op_new(WRITER_OP_EPOCH, NULL, 0, NULL, 0);
+	ep->value = 5;
+	writer_submit(w, ep);
+	struct writer_op *sw = writer_op_new(WRITER_OP_SWEEP, "/r/s", 4, NULL, 0);
+	sw->flag = true;
+	sw->value = 5;
+	writer_submit(w, sw);
+	struct writer_op *sn = put("/r/s/f", 7, g0);
+	sn->kind = WRITER_OP_SEEN;
+	writer_submit(w, sn);
 	writer_stop(w);
 
 	th_ok(store_open(db, DB_MODE_READER, &st, err, sizeof(err)) == 0, "reopen");
@@ -60,6 +78,12 @@ main(void)
 	th_inteq(has(st, "/r/d/z"), 0, "removed below /r/d: z went with its directory");
 	th_inteq(has(st, "/r/d/late"), 0, "a late result below a removed directory is dropped");
 	th_inteq(has(st, "/r/c1/new"), 1, "a result newer than the rename applies");
+	th_inteq(has(st, "/r/s/g"), 0, "a sweep marks what its walk did not see deleted");
+	th_inteq(has(st, "/r/s/f"), 1, "a SEEN after the sweep puts its row back");
+	struct file_rec r = {0};
+	th_ok(store_lookup_path(st, "/r/s/f", 6, &r) == 1 && r.has_sha && r.sha256[0] == 7,
+	      "with the hash the worker compared against");
+	file_rec_fini(&r);
 	store_close(st);
 	return th_done();
 }
