@@ -110,7 +110,8 @@ result_is_sensitive(const cJSON *r)
  * matches, error — in that order; with --policy, "rules" (the policy's
  * detectors that fired) after matches. */
 static char *
-scan_line(const char *path, struct stat *st, const char *json, bool with_rules)
+scan_line(const char *path, struct stat *st, const char *json, bool with_rules,
+	  bool *sensitive, bool *error)
 {
 	cJSON *r = cJSON_Parse(json);
 	cJSON *o = cJSON_CreateObject();
@@ -139,6 +140,8 @@ scan_line(const char *path, struct stat *st, const char *json, bool with_rules)
 	} else {
 		cJSON_AddNullToObject(o, WIRE_KEY_ERROR);
 	}
+	*sensitive = result_is_sensitive(o);
+	*error = err != NULL;
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	cJSON_Delete(r);
@@ -191,53 +194,93 @@ print_human(const char *line)
 	cJSON_Delete(o);
 }
 
+/* A file handed to the helper and not yet reported. */
+struct scan_slot {
+	const char *path;
+	int fd;
+	struct stat st;
+};
+
+static void
+report(struct scan_ctx *s, const char *path, struct stat *st, const char *json)
+{
+	bool sensitive = false, error = false;
+	AUTOFREE char *line = scan_line(path, st, json, s->with_rules, &sensitive, &error);
+	if (sensitive) {
+		atomic_store(&s->sensitive, 1);
+	}
+	if (error) {
+		atomic_fetch_add(&s->errors, 1);
+	}
+	pthread_mutex_lock(&s->out);
+	if (s->c->json) {
+		puts(line);
+	} else {
+		print_human(line);
+	}
+	pthread_mutex_unlock(&s->out);
+}
+
+static void
+report_open_error(struct scan_ctx *s, const char *path, int e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char msg[160];
+	snprintf(msg, sizeof(msg), "open: %s", strerror(e));
+	cJSON_AddStringToObject(o, WIRE_KEY_ERROR, msg);
+	char *t = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	report(s, path, NULL, t);
+	cJSON_free(t);
+}
+
+/* Keeps its helper's window full: the helper works through queued files
+ * without waiting for this thread, and this thread wakes once per result
+ * instead of twice per file on both sides. */
 static void *
 scan_thread(void *arg)
 {
 	struct scan_ctx *s = arg;
 	struct helper *h = helper_new(&s->hopts);
+	struct scan_slot slots[HELPER_WINDOW];
+	struct scan_slot *free_slots[HELPER_WINDOW];
+	size_t nfree = 0;
+	for (size_t i = 0; i < HELPER_WINDOW; i++) {
+		free_slots[nfree++] = &slots[i];
+	}
+	bool more = true;
 	for (;;) {
-		size_t i = atomic_fetch_add(&s->next, 1);
-		if (i >= s->files.n) {
+		while (more && nfree > 0) {
+			size_t i = atomic_fetch_add(&s->next, 1);
+			if (i >= s->files.n) {
+				more = false;
+				break;
+			}
+			struct scan_slot *sl = free_slots[nfree - 1];
+			sl->path = s->files.paths[i];
+			sl->fd = open(sl->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			if (sl->fd < 0 || fstat(sl->fd, &sl->st) < 0 || !S_ISREG(sl->st.st_mode)) {
+				int e = sl->fd < 0 ? errno : EINVAL;
+				if (sl->fd >= 0) {
+					close(sl->fd);
+				}
+				report_open_error(s, sl->path, e);
+				continue;
+			}
+			nfree--;
+			helper_submit(h, sl->fd, sl->path, NULL, sl);
+		}
+		if (helper_pending(h) == 0) {
 			break;
 		}
-		const char *path = s->files.paths[i];
+		void *tag = NULL;
 		char *json = NULL;
-		struct stat st;
-		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			int e = fd < 0 ? errno : EINVAL;
-			cJSON *o = cJSON_CreateObject();
-			char msg[160];
-			snprintf(msg, sizeof(msg), "open: %s", strerror(e));
-			cJSON_AddStringToObject(o, WIRE_KEY_ERROR, msg);
-			char *t = cJSON_PrintUnformatted(o);
-			json = lw_strdup(t);
-			cJSON_free(t);
-			cJSON_Delete(o);
-		} else {
-			helper_classify(h, fd, path, NULL, &json);
-		}
-		AUTOFREE char *line = scan_line(path, fd >= 0 ? &st : NULL, json, s->with_rules);
-		if (fd >= 0) {
-			close(fd);
-		}
-		cJSON *parsed = cJSON_Parse(line);
-		if (result_is_sensitive(parsed)) {
-			atomic_store(&s->sensitive, 1);
-		}
-		if (cJSON_GetStringValue(cJSON_GetObjectItem(parsed, WIRE_KEY_ERROR))) {
-			atomic_fetch_add(&s->errors, 1);
-		}
-		cJSON_Delete(parsed);
-		pthread_mutex_lock(&s->out);
-		if (s->c->json) {
-			puts(line);
-		} else {
-			print_human(line);
-		}
-		pthread_mutex_unlock(&s->out);
+		helper_collect(h, &tag, &json);
+		struct scan_slot *sl = tag;
+		report(s, sl->path, &sl->st, json);
+		close(sl->fd);
 		free(json);
+		free_slots[nfree++] = sl;
 	}
 	helper_free(h);
 	return NULL;
@@ -259,11 +302,13 @@ cli_scan(struct cli *c, int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"jobs", required_argument, NULL, 'J'},
 		{"timeout-ms", required_argument, NULL, 't'},
+		{"memory-mb", required_argument, NULL, 'm'},
 		{"policy", required_argument, NULL, 'p'},
 		{0},
 	};
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	long timeout = 30000;
+	long memory = 1024;
 	const char *policy_file = NULL;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -277,18 +322,23 @@ cli_scan(struct cli *c, int argc, char **argv)
 		case 't':
 			timeout = strtol(optarg, NULL, 10);
 			break;
+		case 'm':
+			memory = strtol(optarg, NULL, 10);
+			break;
 		case 'p':
 			policy_file = optarg;
 			break;
 		default:
 			fprintf(stderr, "usage: leakwatch [-d DB] scan [--json] [--jobs N]"
-					" [--timeout-ms N] [--policy FILE] PATH...\n");
+					" [--timeout-ms N] [--memory-mb N] [--policy FILE] PATH...\n");
 			return 2;
 		}
 	}
-	if (optind >= argc || jobs < 1 || jobs > 256 || timeout < 1) {
+	/* the same floor as the agent's classify.memory_mb */
+	if (optind >= argc || jobs < 1 || jobs > 256 || timeout < 1 || timeout > 3600000 ||
+	    memory < 64 || memory > 65536) {
 		fprintf(stderr, "usage: leakwatch [-d DB] scan [--json] [--jobs N]"
-				" [--timeout-ms N] [--policy FILE] PATH...\n");
+				" [--timeout-ms N] [--memory-mb N] [--policy FILE] PATH...\n");
 		return 2;
 	}
 	struct scan_ctx s = {.c = c};
@@ -319,7 +369,7 @@ cli_scan(struct cli *c, int argc, char **argv)
 		qsort(s.files.paths, s.files.n, sizeof(char *), cmp_str);
 	}
 	s.hopts = (struct helper_opts){.db_path = fingerprint_db(c), .timeout_ms = (int)timeout,
-				       .detectors_json = detectors};
+				       .memory_mb = (int)memory, .detectors_json = detectors};
 	if ((size_t)jobs > s.files.n) {
 		jobs = s.files.n ? (long)s.files.n : 1;
 	}

@@ -35,6 +35,15 @@
 
 extern char **environ;
 
+/* A request submitted and not yet answered. */
+struct pending {
+	uint32_t type;
+	int fd;        /* the caller's; open until collected */
+	char *name;
+	char *sha_hex; /* NULL: the helper hashes */
+	void *tag;
+};
+
 struct helper {
 	struct helper_opts o;
 	char *db_path;
@@ -44,6 +53,11 @@ struct helper {
 	int64_t fp_gen;
 	int64_t failed_at;   /* when the last of HELPER_START_TRIES failed */
 	int failures;        /* consecutive failed starts */
+	/* requests in order; ring[head] is the oldest */
+	struct pending ring[HELPER_WINDOW];
+	unsigned head, n;
+	unsigned sent;       /* of them, sent to the running process */
+	int64_t head_since;  /* when that process could start on the oldest */
 };
 
 static struct log_ratelimit helper_rl = LOG_RATELIMIT_INIT(10, 5);
@@ -104,6 +118,9 @@ helper_new(const struct helper_opts *o)
 	h->pid = -1;
 	h->sock = -1;
 	h->fp_gen = -1;
+	for (size_t i = 0; i < HELPER_WINDOW; i++) {
+		h->ring[i].fd = -1;
+	}
 	return h;
 }
 
@@ -135,6 +152,7 @@ stop(struct helper *h, char *why, size_t whylen)
 	}
 	h->pid = -1;
 	h->fp_gen = -1;
+	h->sent = 0; /* a new process is sent every outstanding request */
 }
 
 static int start_once(struct helper *h);
@@ -295,12 +313,59 @@ error_json(const char *what)
 	return copy;
 }
 
-/* One request/reply. On failure returns -errno with *json set to an error
- * object and the helper stopped. */
-static int
-request(struct helper *h, uint32_t type, uint32_t want, int fd, const char *name,
-	const char *sha_hex, char **reply, size_t *reply_len, char **json)
+static void
+pending_clear(struct pending *p)
 {
+	free(p->name);
+	free(p->sha_hex);
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+}
+
+static int
+send_one(struct helper *h, const struct pending *p)
+{
+	cJSON *req = cJSON_CreateObject();
+	if (p->name) {
+		cJSON_AddItemToObject(req, WIRE_KEY_PATH, wire_json_bytes(p->name, strlen(p->name)));
+	}
+	if (p->sha_hex) {
+		cJSON_AddStringToObject(req, WIRE_KEY_SHA256, p->sha_hex);
+	}
+	char *s = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	int r = ipc_send(h->sock, p->type, s, strlen(s), p->fd);
+	cJSON_free(s);
+	return r;
+}
+
+/* Sends what the running process has not been sent yet, in order. */
+static int
+send_unsent(struct helper *h)
+{
+	while (h->sent < h->n) {
+		if (h->sent == 0) {
+			h->head_since = ipc_mono_ns();
+		}
+		int r = send_one(h, &h->ring[(h->head + h->sent) % HELPER_WINDOW]);
+		if (r < 0) {
+			return r;
+		}
+		h->sent++;
+	}
+	return 0;
+}
+
+/* The answer to the oldest request, which stays queued: 1 with *reply, or
+ * 0 (-errno when no helper could be started) with *json an error object;
+ * then the process has been stopped, and the requests behind the oldest
+ * will be sent to the next one. */
+static int
+exchange(struct helper *h, char **reply, size_t *reply_len, char **json)
+{
+	const struct pending *p = &h->ring[h->head];
+	const char *name = p->name;
+	uint32_t want = p->type == HELPER_MSG_FINGERPRINT ? HELPER_MSG_FP_RESULT : HELPER_MSG_RESULT;
 	*reply = NULL;
 	if (h->pid < 0) {
 		int r = start(h);
@@ -311,21 +376,13 @@ request(struct helper *h, uint32_t type, uint32_t want, int fd, const char *name
 			return r;
 		}
 	}
-	cJSON *req = cJSON_CreateObject();
-	if (name) {
-		cJSON_AddItemToObject(req, WIRE_KEY_PATH, wire_json_bytes(name, strlen(name)));
-	}
-	if (sha_hex) {
-		cJSON_AddStringToObject(req, WIRE_KEY_SHA256, sha_hex);
-	}
-	char *s = cJSON_PrintUnformatted(req);
-	cJSON_Delete(req);
-	int r = ipc_send(h->sock, type, s, strlen(s), fd);
-	cJSON_free(s);
+	int r = send_unsent(h);
 	uint32_t got = 0;
 	if (r == 0) {
-		/* the helper stops itself at the timeout; allow it to answer */
-		int64_t deadline = ipc_mono_ns() + (int64_t)h->o.timeout_ms * 1000000 * 3 / 2 +
+		/* the helper stops itself at the timeout; allow it to answer.
+		 * It starts on the oldest request when it has answered the one
+		 * before, or when that request was sent. */
+		int64_t deadline = h->head_since + (int64_t)h->o.timeout_ms * 1000000 * 3 / 2 +
 				   2000000000ll;
 		r = ipc_recv(h->sock, deadline, &got, reply, reply_len, NULL);
 		if (r == 0 && got != want) {
@@ -350,17 +407,73 @@ request(struct helper *h, uint32_t type, uint32_t want, int fd, const char *name
 		log_warn_ratelimit(&helper_rl, "classify: %s: helper %s", name ? name : "?", what);
 		return 0; /* the file's error is the result */
 	}
+	h->sent--;
+	h->head_since = ipc_mono_ns();
 	return 1;
+}
+
+static void
+enqueue(struct helper *h, uint32_t type, int fd, const char *name, const char *sha_hex,
+	void *tag)
+{
+	if (h->n == HELPER_WINDOW) {
+		abort(); /* a caller bug: collect before submitting more */
+	}
+	struct pending *p = &h->ring[(h->head + h->n) % HELPER_WINDOW];
+	p->type = type;
+	p->fd = fd;
+	p->name = name ? lw_strdup(name) : NULL;
+	p->sha_hex = sha_hex ? lw_strdup(sha_hex) : NULL;
+	p->tag = tag;
+	h->n++;
+}
+
+static void
+dequeue(struct helper *h)
+{
+	pending_clear(&h->ring[h->head]);
+	h->head = (h->head + 1) % HELPER_WINDOW;
+	h->n--;
+}
+
+void
+helper_submit(struct helper *h, int fd, const char *name, const char *sha_hex, void *tag)
+{
+	enqueue(h, HELPER_MSG_CLASSIFY, fd, name, sha_hex, tag);
+	/* Sent now if the process runs and has everything before it; a
+	 * failure here shows again, and is handled, when collecting. */
+	if (h->pid > 0 && h->sent == h->n - 1) {
+		send_unsent(h);
+	}
+}
+
+unsigned
+helper_pending(const struct helper *h)
+{
+	return h->n;
+}
+
+void
+helper_collect(struct helper *h, void **tag, char **json)
+{
+	*tag = h->ring[h->head].tag;
+	char *reply = NULL;
+	size_t len = 0;
+	if (exchange(h, &reply, &len, json) == 1) {
+		*json = reply;
+	}
+	dequeue(h);
 }
 
 int
 helper_classify(struct helper *h, int fd, const char *name, const char *sha_hex,
 		char **json)
 {
+	enqueue(h, HELPER_MSG_CLASSIFY, fd, name, sha_hex, NULL);
 	char *reply = NULL;
 	size_t len = 0;
-	int r = request(h, HELPER_MSG_CLASSIFY, HELPER_MSG_RESULT, fd, name, sha_hex, &reply,
-			&len, json);
+	int r = exchange(h, &reply, &len, json);
+	dequeue(h);
 	if (r <= 0) {
 		return r;
 	}
@@ -374,10 +487,11 @@ helper_fingerprint(struct helper *h, int fd, const char *name, char **json,
 {
 	*fps = NULL;
 	*fps_len = 0;
+	enqueue(h, HELPER_MSG_FINGERPRINT, fd, name, NULL, NULL);
 	char *reply = NULL;
 	size_t len = 0;
-	int r = request(h, HELPER_MSG_FINGERPRINT, HELPER_MSG_FP_RESULT, fd, name, NULL, &reply,
-			&len, json);
+	int r = exchange(h, &reply, &len, json);
+	dequeue(h);
 	if (r <= 0) {
 		return r;
 	}
@@ -420,6 +534,9 @@ helper_free(struct helper *h)
 		return;
 	}
 	stop(h, NULL, 0);
+	while (h->n) {
+		dequeue(h);
+	}
 	free(h->db_path);
 	free(h->detectors);
 	free(h);

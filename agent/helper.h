@@ -3,9 +3,13 @@
  * One struct helper is one helper process and its socket; one thread uses it
  * at a time (the agent's workers borrow them from a pool, one per core;
  * `leakwatch scan` has one per thread).
- * Requests are synchronous with a deadline. When the helper crashes, hangs,
- * or breaks the protocol, the call kills and reaps it, answers with an error
- * result for that one file, and the next call starts a fresh helper. */
+ * Requests are answered in order, each with a deadline; they can be
+ * synchronous (helper_classify) or pipelined (helper_submit, then
+ * helper_collect), which keeps the helper busy instead of waking two
+ * processes per file. When the helper crashes, hangs, or breaks the
+ * protocol, it is killed and reaped; the request it was working on (the
+ * oldest) gets an error result, and the requests queued behind it go to a
+ * fresh helper. */
 #pragma once
 
 #include <stddef.h>
@@ -40,6 +44,18 @@ void helper_free(struct helper *h); /* kills the process; NULL is a no-op */
  * (*json then holds the error too). */
 int helper_classify(struct helper *h, int fd, const char *name, const char *sha_hex,
 		    char **json);
+/* Pipelined classification. Queues a request for the regular file open at
+ * @fd, which the caller keeps open until its result is collected (it is
+ * sent again if the helper has to be restarted). @tag comes back with the
+ * result. At most HELPER_WINDOW requests may be outstanding. */
+#define HELPER_WINDOW 16
+void helper_submit(struct helper *h, int fd, const char *name, const char *sha_hex,
+		   void *tag);
+/* Requests submitted and not yet collected. */
+unsigned helper_pending(const struct helper *h);
+/* Waits for the oldest outstanding request: *tag and *json as in
+ * helper_classify (the caller frees *json). Only with helper_pending() > 0. */
+void helper_collect(struct helper *h, void **tag, char **json);
 /* Fingerprints the file for registration: *json as above (sha256, type,
  * error, fingerprints) and the packed fingerprints (caller frees). */
 int helper_fingerprint(struct helper *h, int fd, const char *name, char **json,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -44,12 +45,15 @@ ipc_send(int sock, uint32_t type, const void *payload, size_t len, int fd)
 		return -EMSGSIZE;
 	}
 	struct helper_hdr h = {.magic = HELPER_MAGIC, .type = type, .len = (uint32_t)len};
-	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
+	/* header and payload in one call: a system call less per message,
+	 * and the reader usually finds the whole message at once */
+	struct iovec iov[2] = {{.iov_base = &h, .iov_len = sizeof(h)},
+			       {.iov_base = (void *)payload, .iov_len = len}};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
 	if (fd >= 0) {
 		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
@@ -67,13 +71,16 @@ ipc_send(int sock, uint32_t type, const void *payload, size_t len, int fd)
 	if (n < 0) {
 		return -errno;
 	}
-	if ((size_t)n < sizeof(h)) {
-		int r = write_all(sock, (char *)&h + n, sizeof(h) - (size_t)n);
+	size_t sent = (size_t)n;
+	if (sent < sizeof(h)) {
+		int r = write_all(sock, (char *)&h + sent, sizeof(h) - sent);
 		if (r < 0) {
 			return r;
 		}
+		sent = sizeof(h);
 	}
-	return len ? write_all(sock, payload, len) : 0;
+	sent -= sizeof(h);
+	return sent < len ? write_all(sock, (const char *)payload + sent, len - sent) : 0;
 }
 
 /* Waits for readability until @deadline_ns. */
@@ -107,10 +114,15 @@ static int
 read_full(int sock, void *buf, size_t len, int64_t deadline_ns, int *fd_out)
 {
 	char *p = buf;
+	/* Read first and wait only when nothing is there: with requests
+	 * pipelined, the next message is usually queued already. */
+	bool wait = false;
 	while (len) {
-		int r = wait_readable(sock, deadline_ns);
-		if (r < 0) {
-			return r;
+		if (wait) {
+			int r = wait_readable(sock, deadline_ns);
+			if (r < 0) {
+				return r;
+			}
 		}
 		union {
 			char buf[CMSG_SPACE(sizeof(int))];
@@ -122,9 +134,13 @@ read_full(int sock, void *buf, size_t len, int64_t deadline_ns, int *fd_out)
 			msg.msg_control = ctl.buf;
 			msg.msg_controllen = sizeof(ctl.buf);
 		}
-		ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
+			if (errno == EINTR) {
+				continue;
+			}
+			if (errno == EAGAIN) {
+				wait = true;
 				continue;
 			}
 			return -errno;

@@ -20,6 +20,18 @@ char *lw_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define lw_new(type, n) ((type *)lw_calloc((n), sizeof(type)))
 
+/* Overwrites @n bytes at @p with zeros in a way the compiler may not drop:
+ * for text extracted from sensitive files before its memory is freed.
+ * explicit_bzero is glibc's vectorised memset behind a barrier, several
+ * times faster than OPENSSL_cleanse's word loop on large buffers. */
+static inline void
+lw_wipe(void *p, size_t n)
+{
+	if (p && n) {
+		explicit_bzero(p, n);
+	}
+}
+
 static inline void
 lw_freep(void *p)
 {

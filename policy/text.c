@@ -18,7 +18,6 @@
 #include <emmintrin.h>
 #endif
 
-#include <openssl/crypto.h>
 
 #include "mem.h"
 
@@ -451,7 +450,7 @@ text_doc_free(struct text_doc *doc)
 		return;
 	}
 	for (size_t i = 0; i < doc->n; i++) {
-		OPENSSL_cleanse((void *)doc->seg[i].text, doc->seg[i].len);
+		lw_wipe((void *)doc->seg[i].text, doc->seg[i].len);
 		free((void *)doc->seg[i].text);
 		free((void *)doc->seg[i].name);
 	}

@@ -96,7 +96,33 @@ entity(const char *s, size_t len, uint32_t *cp)
 static void
 add_text(struct sbuf *b, const char *s, size_t len, bool pre)
 {
+	/* Bytes copied as they are, in runs: one append per run rather than
+	 * per byte, which was most of the time spent on HTML. */
+	static const bool special[2][256] = {
+		{['&'] = true, ['\n'] = true, [' '] = true, ['\t'] = true, ['\r'] = true,
+		 ['\f'] = true},
+		{['&'] = true, ['\r'] = true}, /* in <pre> */
+	};
+	const bool *sp = special[pre];
 	for (size_t i = 0; i < len; i++) {
+		size_t run = i;
+		while (run < len) {
+			unsigned char ch = (unsigned char)s[run];
+			/* one space after a byte of this run is kept as it is,
+			 * exactly what the collapsing below would do */
+			if (!sp[ch] || (ch == ' ' && !pre && run > i && s[run - 1] != ' ')) {
+				run++;
+			} else {
+				break;
+			}
+		}
+		if (run > i) {
+			extract_sbuf_add(b, s + i, run - i);
+			i = run;
+			if (i == len) {
+				break;
+			}
+		}
 		char c = s[i];
 		uint32_t cp;
 		size_t n;
@@ -131,17 +157,20 @@ add_text(struct sbuf *b, const char *s, size_t len, bool pre)
 	}
 }
 
+static int
+name_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+/* @list sorted by strcmp */
 static bool
 tag_in(const char *name, const char *const *list, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (!strcmp(name, list[i])) {
-			return true;
-		}
-	}
-	return false;
+	return bsearch(name, list, n, sizeof(*list), name_cmp) != NULL;
 }
 
+/* sorted (bsearch) */
 static const char *const block_tags[] = {
 	"address", "article", "aside", "blockquote", "body", "br", "caption",
 	"dd", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer",

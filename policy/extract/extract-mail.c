@@ -18,7 +18,6 @@
 #include <strings.h>
 
 #include <gmime/gmime.h>
-#include <openssl/crypto.h>
 
 #include "extract-private.h"
 #include "mem.h"
@@ -119,7 +118,7 @@ leaf(struct mwalk *w, GMimePart *part)
 		} else {
 			extract_add(x, w->n->doc, TEXT_KIND_BODY, NULL, t, tl);
 		}
-		OPENSSL_cleanse(t, tl);
+		lw_wipe(t, tl);
 		g_free(t);
 		return;
 	}
@@ -127,7 +126,7 @@ leaf(struct mwalk *w, GMimePart *part)
 	GByteArray *ba = part_bytes(part, &keep);
 	if (ba) {
 		member(w, ba->data, ba->len, g_mime_part_get_filename(part));
-		OPENSSL_cleanse(ba->data, ba->len);
+		lw_wipe(ba->data, ba->len);
 	}
 	if (keep) {
 		g_object_unref(keep);
@@ -156,7 +155,7 @@ walk(struct mwalk *w, GMimeObject *obj, unsigned level)
 		if (s) {
 			size_t sl = strlen(s);
 			member(w, s, sl, "message.eml");
-			OPENSSL_cleanse(s, sl);
+			lw_wipe(s, sl);
 			g_free(s);
 		}
 		return;

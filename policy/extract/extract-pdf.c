@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <poppler.h>
 
 #include "extract-private.h"
@@ -228,7 +227,7 @@ extract_pdf(struct xnode *n)
 		gchar *t = poppler_page_get_text(pg);
 		if (t) {
 			extract_add(x, n->doc, TEXT_KIND_BODY, NULL, t, strlen(t));
-			OPENSSL_cleanse(t, strlen(t));
+			lw_wipe(t, strlen(t));
 			g_free(t);
 		}
 		g_object_unref(pg);

@@ -8,7 +8,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 
 #include "extract-private.h"
 #include "mem.h"
@@ -216,7 +215,7 @@ void
 extract_free_wipe(void *p, size_t n)
 {
 	if (p) {
-		OPENSSL_cleanse(p, n);
+		lw_wipe(p, n);
 		free(p);
 	}
 }
@@ -240,7 +239,7 @@ void
 extract_sbuf_reset(struct sbuf *b)
 {
 	if (b->p) {
-		OPENSSL_cleanse(b->p, b->len);
+		lw_wipe(b->p, b->len);
 		b->p[0] = '\0';
 	}
 	b->len = 0;

@@ -110,6 +110,26 @@ big = os.path.join(base, "huge.txt")
 with open(big, "wb") as f:
     for _ in range(160):
         f.write((b"NATO SECRET filler line of text\n" * 32768))
+
+# scan keeps up to 16 files queued to each helper: when the helper dies on
+# one of them, that file alone gets the error and the files queued behind
+# it are classified by the next helper
+many = os.path.join(base, "many")
+os.makedirs(many)
+for i in range(40):
+    write(os.path.join(many, "f%02d.txt" % i),
+          "NATO SECRET\n\nitem %d\n\nNATO SECRET\n" % i if i % 2 else "minutes %d\n" % i)
+os.link(big, os.path.join(many, "f20b-huge.txt"))
+rc, lines, err = scan("--jobs", "1", "--memory-mb", "96", many)
+by = {os.path.basename(o["path"]): o for o in lines}
+bad = [n for n, o in by.items() if n != "f20b-huge.txt" and (
+    o["error"] or (o["classification"] or {}).get("level") != ("SECRET" if int(n[1:3]) % 2 else None))]
+ok(len(lines) == 41 and not bad, "scan: every file queued behind a helper crash is classified",
+   "%d lines, wrong: %r" % (len(lines), bad))
+ok(by.get("f20b-huge.txt", {}).get("error") and "helper" in by["f20b-huge.txt"]["error"],
+   "scan: the file that killed the helper has the error", repr(by.get("f20b-huge.txt")))
+ok(rc == 2, "scan: an error makes the exit status 2", "rc %d" % rc)
+
 a = Agent("classify", extra_config={"classify": {"memory_mb": 96, "timeout_ms": 20000}})
 try:
     a.start()
