@@ -305,6 +305,19 @@ utf16_guess(const uint8_t *s, size_t n)
 	return 0;
 }
 
+bool
+text_is_utf16(const void *bytes, size_t len)
+{
+	const uint8_t *s = bytes;
+	if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) {
+		return false; /* a UTF-8 BOM, as in text_sniff */
+	}
+	if (len >= 2 && ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF))) {
+		return true;
+	}
+	return utf16_guess(s, len) != 0;
+}
+
 enum text_encoding
 text_sniff(const void *bytes, size_t len)
 {

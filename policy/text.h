@@ -97,6 +97,9 @@ size_t text_doc_bytes(const struct text_doc *doc);
  * invalid bytes. Reads at most the first 4 KiB for the UTF-16 heuristic and
  * the whole buffer for UTF-8 validity. */
 enum text_encoding text_sniff(const void *bytes, size_t len);
+/* Only the UTF-16 part of text_sniff (BOMs, then NULs in alternate
+ * positions in the first 4 KiB): true for UTF-16 in either byte order. */
+bool text_is_utf16(const void *bytes, size_t len);
 
 /* Decodes @len raw bytes into NUL-terminated UTF-8 of at most @max_out bytes
  * (0: no limit), dropping BOMs and NUL characters; unpaired surrogates become

@@ -471,10 +471,10 @@ extract_looks_binary(const unsigned char *p, size_t len)
 	if (ctl * 20 <= lim) {
 		return false; /* 5 % or less */
 	}
-	/* UTF-16 text is not binary; sniffing only here saves a pass over
-	 * every ordinary text file */
-	enum text_encoding enc = text_sniff(p, lim);
-	return enc != TEXT_ENCODING_UTF16LE && enc != TEXT_ENCODING_UTF16BE;
+	/* UTF-16 text is not binary. Only that question: a full sniff would
+	 * validate random bytes as UTF-8 one by one, which was a fifth of
+	 * the time spent on binary files. */
+	return !text_is_utf16(p, lim);
 }
 
 static enum ftype
