@@ -67,9 +67,19 @@ collect(const char *path, struct file_list *l, bool top)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
 			continue;
 		}
+		/* the entry's type saves a stat per file; the scan's own
+		 * open (O_NOFOLLOW) and fstat settle what it is by then */
+		if (de->d_type == DT_LNK || (de->d_type != DT_UNKNOWN && de->d_type != DT_REG &&
+					     de->d_type != DT_DIR)) {
+			continue;
+		}
 		AUTOFREE char *child = lw_asprintf("%s%s%s", path,
 						   path[strlen(path) - 1] == '/' ? "" : "/",
 						   de->d_name);
+		if (de->d_type == DT_REG) {
+			list_add(l, child);
+			continue;
+		}
 		int r = collect(child, l, false);
 		if (r < 0) {
 			fprintf(stderr, "leakwatch: %s: %s\n", child, strerror(-r));
