@@ -65,6 +65,8 @@ struct helper_ctx {
 };
 
 #define HEAD_BYTES 65536
+#define REPLY_BATCH 8
+#define REPLY_HOLD_NS (10 * 1000000ll)
 #define CHUNK_BYTES (256 * 1024)
 
 static ssize_t
@@ -280,7 +282,7 @@ result_json(const struct helper_ctx *c, const struct classify_result *r)
 }
 
 static void
-reply_error(int sock, uint32_t type, const char *err)
+reply_error(struct ipc_batch *out, uint32_t type, const char *err)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, WIRE_KEY_ERROR, err);
@@ -291,17 +293,17 @@ reply_error(int sock, uint32_t type, const char *err)
 		uint32_t l = (uint32_t)n;
 		memcpy(p, &l, 4);
 		memcpy(p + 4, s, n);
-		ipc_send(sock, type, p, 4 + n, -1);
+		ipc_batch_add(out, type, p, 4 + n);
 		free(p);
 	} else {
-		ipc_send(sock, type, s, strlen(s), -1);
+		ipc_batch_add(out, type, s, strlen(s));
 	}
 	cJSON_free(s);
 	cJSON_Delete(o);
 }
 
 static int
-handle(struct helper_ctx *c, int sock, uint32_t type, const char *payload, int fd)
+handle(struct helper_ctx *c, struct ipc_batch *out, uint32_t type, const char *payload, int fd)
 {
 	uint32_t reply = type == HELPER_MSG_FINGERPRINT ? HELPER_MSG_FP_RESULT : HELPER_MSG_RESULT;
 	cJSON *req = cJSON_Parse(payload);
@@ -319,7 +321,7 @@ handle(struct helper_ctx *c, int sock, uint32_t type, const char *payload, int f
 	if (n < 0) {
 		char err[128];
 		snprintf(err, sizeof(err), "read: %s", strerror(-n));
-		reply_error(sock, reply, err);
+		reply_error(out, reply, err);
 		cJSON_Delete(req);
 		return 0;
 	}
@@ -391,11 +393,11 @@ handle(struct helper_ctx *c, int sock, uint32_t type, const char *payload, int f
 		if (blen) {
 			memcpy(msg + 4 + jl, blob, blen);
 		}
-		r = ipc_send(sock, reply, msg, 4 + jl + blen, -1);
+		r = ipc_batch_add(out, reply, msg, 4 + jl + blen);
 		free(msg);
 		free(blob);
 	} else {
-		r = ipc_send(sock, reply, s, strlen(s), -1);
+		r = ipc_batch_add(out, reply, s, strlen(s));
 	}
 	cJSON_free(s);
 	return r;
@@ -567,7 +569,18 @@ main(int argc, char **argv)
 	if (ipc_send(HELPER_SOCK_FD, HELPER_MSG_READY, ready, strlen(ready), -1) < 0) {
 		return 1;
 	}
+	/* Replies wait while more requests are queued (the caller pipelines),
+	 * up to REPLY_BATCH of them or REPLY_HOLD_NS: the caller then wakes
+	 * once per batch instead of once per file. A lone request (the
+	 * agent's workers) is answered at once. */
+	struct ipc_batch out = {0};
 	for (;;) {
+		if (out.n && (out.n >= REPLY_BATCH || !ipc_readable(HELPER_SOCK_FD) ||
+			      ipc_mono_ns() - out.first_ns >= REPLY_HOLD_NS)) {
+			if (ipc_batch_flush(HELPER_SOCK_FD, &out) < 0) {
+				break;
+			}
+		}
 		uint32_t type;
 		char *payload = NULL;
 		size_t len;
@@ -584,12 +597,15 @@ main(int argc, char **argv)
 			}
 			break;
 		}
-		r = handle(&c, HELPER_SOCK_FD, type, payload, fd);
+		r = handle(&c, &out, type, payload, fd);
 		free(payload);
 		if (r < 0) {
 			break;
 		}
 	}
+	/* what was answered before a failure is still the caller's */
+	ipc_batch_flush(HELPER_SOCK_FD, &out);
+	ipc_batch_fini(&out);
 	fpindex_free(c.index);
 	rules_free(c.rules);
 	lw_sha256_free(c.sha);

@@ -57,6 +57,7 @@ struct helper {
 	struct pending ring[HELPER_WINDOW];
 	unsigned head, n;
 	unsigned sent;       /* of them, sent to the running process */
+	unsigned solo;       /* of them, to be sent one at a time (see exchange) */
 	int64_t head_since;  /* when that process could start on the oldest */
 };
 
@@ -343,7 +344,8 @@ send_one(struct helper *h, const struct pending *p)
 static int
 send_unsent(struct helper *h)
 {
-	while (h->sent < h->n) {
+	unsigned upto = h->solo ? 1 : h->n;
+	while (h->sent < upto) {
 		if (h->sent == 0) {
 			h->head_since = ipc_mono_ns();
 		}
@@ -359,9 +361,31 @@ send_unsent(struct helper *h)
 /* The answer to the oldest request, which stays queued: 1 with *reply, or
  * 0 (-errno when no helper could be started) with *json an error object;
  * then the process has been stopped, and the requests behind the oldest
- * will be sent to the next one. */
+ * will be sent to the next one.
+ *
+ * Blame: a helper with several requests may hold finished answers back
+ * (REPLY_BATCH in classify-main.c), so when it dies then, the oldest
+ * request is not necessarily the one that killed it. The requests it had
+ * are sent again one at a time to a fresh helper, and the one it dies on
+ * alone gets the error. A hostile file costs two helpers; no innocent
+ * file gets its error. */
+/* exchange_once(): the helper failed with several requests in flight */
+#define EXCHANGE_AGAIN 2
+static int exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json);
+
 static int
 exchange(struct helper *h, char **reply, size_t *reply_len, char **json)
+{
+	for (;;) {
+		int r = exchange_once(h, reply, reply_len, json);
+		if (r != EXCHANGE_AGAIN) {
+			return r;
+		}
+	}
+}
+
+static int
+exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json)
 {
 	const struct pending *p = &h->ring[h->head];
 	const char *name = p->name;
@@ -379,11 +403,13 @@ exchange(struct helper *h, char **reply, size_t *reply_len, char **json)
 	int r = send_unsent(h);
 	uint32_t got = 0;
 	if (r == 0) {
-		/* the helper stops itself at the timeout; allow it to answer.
+		/* The helper stops itself at the timeout; allow it to answer.
 		 * It starts on the oldest request when it has answered the one
-		 * before, or when that request was sent. */
-		int64_t deadline = h->head_since + (int64_t)h->o.timeout_ms * 1000000 * 3 / 2 +
-				   2000000000ll;
+		 * before, or when that request was sent. With more requests
+		 * queued it may hold the answer while it works on the next one
+		 * (classify-main.c, REPLY_BATCH), which can take a timeout too. */
+		int64_t t = (int64_t)h->o.timeout_ms * 1000000;
+		int64_t deadline = h->head_since + (h->sent > 1 ? 2 * t : t * 3 / 2) + 2000000000ll;
 		r = ipc_recv(h->sock, deadline, &got, reply, reply_len, NULL);
 		if (r == 0 && got != want) {
 			r = -EPROTO;
@@ -393,7 +419,14 @@ exchange(struct helper *h, char **reply, size_t *reply_len, char **json)
 	}
 	if (r < 0) {
 		char why[128] = "";
+		unsigned had = h->sent;
 		stop(h, why, sizeof(why));
+		if (had > 1) {
+			log_debug("classify: helper failed with %u requests; sending them again"
+				  " one at a time", had);
+			h->solo = had;
+			return EXCHANGE_AGAIN;
+		}
 		char what[200];
 		if (r == -ETIMEDOUT) {
 			snprintf(what, sizeof(what), "timed out after %d ms and was killed",
@@ -405,9 +438,15 @@ exchange(struct helper *h, char **reply, size_t *reply_len, char **json)
 		}
 		*json = error_json(what);
 		log_warn_ratelimit(&helper_rl, "classify: %s: helper %s", name ? name : "?", what);
+		if (h->solo) {
+			h->solo--;
+		}
 		return 0; /* the file's error is the result */
 	}
 	h->sent--;
+	if (h->solo) {
+		h->solo--;
+	}
 	h->head_since = ipc_mono_ns();
 	return 1;
 }

@@ -7,9 +7,10 @@
  * synchronous (helper_classify) or pipelined (helper_submit, then
  * helper_collect), which keeps the helper busy instead of waking two
  * processes per file. When the helper crashes, hangs, or breaks the
- * protocol, it is killed and reaped; the request it was working on (the
- * oldest) gets an error result, and the requests queued behind it go to a
- * fresh helper. */
+ * protocol, it is killed and reaped, and the file it failed on gets an
+ * error result: with one request outstanding that is the oldest; with
+ * several, they are sent again one at a time to a fresh helper to find it.
+ * The other requests are answered by the next helper. */
 #pragma once
 
 #include <stddef.h>

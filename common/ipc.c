@@ -83,6 +83,52 @@ ipc_send(int sock, uint32_t type, const void *payload, size_t len, int fd)
 	return sent < len ? write_all(sock, (const char *)payload + sent, len - sent) : 0;
 }
 
+int
+ipc_batch_add(struct ipc_batch *b, uint32_t type, const void *payload, size_t len)
+{
+	if (len > HELPER_MAX_PAYLOAD) {
+		return -EMSGSIZE;
+	}
+	struct helper_hdr h = {.magic = HELPER_MAGIC, .type = type, .len = (uint32_t)len};
+	size_t need = b->len + sizeof(h) + len;
+	if (need > b->cap) {
+		b->cap = need > 2 * b->cap ? need : 2 * b->cap;
+		b->buf = lw_realloc(b->buf, b->cap);
+	}
+	memcpy(b->buf + b->len, &h, sizeof(h));
+	if (len) {
+		memcpy(b->buf + b->len + sizeof(h), payload, len);
+	}
+	b->len = need;
+	if (b->n++ == 0) {
+		b->first_ns = ipc_mono_ns();
+	}
+	return 0;
+}
+
+int
+ipc_batch_flush(int sock, struct ipc_batch *b)
+{
+	int r = b->len ? write_all(sock, b->buf, b->len) : 0;
+	b->len = 0;
+	b->n = 0;
+	return r;
+}
+
+void
+ipc_batch_fini(struct ipc_batch *b)
+{
+	free(b->buf);
+	*b = (struct ipc_batch){0};
+}
+
+bool
+ipc_readable(int sock)
+{
+	struct pollfd p = {.fd = sock, .events = POLLIN};
+	return poll(&p, 1, 0) > 0;
+}
+
 /* Waits for readability until @deadline_ns. */
 static int
 wait_readable(int sock, int64_t deadline_ns)

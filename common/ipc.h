@@ -3,6 +3,7 @@
  * (wire.h). Any thread, one conversation per socket at a time. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,5 +19,20 @@ int ipc_send(int sock, uint32_t type, const void *payload, size_t len, int fd);
  * peer closed, -EPROTO for a malformed header or oversized payload. */
 int ipc_recv(int sock, int64_t deadline_ns, uint32_t *type, char **payload,
 	     size_t *len, int *fd_out);
+
+/* Messages gathered to be sent with one write (no descriptors). */
+struct ipc_batch {
+	char *buf;
+	size_t len, cap;
+	unsigned n;        /* messages in buf */
+	int64_t first_ns;  /* when the first of them was added */
+};
+/* Frames a message into @b. 0 or -EMSGSIZE. */
+int ipc_batch_add(struct ipc_batch *b, uint32_t type, const void *payload, size_t len);
+/* Sends everything gathered and empties @b. 0 or -errno. */
+int ipc_batch_flush(int sock, struct ipc_batch *b);
+void ipc_batch_fini(struct ipc_batch *b);
+/* True if a message (or the peer's close) is waiting on @sock. */
+bool ipc_readable(int sock);
 
 int64_t ipc_mono_ns(void);
