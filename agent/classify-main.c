@@ -69,11 +69,16 @@ struct helper_ctx {
 #define REPLY_HOLD_NS (10 * 1000000ll)
 #define CHUNK_BYTES (256 * 1024)
 
+/* Reads @len bytes at @off, fewer at the end of the file. Reaching @size
+ * (the file's size when it was opened) counts as the end: that saves the
+ * read returning 0 on every small file. A file growing meanwhile is read
+ * as it was; the agent's worker sees the change afterwards and reads it
+ * again. */
 static ssize_t
-pread_full(int fd, unsigned char *buf, size_t len, off_t off)
+pread_full(int fd, unsigned char *buf, size_t len, off_t off, off_t size)
 {
 	size_t got = 0;
-	while (got < len) {
+	while (got < len && off + (off_t)got < size) {
 		ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
 		if (n < 0) {
 			if (errno == EINTR) {
@@ -112,12 +117,14 @@ read_file(struct helper_ctx *c, int fd, bool have_sha, uint8_t sha[LW_SHA256_LEN
 		return -EINVAL;
 	}
 	memset(fr, 0, sizeof(*fr));
+	/* files that say 0 (procfs and the like) are read to their end */
+	off_t until = st.st_size > 0 ? st.st_size : (off_t)INT64_MAX;
 	if (c->cap < HEAD_BYTES + 1) {
 		free(c->buf);
 		c->cap = HEAD_BYTES + 1;
 		c->buf = lw_malloc(c->cap);
 	}
-	ssize_t n = pread_full(fd, c->buf, HEAD_BYTES, 0);
+	ssize_t n = pread_full(fd, c->buf, HEAD_BYTES, 0, until);
 	if (n < 0) {
 		return (int)n;
 	}
@@ -149,7 +156,7 @@ read_file(struct helper_ctx *c, int fd, bool have_sha, uint8_t sha[LW_SHA256_LEN
 				c->cap = CHUNK_BYTES + 1;
 				c->buf = lw_malloc(c->cap);
 			}
-			n = pread_full(fd, c->buf, CHUNK_BYTES, off);
+			n = pread_full(fd, c->buf, CHUNK_BYTES, off, until);
 			if (n <= 0) {
 				break;
 			}
@@ -176,7 +183,8 @@ read_file(struct helper_ctx *c, int fd, bool have_sha, uint8_t sha[LW_SHA256_LEN
 		c->buf = lw_realloc(c->buf, want + 1);
 		c->cap = want + 1;
 	}
-	ssize_t m = n == HEAD_BYTES ? pread_full(fd, c->buf + n, want - (size_t)n, off) : 0;
+	ssize_t m = n == HEAD_BYTES ? pread_full(fd, c->buf + n, want - (size_t)n, off, until)
+				    : 0;
 	if (m < 0) {
 		return (int)m;
 	}
@@ -188,7 +196,7 @@ read_file(struct helper_ctx *c, int fd, bool have_sha, uint8_t sha[LW_SHA256_LEN
 	/* the rest, beyond the cap: hashed (when asked), not examined */
 	unsigned char tail[65536];
 	for (;;) {
-		ssize_t got = pread_full(fd, tail, sizeof(tail), off);
+		ssize_t got = pread_full(fd, tail, sizeof(tail), off, until);
 		if (got <= 0) {
 			break;
 		}

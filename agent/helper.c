@@ -59,6 +59,7 @@ struct helper {
 	unsigned sent;       /* of them, sent to the running process */
 	unsigned solo;       /* of them, to be sent one at a time (see exchange) */
 	int64_t head_since;  /* when that process could start on the oldest */
+	struct ipc_reader rd; /* its replies */
 };
 
 static struct log_ratelimit helper_rl = LOG_RATELIMIT_INIT(10, 5);
@@ -154,6 +155,7 @@ stop(struct helper *h, char *why, size_t whylen)
 	h->pid = -1;
 	h->fp_gen = -1;
 	h->sent = 0; /* a new process is sent every outstanding request */
+	ipc_reader_reset(&h->rd);
 }
 
 static int start_once(struct helper *h);
@@ -410,7 +412,7 @@ exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json)
 		 * (classify-main.c, REPLY_BATCH), which can take a timeout too. */
 		int64_t t = (int64_t)h->o.timeout_ms * 1000000;
 		int64_t deadline = h->head_since + (h->sent > 1 ? 2 * t : t * 3 / 2) + 2000000000ll;
-		r = ipc_recv(h->sock, deadline, &got, reply, reply_len, NULL);
+		r = ipc_reader_recv(h->sock, &h->rd, deadline, &got, reply, reply_len);
 		if (r == 0 && got != want) {
 			r = -EPROTO;
 			free(*reply);

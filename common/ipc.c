@@ -83,6 +83,81 @@ ipc_send(int sock, uint32_t type, const void *payload, size_t len, int fd)
 	return sent < len ? write_all(sock, (const char *)payload + sent, len - sent) : 0;
 }
 
+static int wait_readable(int sock, int64_t deadline_ns);
+
+int
+ipc_reader_recv(int sock, struct ipc_reader *rd, int64_t deadline_ns, uint32_t *type,
+		char **payload, size_t *len)
+{
+	*payload = NULL;
+	*len = 0;
+	bool wait = false;
+	for (;;) {
+		size_t have = rd->end - rd->start;
+		struct helper_hdr h = {0};
+		if (have >= sizeof(h)) {
+			memcpy(&h, rd->buf + rd->start, sizeof(h));
+			if (h.magic != HELPER_MAGIC || h.len > HELPER_MAX_PAYLOAD) {
+				return -EPROTO;
+			}
+			if (have >= sizeof(h) + h.len) {
+				char *p = lw_malloc((size_t)h.len + 1);
+				memcpy(p, rd->buf + rd->start + sizeof(h), h.len);
+				p[h.len] = '\0';
+				rd->start += sizeof(h) + h.len;
+				*type = h.type;
+				*payload = p;
+				*len = h.len;
+				return 0;
+			}
+		}
+		/* room for at least the rest of this message, and more */
+		size_t need = have >= sizeof(h) ? sizeof(h) + h.len : sizeof(h);
+		if (rd->start > 0) {
+			memmove(rd->buf, rd->buf + rd->start, have);
+			rd->start = 0;
+			rd->end = have;
+		}
+		if (rd->cap < need || rd->cap - have < 4096) {
+			size_t cap = rd->cap ? rd->cap : 65536;
+			while (cap < need || cap - have < 4096) {
+				cap *= 2;
+			}
+			rd->buf = lw_realloc(rd->buf, cap);
+			rd->cap = cap;
+		}
+		if (wait) {
+			int r = wait_readable(sock, deadline_ns);
+			if (r < 0) {
+				return r;
+			}
+		}
+		ssize_t n = recv(sock, rd->buf + rd->end, rd->cap - rd->end, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			if (errno == EAGAIN) {
+				wait = true;
+				continue;
+			}
+			return -errno;
+		}
+		if (n == 0) {
+			return -EPIPE;
+		}
+		rd->end += (size_t)n;
+		wait = false;
+	}
+}
+
+void
+ipc_reader_reset(struct ipc_reader *rd)
+{
+	free(rd->buf);
+	*rd = (struct ipc_reader){0};
+}
+
 int
 ipc_batch_add(struct ipc_batch *b, uint32_t type, const void *payload, size_t len)
 {

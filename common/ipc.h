@@ -20,6 +20,19 @@ int ipc_send(int sock, uint32_t type, const void *payload, size_t len, int fd);
 int ipc_recv(int sock, int64_t deadline_ns, uint32_t *type, char **payload,
 	     size_t *len, int *fd_out);
 
+/* Buffered reception of messages that carry no descriptors (the helper's
+ * replies): one read takes in whatever is queued, several replies at once
+ * when the helper batches them. */
+struct ipc_reader {
+	char *buf;
+	size_t start, end, cap;
+};
+/* Like ipc_recv without descriptors (any passed are discarded). */
+int ipc_reader_recv(int sock, struct ipc_reader *rd, int64_t deadline_ns, uint32_t *type,
+		    char **payload, size_t *len);
+/* Forgets buffered bytes (the peer was replaced) and frees the buffer. */
+void ipc_reader_reset(struct ipc_reader *rd);
+
 /* Messages gathered to be sent with one write (no descriptors). */
 struct ipc_batch {
 	char *buf;
