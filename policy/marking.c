@@ -19,6 +19,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "mem.h"
 
@@ -1733,40 +1736,65 @@ raw_verify(const unsigned char *p, size_t len, const unsigned char *hit, size_t 
 	}
 }
 
+/* Each anchor holds one of two letter pairs, "RE" (SECRET, RESTR) or "FI"
+ * (CONFIDENTI, UNCLASSIFIED): one pass finds the pair's first letter 16
+ * bytes at a time, and the rare places where the pair follows, in ASCII or
+ * UTF-16LE, are checked against the anchors and their forms. That is one
+ * pass over a binary file instead of eight memmem passes (an anchor per
+ * encoding). */
+static const struct {
+	char pair[3];
+	size_t anchor; /* raw_anchors index */
+	size_t at;     /* where the pair sits in the anchor */
+} raw_pairs[] = {
+	{"RE", 0, 3}, /* SECRET */
+	{"RE", 2, 0}, /* RESTR */
+	{"FI", 1, 3}, /* CONFIDENTI */
+	{"FI", 3, 8}, /* UNCLASSIFIED */
+};
+
+/* @i holds 'R' or 'F'. */
 static void
-raw_scan(const unsigned char *p, size_t len, size_t unit, struct marking_result *out)
+raw_candidate(const unsigned char *p, size_t len, size_t i, struct marking_result *out)
 {
-	for (size_t a = 0; a < sizeof(raw_anchors) / sizeof(raw_anchors[0]); a++) {
-		unsigned char needle[32];
-		size_t n = strlen(raw_anchors[a]);
-		for (size_t j = 0; j < n; j++) {
-			needle[j * unit] = (unsigned char)raw_anchors[a][j];
-			if (unit == 2) {
-				needle[j * 2 + 1] = 0;
-			}
+	char second = p[i] == 'R' ? 'E' : 'I';
+	for (size_t unit = 1; unit <= 2 && i + unit < len; unit++) {
+		if (unit == 2 && p[i + 1] != 0) {
+			break;
 		}
-		const unsigned char *q = p, *end = p + len;
-		while (q < end) {
-			const unsigned char *hit = memmem(q, (size_t)(end - q), needle, n * unit);
-			if (!hit) {
-				break;
+		if (p[i + unit] != (unsigned char)second) {
+			continue;
+		}
+		for (size_t k = 0; k < LW_ARRAY_SIZE(raw_pairs); k++) {
+			size_t back = raw_pairs[k].at * unit;
+			if (raw_pairs[k].pair[0] == (char)p[i] && i >= back) {
+				raw_verify(p, len, p + i - back, raw_pairs[k].anchor, unit, out);
 			}
-			raw_verify(p, len, hit, a, unit, out);
-			q = hit + 1;
 		}
 	}
 }
 
 static void
-raw_scan_ascii(const unsigned char *p, size_t len, struct marking_result *out)
+raw_scan(const unsigned char *p, size_t len, struct marking_result *out)
 {
-	raw_scan(p, len, 1, out);
-}
-
-static void
-raw_scan_utf16(const unsigned char *p, size_t len, struct marking_result *out)
-{
-	raw_scan(p, len, 2, out);
+	size_t i = 0;
+#if defined(__SSE2__)
+	const __m128i r = _mm_set1_epi8('R'), f = _mm_set1_epi8('F');
+	for (; len - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(v, r), _mm_cmpeq_epi8(v, f)));
+		while (m) {
+			raw_candidate(p, len, i + (size_t)__builtin_ctz(m), out);
+			m &= m - 1;
+		}
+	}
+#endif
+	for (; i < len; i++) {
+		if (p[i] == 'R' || p[i] == 'F') {
+			raw_candidate(p, len, i, out);
+		}
+	}
 }
 
 int
@@ -1780,11 +1808,9 @@ marking_scan_raw(struct marking_raw_state *state, const void *buf, size_t len,
 		size_t head = len < 64 ? len : 64;
 		memcpy(seam, state->tail, state->tail_len);
 		memcpy(seam + state->tail_len, p, head);
-		raw_scan_ascii(seam, state->tail_len + head, out);
-		raw_scan_utf16(seam, state->tail_len + head, out);
+		raw_scan(seam, state->tail_len + head, out);
 	}
-	raw_scan_ascii(p, len, out);
-	raw_scan_utf16(p, len, out);
+	raw_scan(p, len, out);
 	size_t keep = len < sizeof(state->tail) ? len : sizeof(state->tail);
 	if (len < sizeof(state->tail) && state->tail_len + len <= sizeof(state->tail)) {
 		memcpy(state->tail + state->tail_len, p, len);

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 
 #include "extract-private.h"
@@ -465,7 +468,23 @@ extract_looks_binary(const unsigned char *p, size_t len)
 		[20] = 1, [21] = 1, [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1,
 		[28] = 1, [29] = 1, [30] = 1, [31] = 1, [127] = 1,
 	};
-	for (size_t i = 0; i < lim; i++) {
+	size_t i = 0;
+#if defined(__SSE2__)
+	/* the same set, 16 bytes at a time: below 0x20 (unsigned) but not
+	 * NUL, tab, LF, FF, CR or ESC; or DEL */
+	const __m128i lim1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+	static const char ok_ctl[] = {0, '\t', '\n', '\f', '\r', 0x1b};
+	for (; lim - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, lim1f), v);
+		for (size_t k = 0; k < sizeof(ok_ctl); k++) {
+			low = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(ok_ctl[k])), low);
+		}
+		low = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
+		ctl += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(low));
+	}
+#endif
+	for (; i < lim; i++) {
 		ctl += is_ctl[p[i]];
 	}
 	if (ctl * 20 <= lim) {

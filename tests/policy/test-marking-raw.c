@@ -1,5 +1,6 @@
 /* test-marking-raw.c — marking_scan_raw(): long marking forms inside binary
  * content, across chunk seams and in UTF-16LE; bare levels never count. */
+#include <stdint.h>
 #include <string.h>
 
 #include "harness.h"
@@ -61,5 +62,52 @@ main(void)
 		marking_scan_raw(&st, doc + i, 1, &r);
 	}
 	th_ok(r.level == MARKING_LEVEL_TOP_SECRET, "raw: found in one-byte chunks");
+
+	/* Every form, in ASCII and UTF-16LE, at every offset within the
+	 * scanner's 16-byte blocks, in noise: the one-pass letter-pair filter
+	 * must see each anchor wherever it falls. */
+	static const struct {
+		const char *form, *level;
+	} forms[] = {
+		{"COSMIC TOP SECRET", "TOP SECRET"}, {"NATO SECRET", "SECRET"},
+		{"NATO CONFIDENTIAL", "CONFIDENTIAL"}, {"NATO RESTRICTED", "RESTRICTED"},
+		{"NATO UNCLASSIFIED", "UNCLASSIFIED"}, {"TRES SECRET UE", "TOP SECRET"},
+		{"EU TOP SECRET", "TOP SECRET"}, {"SECRET UE", "SECRET"},
+		{"CONFIDENTIEL UE", "CONFIDENTIAL"}, {"EU CONFIDENTIAL", "CONFIDENTIAL"},
+		{"RESTREINT UE", "RESTRICTED"}, {"EU RESTRICTED", "RESTRICTED"},
+		{"TOP SECRET//SI", "TOP SECRET"}, {"SECRET//REL", "SECRET"},
+		{"CONFIDENTIAL//X", "CONFIDENTIAL"},
+	};
+	unsigned char buf[256];
+	uint32_t seed = 12345;
+	size_t misses = 0, tries = 0;
+	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		size_t fl = strlen(forms[f].form);
+		for (size_t unit = 1; unit <= 2; unit++) {
+			for (size_t off = 0; off < 40; off++) {
+				for (size_t k = 0; k < sizeof(buf); k++) {
+					seed = seed * 1103515245u + 12345u;
+					/* noise without capital letters: no accidental form */
+					buf[k] = (unsigned char)(seed >> 24) & 0x9f;
+				}
+				for (size_t k = 0; k < fl; k++) {
+					buf[off + k * unit] = (unsigned char)forms[f].form[k];
+					if (unit == 2) {
+						buf[off + k * 2 + 1] = 0;
+					}
+				}
+				struct marking_raw_state s2 = {0};
+				struct marking_result r2 = {0};
+				marking_scan_raw(&s2, buf, sizeof(buf), &r2);
+				tries++;
+				if (r2.scheme == MARKING_SCHEME_NONE ||
+				    strcmp(marking_level_name(r2.level), forms[f].level) != 0) {
+					misses++;
+				}
+			}
+		}
+	}
+	th_ok(misses == 0, "raw: every form in both encodings at every offset (%zu of %zu missed)",
+	      misses, tries);
 	return th_done();
 }

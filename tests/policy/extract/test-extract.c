@@ -615,5 +615,33 @@ main(void)
 	/* NULL limits and NULL callback are accepted. */
 	rc = extract_buffer("x", 1, NULL, NULL, NULL, NULL, &res);
 	th_inteq(rc, 0, "null limits and callback");
+
+	/* Binary means more than 5 % control bytes, counted 16 at a time
+	 * with a tail: exactly at the line, every control that counts and
+	 * none that does not, at every length around a block. */
+	static const unsigned char counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17,
+					       18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29,
+					       30, 31, 127};
+	static const unsigned char free_ctl[] = {0, '\t', '\n', '\f', '\r', 0x1b, 0x80, 0xff};
+	bool exact = true;
+	for (size_t len = 20; len <= 400; len += 20) {
+		unsigned char b[400];
+		for (size_t k = 0; k < len; k++) {
+			b[k] = k % 3 ? free_ctl[k % sizeof(free_ctl)] : (unsigned char)'a';
+		}
+		size_t at_line = len / 20; /* 5 %: still text */
+		for (size_t k = 0; k < at_line; k++) {
+			b[(k * 7) % len] = counts[k % sizeof(counts)];
+		}
+		exact = exact && !extract_looks_binary(b, len);
+		for (size_t k = 0; k < len; k++) {
+			if (b[k] == 'a' || b[k] >= 0x80) {
+				b[k] = counts[k % sizeof(counts)]; /* one more */
+				break;
+			}
+		}
+		exact = exact && extract_looks_binary(b, len);
+	}
+	th_ok(exact, "binary: the 5 %% line, exactly, whatever the length");
 	return th_done();
 }
