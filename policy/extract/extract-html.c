@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "extract-html-entities.h"
 #include "extract-private.h"
@@ -106,6 +109,36 @@ add_text(struct sbuf *b, const char *s, size_t len, bool pre)
 	const bool *sp = special[pre];
 	for (size_t i = 0; i < len; i++) {
 		size_t run = i;
+#if defined(__SSE2__)
+		/* The same rule 16 bytes at a time, from the run's second byte
+		 * (whose predecessor is in the run): stop at a special byte, or
+		 * at a space after a space. */
+		if (run < len && !sp[(unsigned char)s[run]]) {
+			run++;
+			const __m128i amp = _mm_set1_epi8('&'), cr = _mm_set1_epi8('\r'),
+				      lf = _mm_set1_epi8('\n'), tab = _mm_set1_epi8('\t'),
+				      ff = _mm_set1_epi8('\f'), spc = _mm_set1_epi8(' ');
+			while (len - run >= 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + run));
+				__m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, cr));
+				if (!pre) {
+					__m128i prev = _mm_loadu_si128(
+						(const __m128i *)(const void *)(s + run - 1));
+					m = _mm_or_si128(m, _mm_cmpeq_epi8(v, lf));
+					m = _mm_or_si128(m, _mm_cmpeq_epi8(v, tab));
+					m = _mm_or_si128(m, _mm_cmpeq_epi8(v, ff));
+					m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(v, spc),
+									  _mm_cmpeq_epi8(prev, spc)));
+				}
+				unsigned bits = (unsigned)_mm_movemask_epi8(m);
+				if (bits) {
+					run += (size_t)__builtin_ctz(bits);
+					break;
+				}
+				run += 16;
+			}
+		}
+#endif
 		while (run < len) {
 			unsigned char ch = (unsigned char)s[run];
 			/* one space after a byte of this run is kept as it is,

@@ -471,17 +471,26 @@ extract_looks_binary(const unsigned char *p, size_t len)
 	size_t i = 0;
 #if defined(__SSE2__)
 	/* the same set, 16 bytes at a time: below 0x20 (unsigned) but not
-	 * NUL, tab, LF, FF, CR or ESC; or DEL */
-	const __m128i lim1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+	 * NUL, tab, LF, FF, CR or ESC; or DEL. Matches (-1) are subtracted
+	 * into byte counters, summed every 255 blocks before they wrap. */
+	const __m128i lim1f = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f),
+		      zero = _mm_setzero_si128();
 	static const char ok_ctl[] = {0, '\t', '\n', '\f', '\r', 0x1b};
-	for (; lim - i >= 16; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		__m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, lim1f), v);
-		for (size_t k = 0; k < sizeof(ok_ctl); k++) {
-			low = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(ok_ctl[k])), low);
+	while (lim - i >= 16) {
+		__m128i acc = zero;
+		for (int blocks = 0; blocks < 255 && lim - i >= 16; blocks++, i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, lim1f), v);
+			for (size_t k = 0; k < sizeof(ok_ctl); k++) {
+				low = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(ok_ctl[k])),
+						       low);
+			}
+			low = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
+			acc = _mm_sub_epi8(acc, low);
 		}
-		low = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
-		ctl += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(low));
+		__m128i sums = _mm_sad_epu8(acc, zero);
+		ctl += (size_t)_mm_cvtsi128_si64(sums) +
+		       (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums));
 	}
 #endif
 	for (; i < lim; i++) {

@@ -624,8 +624,8 @@ main(void)
 					       30, 31, 127};
 	static const unsigned char free_ctl[] = {0, '\t', '\n', '\f', '\r', 0x1b, 0x80, 0xff};
 	bool exact = true;
-	for (size_t len = 20; len <= 400; len += 20) {
-		unsigned char b[400];
+	static unsigned char b[65520];
+	for (size_t len = 20; len <= sizeof(b); len += len < 400 ? 20 : 16300) {
 		for (size_t k = 0; k < len; k++) {
 			b[k] = k % 3 ? free_ctl[k % sizeof(free_ctl)] : (unsigned char)'a';
 		}
