@@ -198,10 +198,14 @@ ipc_batch_fini(struct ipc_batch *b)
 }
 
 bool
-ipc_readable(int sock)
+ipc_readable(int sock, int timeout_ms)
 {
 	struct pollfd p = {.fd = sock, .events = POLLIN};
-	return poll(&p, 1, 0) > 0;
+	int r;
+	do {
+		r = poll(&p, 1, timeout_ms);
+	} while (r < 0 && errno == EINTR);
+	return r > 0;
 }
 
 /* Waits for readability until @deadline_ns. */

@@ -45,7 +45,8 @@ int ipc_batch_add(struct ipc_batch *b, uint32_t type, const void *payload, size_
 /* Sends everything gathered and empties @b. 0 or -errno. */
 int ipc_batch_flush(int sock, struct ipc_batch *b);
 void ipc_batch_fini(struct ipc_batch *b);
-/* True if a message (or the peer's close) is waiting on @sock. */
-bool ipc_readable(int sock);
+/* True if a message (or the peer's close) is waiting on @sock, or arrives
+ * within @timeout_ms. */
+bool ipc_readable(int sock, int timeout_ms);
 
 int64_t ipc_mono_ns(void);
