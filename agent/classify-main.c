@@ -591,15 +591,18 @@ main(int argc, char **argv)
 	 * agent's workers) is answered at once. */
 	struct ipc_batch out = {0};
 	for (;;) {
-		if (out.n && (out.n >= REPLY_BATCH || !ipc_readable(HELPER_SOCK_FD, 0) ||
-			      ipc_mono_ns() - out.first_ns >= REPLY_HOLD_NS)) {
-			if (ipc_batch_flush(HELPER_SOCK_FD, &out) < 0) {
+		bool queued = false;
+		if (out.n) {
+			queued = ipc_readable(HELPER_SOCK_FD, 0);
+			if ((out.n >= REPLY_BATCH || !queued ||
+			     ipc_mono_ns() - out.first_ns >= REPLY_HOLD_NS) &&
+			    ipc_batch_flush(HELPER_SOCK_FD, &out) < 0) {
 				break;
 			}
 		}
 		/* idle for a second: give the memory kept for the next file
 		 * back (see the mallopt() calls) */
-		if (!ipc_readable(HELPER_SOCK_FD, IDLE_TRIM_MS)) {
+		if (!queued && !ipc_readable(HELPER_SOCK_FD, IDLE_TRIM_MS)) {
 			malloc_trim(0);
 		}
 		uint32_t type;

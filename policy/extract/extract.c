@@ -481,12 +481,15 @@ extract_looks_binary(const unsigned char *p, size_t len)
 		for (int blocks = 0; blocks < 255 && lim - i >= 16; blocks++, i += 16) {
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 			__m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, lim1f), v);
+			__m128i d = _mm_cmpeq_epi8(v, del);
+			if (_mm_movemask_epi8(_mm_or_si128(low, d)) == 0) {
+				continue; /* most blocks of text: nothing below 0x20 */
+			}
 			for (size_t k = 0; k < sizeof(ok_ctl); k++) {
 				low = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(ok_ctl[k])),
 						       low);
 			}
-			low = _mm_or_si128(low, _mm_cmpeq_epi8(v, del));
-			acc = _mm_sub_epi8(acc, low);
+			acc = _mm_sub_epi8(acc, _mm_or_si128(low, d));
 		}
 		__m128i sums = _mm_sad_epu8(acc, zero);
 		ctl += (size_t)_mm_cvtsi128_si64(sums) +
