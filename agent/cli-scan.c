@@ -27,19 +27,60 @@
 #include "policy.h"
 #include "wire.h"
 
+/* The files to scan, filled by the walk while the scan threads take them:
+ * the walk of a large tree overlaps the scan instead of preceding it. */
 struct file_list {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
 	char **paths;
 	size_t n, cap;
+	size_t next;     /* the first not yet taken */
+	unsigned waiters;
+	bool walked;     /* no more will come */
 };
 
 static void
 list_add(struct file_list *l, const char *p)
 {
+	char *copy = lw_strdup(p);
+	pthread_mutex_lock(&l->lock);
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 256;
 		l->paths = lw_realloc(l->paths, l->cap * sizeof(char *));
 	}
-	l->paths[l->n++] = lw_strdup(p);
+	l->paths[l->n++] = copy;
+	if (l->waiters) {
+		pthread_cond_signal(&l->more);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void
+list_walked(struct file_list *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->walked = true;
+	pthread_cond_broadcast(&l->more);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* The next path: 1 (*path set), 0 none yet (only when not @wait), -1 no
+ * more. The strings live until the list is freed. */
+static int
+list_take(struct file_list *l, bool wait, const char **path)
+{
+	pthread_mutex_lock(&l->lock);
+	while (l->next == l->n && !l->walked && wait) {
+		l->waiters++;
+		pthread_cond_wait(&l->more, &l->lock);
+		l->waiters--;
+	}
+	int r = l->next < l->n ? 1 : l->walked ? -1 : 0;
+	if (r == 1) {
+		*path = l->paths[l->next++];
+	}
+	pthread_mutex_unlock(&l->lock);
+	return r;
 }
 
 /* Regular files under @path (symbolic links are not followed; special
@@ -89,16 +130,9 @@ collect(const char *path, struct file_list *l, bool top)
 	return 0;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 struct scan_ctx {
 	struct cli *c;
 	struct file_list files;
-	atomic_size_t next;
 	pthread_mutex_t out;
 	struct helper_opts hopts;
 	bool with_rules; /* --policy: report the detectors that fired */
@@ -261,13 +295,15 @@ scan_thread(void *arg)
 	bool more = true;
 	for (;;) {
 		while (more && nfree > 0) {
-			size_t i = atomic_fetch_add(&s->next, 1);
-			if (i >= s->files.n) {
-				more = false;
+			const char *path = NULL;
+			/* wait for the walk only with nothing else to do */
+			int got = list_take(&s->files, helper_pending(h) == 0, &path);
+			if (got <= 0) {
+				more = got == 0;
 				break;
 			}
 			struct scan_slot *sl = free_slots[nfree - 1];
-			sl->path = s->files.paths[i];
+			sl->path = path;
 			sl->fd = open(sl->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 			if (sl->fd < 0 || fstat(sl->fd, &sl->st) < 0 || !S_ISREG(sl->st.st_mode)) {
 				int e = sl->fd < 0 ? errno : EINVAL;
@@ -366,6 +402,17 @@ cli_scan(struct cli *c, int argc, char **argv)
 		s.with_rules = true;
 	}
 	pthread_mutex_init(&s.out, NULL);
+	pthread_mutex_init(&s.files.lock, NULL);
+	pthread_cond_init(&s.files.more, NULL);
+	s.hopts = (struct helper_opts){.db_path = fingerprint_db(c), .timeout_ms = (int)timeout,
+				       .memory_mb = (int)memory, .detectors_json = detectors};
+	/* The threads start first and take files as the walk finds them;
+	 * a helper starts only when its thread has a file. Files come in
+	 * the walk's order (lines are printed as results arrive anyway). */
+	pthread_t *t = lw_new(pthread_t, (size_t)jobs);
+	for (long i = 0; i < jobs; i++) {
+		pthread_create(&t[i], NULL, scan_thread, &s);
+	}
 	int status = 0;
 	for (int i = optind; i < argc; i++) {
 		int r = collect(argv[i], &s.files, true);
@@ -375,18 +422,7 @@ cli_scan(struct cli *c, int argc, char **argv)
 			status = 2;
 		}
 	}
-	if (s.files.n) { /* qsort(NULL, 0) is undefined: glibc declares it nonnull */
-		qsort(s.files.paths, s.files.n, sizeof(char *), cmp_str);
-	}
-	s.hopts = (struct helper_opts){.db_path = fingerprint_db(c), .timeout_ms = (int)timeout,
-				       .memory_mb = (int)memory, .detectors_json = detectors};
-	if ((size_t)jobs > s.files.n) {
-		jobs = s.files.n ? (long)s.files.n : 1;
-	}
-	pthread_t *t = lw_new(pthread_t, (size_t)jobs);
-	for (long i = 0; i < jobs; i++) {
-		pthread_create(&t[i], NULL, scan_thread, &s);
-	}
+	list_walked(&s.files);
 	for (long i = 0; i < jobs; i++) {
 		pthread_join(t[i], NULL);
 	}
@@ -395,6 +431,8 @@ cli_scan(struct cli *c, int argc, char **argv)
 		free(s.files.paths[i]);
 	}
 	free(s.files.paths);
+	pthread_cond_destroy(&s.files.more);
+	pthread_mutex_destroy(&s.files.lock);
 	pthread_mutex_destroy(&s.out);
 	/* like grep: an error wins over a finding, a finding over nothing */
 	if (status || atomic_load(&s.errors)) {
