@@ -360,6 +360,10 @@ send_unsent(struct helper *h)
 	return 0;
 }
 
+/* exchange_once(): the helper failed with several requests in flight */
+#define EXCHANGE_AGAIN 2
+static int exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json);
+
 /* The answer to the oldest request, which stays queued: 1 with *reply, or
  * 0 (-errno when no helper could be started) with *json an error object;
  * then the process has been stopped, and the requests behind the oldest
@@ -371,10 +375,6 @@ send_unsent(struct helper *h)
  * are sent again one at a time to a fresh helper, and the one it dies on
  * alone gets the error. A hostile file costs two helpers; no innocent
  * file gets its error. */
-/* exchange_once(): the helper failed with several requests in flight */
-#define EXCHANGE_AGAIN 2
-static int exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json);
-
 static int
 exchange(struct helper *h, char **reply, size_t *reply_len, char **json)
 {
