@@ -36,6 +36,19 @@
  * close-after-write event starts over. */
 #define WORKER_MAX_RETRIES 3
 
+/* A file handed to the classify helper, finished when its answer comes
+ * (finish()). */
+struct inflight {
+	struct wq_item *it;
+	int fd;
+	struct stat fst;     /* when it was opened */
+	struct file_rec rec;
+	bool helper_hashes;  /* the helper computes the hash (one read) */
+	int64_t dir_gen;     /* writer_dir_gen() when the path was looked at */
+	int64_t gen, tag;    /* registered documents, detectors when sent */
+	int64_t used_gen;    /* the registered documents the helper had */
+};
+
 struct worker {
 	pthread_t thread;
 	struct worker_pool *pool;
@@ -45,6 +58,11 @@ struct worker {
 	bool in_read_txn;
 	unsigned txn_lookups;
 	int64_t dir_gen; /* writer_dir_gen() when the current path was looked at */
+	/* files with the classify helper, up to its window */
+	struct inflight slots[HELPER_WINDOW];
+	struct inflight *free_slots[HELPER_WINDOW];
+	size_t nfree;
+	int hi; /* the helper this worker holds, or -1 */
 };
 
 struct worker_pool {
@@ -247,8 +265,6 @@ lookups_end(struct worker *wk)
 	}
 }
 
-/* Classifies the file open at @fd (its hash already in @rec) through the
- * worker's helper, and records the findings in @rec. */
 static int
 helper_borrow(struct worker_pool *p)
 {
@@ -274,37 +290,85 @@ helper_return(struct worker_pool *p, int i)
 	pthread_mutex_unlock(&p->hlock);
 }
 
+static bool finish(struct worker *wk, struct inflight *f, char *json);
+
+/* The oldest request of the worker's helper: its file is finished and its
+ * queue item done. With @release, the helper goes back to the pool when it
+ * has nothing left for this worker. */
 static void
-classify(struct worker *wk, int fd, const char *path, struct file_rec *rec)
+collect_one(struct worker *wk, bool release)
 {
 	struct worker_pool *p = wk->pool;
-	int64_t gen = atomic_load(&p->fp_gen);
-	int hi = helper_borrow(p);
-	struct helper *h = p->helpers[hi];
-	if (helper_fp_gen(h) >= 0 && helper_fp_gen(h) != gen) {
-		helper_restart(h); /* registered documents changed */
+	void *tag = NULL;
+	char *json = NULL;
+	helper_collect(p->helpers[wk->hi], &tag, &json);
+	struct inflight *f = tag;
+	f->used_gen = helper_fp_gen(p->helpers[wk->hi]);
+	bool again = finish(wk, f, json);
+	wq_done(p->q, f->it, again);
+	wk->free_slots[wk->nfree++] = f;
+	if (release && helper_pending(p->helpers[wk->hi]) == 0) {
+		helper_return(p, wk->hi);
+		wk->hi = -1;
 	}
+}
+
+/* A helper for the next request, running the registered documents and
+ * detectors in force: when either changed, its outstanding requests are
+ * answered first, then it restarts with the new ones. */
+static struct helper *
+helper_for_request(struct worker *wk)
+{
+	struct worker_pool *p = wk->pool;
+	if (wk->hi < 0) {
+		wk->hi = helper_borrow(p);
+	}
+	struct helper *h = p->helpers[wk->hi];
 	pthread_mutex_lock(&p->hlock);
-	int64_t tag = atomic_load(&p->det_tag);
 	char *det = NULL;
-	if (p->hdet[hi] != p->det_version) {
+	bool set = p->hdet[wk->hi] != p->det_version;
+	if (set) {
 		det = p->detectors ? lw_strdup(p->detectors) : NULL;
-		p->hdet[hi] = p->det_version;
-		helper_set_detectors(h, det); /* this thread holds the helper */
+		p->hdet[wk->hi] = p->det_version;
 	}
 	pthread_mutex_unlock(&p->hlock);
-	free(det);
-	char hex[LW_SHA256_HEX_LEN + 1];
-	lw_hex(rec->sha256, LW_SHA256_LEN, hex);
-	char *json = NULL;
-	helper_classify(h, fd, path, hex, &json);
-	int64_t used_gen = helper_fp_gen(h) >= 0 ? helper_fp_gen(h) : gen;
-	helper_return(p, hi);
-	cJSON *o = cJSON_Parse(json);
-	free(json);
-	if (!o) {
-		return;
+	int64_t gen = atomic_load(&p->fp_gen);
+	bool restart = helper_fp_gen(h) >= 0 && helper_fp_gen(h) != gen;
+	if (set || restart) {
+		while (helper_pending(h) > 0) {
+			collect_one(wk, false);
+		}
+		if (restart) {
+			helper_restart(h); /* registered documents changed */
+		}
+		if (set) {
+			helper_set_detectors(h, det); /* this thread holds the helper */
+		}
 	}
+	free(det);
+	return h;
+}
+
+/* Hands the open file to the worker's helper. @f->rec holds the hash when
+ * the worker read the file itself (f->helper_hashes false). */
+static void
+submit(struct worker *wk, struct inflight *f, const char *path)
+{
+	struct helper *h = helper_for_request(wk);
+	f->tag = atomic_load(&wk->pool->det_tag);
+	f->gen = atomic_load(&wk->pool->fp_gen);
+	char hex[LW_SHA256_HEX_LEN + 1];
+	if (!f->helper_hashes) {
+		lw_hex(f->rec.sha256, LW_SHA256_LEN, hex);
+	}
+	helper_submit(h, f->fd, path, f->helper_hashes ? NULL : hex, f);
+}
+
+/* Records the helper's findings in @rec. */
+static void
+apply_findings(struct worker *wk, cJSON *o, int64_t used_gen, int64_t tag,
+	       struct file_rec *rec)
+{
 	/* keep what the inventory needs; type and size are the agent's own */
 	cJSON_DeleteItemFromObject(o, WIRE_KEY_SHA256);
 	cJSON_DeleteItemFromObject(o, WIRE_KEY_SIZE);
@@ -331,7 +395,6 @@ classify(struct worker *wk, int fd, const char *path, struct file_rec *rec)
 	free(rec->findings);
 	rec->findings = lw_strdup(s);
 	cJSON_free(s);
-	cJSON_Delete(o);
 	rec->fp_gen = row_gen(used_gen, tag);
 }
 
@@ -348,9 +411,22 @@ carry(struct file_rec *rec, const struct file_rec *old)
 	rec->fp_gen = old->fp_gen;
 }
 
-/* Returns true if the item must be processed again. */
-static bool
-process_path(struct worker *wk, struct wq_item *it)
+enum step {
+	STEP_DONE,    /* recorded (or nothing to record) */
+	STEP_AGAIN,   /* look again: wq_done(..., true) */
+	STEP_HELPER,  /* handed to the classify helper with *slot */
+};
+
+/* Files up to this size are hashed by the helper as it reads them for
+ * classification (one read); bigger ones by the worker, so that the
+ * helper's time limit never has to cover hashing a huge file. */
+#define HELPER_HASH_MAX (256ll << 20)
+
+/* Looks at the path and records what it can; a regular file whose findings
+ * are needed goes to the helper in a free slot and is finished when the
+ * answer comes (finish()). */
+static enum step
+examine(struct worker *wk, struct wq_item *it)
 {
 	/* before the first look at the path: see writer_dir_gen() */
 	wk->dir_gen = writer_dir_gen(wk->pool->wr);
@@ -364,13 +440,13 @@ process_path(struct worker *wk, struct wq_item *it)
 			rec.error = lw_asprintf("stat: %s", strerror(e));
 			put(wk, it, &rec);
 		}
-		return false;
+		return STEP_DONE;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		/* the watcher handles directories; a file row at this path is
 		 * stale */
 		simple(wk, it, WRITER_OP_GONE);
-		return false;
+		return STEP_DONE;
 	}
 	struct file_rec rec = {0};
 	rec_from_stat(&rec, &st);
@@ -397,7 +473,7 @@ process_path(struct worker *wk, struct wq_item *it)
 		if (!S_ISREG(st.st_mode) || !classifying || old.fp_gen == gen) {
 			file_rec_fini(&rec);
 			seen(wk, it, &old);
-			return false;
+			return STEP_DONE;
 		}
 		carry(&rec, &old);
 		need_hash = false;
@@ -405,7 +481,7 @@ process_path(struct worker *wk, struct wq_item *it)
 	if (!S_ISREG(st.st_mode)) {
 		file_rec_fini(&old);
 		put(wk, it, &rec); /* FIFOs, sockets, devices: never opened */
-		return false;
+		return STEP_DONE;
 	}
 	file_rec_fini(&old);
 	/* Same inode and content stamp elsewhere (a rename, a hard link, a
@@ -418,7 +494,7 @@ process_path(struct worker *wk, struct wq_item *it)
 		need_hash = false;
 		if (!classifying || rec.fp_gen == gen) {
 			put(wk, it, &rec);
-			return false;
+			return STEP_DONE;
 		}
 	}
 
@@ -432,25 +508,32 @@ process_path(struct worker *wk, struct wq_item *it)
 		file_rec_fini(&rec);
 		if (e == ENOENT || e == ENOTDIR) {
 			simple(wk, it, WRITER_OP_GONE);
-			return false;
+			return STEP_DONE;
 		}
 		if (e == ELOOP) {
-			return true; /* replaced by a symlink: look again */
+			return STEP_AGAIN; /* replaced by a symlink: look again */
 		}
 		rec_from_stat(&rec, &st);
 		rec.error = lw_asprintf("open: %s", strerror(e));
 		put(wk, it, &rec);
-		return false;
+		return STEP_DONE;
 	}
 	struct stat fst;
 	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino ||
 	    !S_ISREG(fst.st_mode)) {
 		close(fd);
 		file_rec_fini(&rec);
-		return true; /* replaced between stat and open */
+		return STEP_AGAIN; /* replaced between stat and open */
 	}
 	rec_from_stat(&rec, &fst);
-	if (need_hash) {
+	bool helper_hashes = need_hash && classifying && fst.st_size <= HELPER_HASH_MAX;
+	if (helper_hashes) {
+		/* the type from the head; the helper reads and hashes it all */
+		ssize_t n = pread(fd, wk->buf, FILETYPE_HEAD_BYTES, 0);
+		const char *t = filetype_sniff(wk->buf, n > 0 ? (size_t)n : 0,
+					       (unsigned long long)fst.st_size, NULL);
+		snprintf(rec.type, sizeof(rec.type), "%s", t);
+	} else if (need_hash) {
 		int r = hash_open_file(wk, fd, &fst, &rec);
 		if (r < 0) {
 			close(fd);
@@ -459,34 +542,86 @@ process_path(struct worker *wk, struct wq_item *it)
 			log_warn_ratelimit(&worker_rl, "worker: %s: read: %s", it->path,
 					   strerror(-r));
 			put(wk, it, &rec);
-			return false;
+			return STEP_DONE;
 		}
 		if (r == 1) {
 			if (it->retries < WORKER_MAX_RETRIES) {
 				close(fd);
 				file_rec_fini(&rec);
-				return true;
+				return STEP_AGAIN;
 			}
 			rec.error = lw_strdup("unstable: changed while being read");
 		}
 	}
+	struct inflight local;
+	struct inflight *f = classifying ? wk->free_slots[--wk->nfree] : &local;
+	*f = (struct inflight){.it = it, .fd = fd, .fst = fst, .rec = rec,
+			       .helper_hashes = helper_hashes, .dir_gen = wk->dir_gen};
 	if (classifying) {
-		classify(wk, fd, it->path, &rec);
-		/* The helper reads the file on its own, after the hash: if the
-		 * file changed in between, the findings describe other bytes
-		 * than the hash (seen: an empty file's hash with the findings
-		 * of the text written into it a moment later). */
+		submit(wk, f, it->path);
+		return STEP_HELPER;
+	}
+	return finish(wk, f, NULL) ? STEP_AGAIN : STEP_DONE;
+}
+
+/* The rest of a file after its classification (@json: the helper's answer,
+ * taken; NULL without classification): the hash from the helper, or from
+ * the worker when the helper failed; the checks that the file did not
+ * change meanwhile; the record. Closes the file. Returns true if the item
+ * must be processed again. */
+static bool
+finish(struct worker *wk, struct inflight *f, char *json)
+{
+	struct wq_item *it = f->it;
+	struct file_rec *rec = &f->rec;
+	wk->dir_gen = f->dir_gen; /* put() reports when the path was looked at */
+	int fd = f->fd;
+	if (json) {
+		cJSON *o = cJSON_Parse(json);
+		free(json);
+		const char *hex = cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_SHA256));
+		if (f->helper_hashes) {
+			rec->has_sha = hex && lw_unhex_sha256(hex, rec->sha256) == 0;
+		}
+		if (f->helper_hashes && !rec->has_sha) {
+			/* the helper failed before hashing (crash, limit): the
+			 * inventory still gets the hash */
+			int r = hash_open_file(wk, fd, &f->fst, rec);
+			if (r < 0) {
+				rec->has_sha = false;
+				rec->error = lw_asprintf("read: %s", strerror(-r));
+			} else if (r == 1 && !rec->error) {
+				if (it->retries < WORKER_MAX_RETRIES) {
+					cJSON_Delete(o);
+					close(fd);
+					file_rec_fini(rec);
+					return true;
+				}
+				rec->error = lw_strdup("unstable: changed while being read");
+			}
+		}
+		if (o) {
+			int64_t used = f->used_gen >= 0 ? f->used_gen : f->gen;
+			apply_findings(wk, o, used, f->tag, rec);
+			cJSON_Delete(o);
+		}
+		/* The helper reads the file on its own (after the worker's
+		 * hash, when the worker hashed): if the file changed in
+		 * between, the findings describe other bytes than the hash
+		 * (seen: an empty file's hash with the findings of the text
+		 * written into it a moment later). */
 		struct stat after;
 		if (fstat(fd, &after) == 0 &&
-		    (after.st_size != fst.st_size || ts_ns(&after.st_mtim) != ts_ns(&fst.st_mtim) ||
-		     ts_ns(&after.st_ctim) != ts_ns(&fst.st_ctim)) &&
-		    !rec.error) {
+		    (after.st_size != f->fst.st_size ||
+		     ts_ns(&after.st_mtim) != ts_ns(&f->fst.st_mtim) ||
+		     ts_ns(&after.st_ctim) != ts_ns(&f->fst.st_ctim)) &&
+		    !rec->error) {
 			if (it->retries < WORKER_MAX_RETRIES) {
 				close(fd);
-				file_rec_fini(&rec);
+				file_rec_fini(rec);
 				return true;
 			}
-			rec.error = lw_strdup("unstable: changed while being classified");
+			rec->error = lw_strdup("unstable: changed while being classified");
 		}
 	}
 	close(fd);
@@ -494,39 +629,55 @@ process_path(struct worker *wk, struct wq_item *it)
 	 * did requeue the path; recording now could resurrect a renamed path. */
 	struct stat now;
 	if (fstatat(AT_FDCWD, it->path, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    now.st_dev != fst.st_dev || now.st_ino != fst.st_ino) {
-		file_rec_fini(&rec);
+	    now.st_dev != f->fst.st_dev || now.st_ino != f->fst.st_ino) {
+		file_rec_fini(rec);
 		return true;
 	}
-	put(wk, it, &rec);
+	put(wk, it, rec);
 	return false;
 }
 
+/* Pops work while its helper has room, and collects answers when it has
+ * none or nothing can be popped: a worker keeps up to HELPER_WINDOW files
+ * with the helper instead of waiting for each. It blocks on the queue only
+ * with nothing outstanding, so a barrier, which waits for every busy item,
+ * never waits for a worker that waits for it. */
 static void *
 worker_main(void *arg)
 {
 	struct worker *wk = arg;
+	struct worker_pool *p = wk->pool;
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
-	struct wq_item *it;
 	for (;;) {
-		it = wq_trypop(wk->pool->q);
+		bool holding = wk->hi >= 0;
+		if (holding && wk->nfree == 0) {
+			collect_one(wk, true);
+			continue;
+		}
+		struct wq_item *it = wq_trypop(p->q);
+		if (!it && holding) {
+			collect_one(wk, true);
+			continue;
+		}
 		if (!it) {
 			/* going idle: do not hold a snapshot (and the WAL) */
 			lookups_end(wk);
-			it = wq_pop(wk->pool->q);
+			it = wq_pop(p->q);
 			if (!it) {
 				break;
 			}
 		}
 		if (it->kind == WQ_ITEM_BARRIER) {
 			watcher_barrier(it->payload);
-			wq_done(wk->pool->q, it, false);
+			wq_done(p->q, it, false);
 			continue;
 		}
-		bool again = process_path(wk, it);
-		wq_done(wk->pool->q, it, again);
+		enum step r = examine(wk, it);
+		if (r != STEP_HELPER) {
+			wq_done(p->q, it, r == STEP_AGAIN);
+		}
 	}
 	return NULL;
 }
@@ -596,6 +747,10 @@ worker_pool_start(int n, const char *db_path, bool inventory_empty,
 			return r;
 		}
 		wk->pool = p;
+		wk->hi = -1;
+		for (size_t k = 0; k < HELPER_WINDOW; k++) {
+			wk->free_slots[wk->nfree++] = &wk->slots[k];
+		}
 		wk->sha = lw_sha256_new();
 		wk->buf = lw_malloc(WORKER_BUF_SIZE);
 		r = pthread_create(&wk->thread, NULL, worker_main, wk);
