@@ -453,7 +453,14 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 		/* no longer sensitive (re-classified): not there any more as such */
 		return old && vd->sightings ? sightings_gone(vd->vs, path, len, now) : 0;
 	}
-	int rs = vd->sightings && fa.sensitive ? sightings_seen(vd->vs, path, len, rec, fa.root, now) : 0;
+	int rs = 0;
+	if (vd->sightings) {
+		/* sensitive: seen here; no longer (the policy judges plain files
+		 * too): the sensitive content left this path */
+		rs = fa.sensitive ? sightings_seen(vd->vs, path, len, rec, fa.root, now)
+		     : old	  ? sightings_gone(vd->vs, path, len, now)
+				  : 0;
+	}
 	if (rs < 0) {
 		cJSON_Delete(fa.root);
 		return rs;
@@ -660,6 +667,20 @@ verdict_reevaluate(struct verdict *vd, int64_t now)
 		 policy_rule_count(vd->policy), (long long)x.files,
 		 (long long)(vd->raised - before));
 	return r < 0 ? r : store_meta_set(vd->st, "policy_digest", key);
+}
+
+bool
+verdict_sighted(const struct verdict *vd, const char *path, size_t len)
+{
+	if (!vd->sightings) {
+		return false;
+	}
+	uint8_t sha[LW_SHA256_LEN];
+	int64_t first = 0;
+	bool deleted = true;
+	AUTOFREE char *body = NULL;
+	return vstore_sighting_get(vd->vs, path, len, sha, &first, &deleted, &body) == 1 &&
+	       !deleted;
 }
 
 bool

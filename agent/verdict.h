@@ -27,6 +27,10 @@ void verdict_set_policy(struct verdict *vd, struct policy *p);
 int verdict_reevaluate(struct verdict *vd, int64_t now);
 /* Worth judging? A cheap look at @rec before the writer reads the old row. */
 bool verdict_wants(const struct verdict *vd, const struct file_rec *rec);
+/* True if @path has a live sighting (sensitive content reported there):
+ * a put of content that verdict_wants() passes over must still be judged,
+ * to report that content gone from the path. */
+bool verdict_sighted(const struct verdict *vd, const char *path, size_t len);
 /* Report sensitive files (sightings) as events for the collector. */
 void verdict_set_sightings(struct verdict *vd, bool on);
 /* The start-up walk is over: from now on a new file is "created", not

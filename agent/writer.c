@@ -135,7 +135,8 @@ overtaken(struct writer *w, const struct writer_op *op)
 static int
 apply_put(struct writer *w, struct writer_op *op, int64_t now)
 {
-	bool judge = w->vd && verdict_wants(w->vd, &op->rec);
+	bool judge = w->vd && (verdict_wants(w->vd, &op->rec) ||
+			       verdict_sighted(w->vd, op->path, op->len));
 	struct file_rec old = {0};
 	int had = judge ? store_lookup_path(w->st, op->path, op->len, &old) : 0;
 	int r = store_put(w->st, op->path, op->len, &op->rec, w->epoch, now);

@@ -173,6 +173,14 @@ def trace_done():
 t = wait_until(trace_done)
 ok(t and all(x["agent"] == "ws-01" and x["sha256"] == sha for x in t),
    "trace SHA256: the old path (deleted) and the new one, on this host", trace(sha))
+
+# the file at the new path is rewritten with nothing sensitive: that
+# content is no longer there
+write(moved, "shopping list: bread, milk\n")
+t = wait_until(lambda: [x for x in trace(sha) if x["path"] == moved and x["deleted"]],
+               timeout=30)
+ok(t, "trace: content overwritten with something plain is reported gone from its path",
+   trace(sha))
 orig = os.path.join(agent.base, "opord.txt")
 text = " ".join("Paragraph %d of the order covers fuel point %d and the relief of company %d."
                 % (i, i * 3, i % 7) for i in range(80))
