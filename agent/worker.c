@@ -414,7 +414,7 @@ carry(struct file_rec *rec, const struct file_rec *old)
 enum step {
 	STEP_DONE,    /* recorded (or nothing to record) */
 	STEP_AGAIN,   /* look again: wq_done(..., true) */
-	STEP_HELPER,  /* handed to the classify helper with *slot */
+	STEP_HELPER,  /* with the classify helper; collect_one() finishes it */
 };
 
 /* Files up to this size are hashed by the helper as it reads them for
