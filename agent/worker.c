@@ -63,6 +63,7 @@ struct worker {
 	struct inflight *free_slots[HELPER_WINDOW];
 	size_t nfree;
 	int hi; /* the helper this worker holds, or -1 */
+	unsigned sent_since_borrow;
 };
 
 struct worker_pool {
@@ -86,6 +87,7 @@ struct worker_pool {
 	 * helper costs tens of MiB. */
 	pthread_mutex_t hlock;
 	pthread_cond_t hfree;
+	atomic_int hwaiters; /* workers waiting for a helper */
 	struct helper **helpers;
 	bool *hbusy;
 	int nhelpers;
@@ -277,7 +279,9 @@ helper_borrow(struct worker_pool *p)
 				return i;
 			}
 		}
+		atomic_fetch_add(&p->hwaiters, 1);
 		pthread_cond_wait(&p->hfree, &p->hlock);
+		atomic_fetch_sub(&p->hwaiters, 1);
 	}
 }
 
@@ -322,7 +326,9 @@ helper_for_request(struct worker *wk)
 	struct worker_pool *p = wk->pool;
 	if (wk->hi < 0) {
 		wk->hi = helper_borrow(p);
+		wk->sent_since_borrow = 0;
 	}
+	wk->sent_since_borrow++;
 	struct helper *h = p->helpers[wk->hi];
 	pthread_mutex_lock(&p->hlock);
 	char *det = NULL;
@@ -421,6 +427,10 @@ enum step {
  * classification (one read); bigger ones by the worker, so that the
  * helper's time limit never has to cover hashing a huge file. */
 #define HELPER_HASH_MAX (256ll << 20)
+/* Files a worker sends to a borrowed helper before it lets a waiting
+ * worker have it: workers outnumber helpers, and each waiting worker holds
+ * a file that would otherwise wait for the whole burst. */
+#define HELPER_SHARE (4 * HELPER_WINDOW)
 
 /* Looks at the path and records what it can; a regular file whose findings
  * are needed goes to the helper in a free slot and is finished when the
@@ -652,7 +662,11 @@ worker_main(void *arg)
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
 	for (;;) {
 		bool holding = wk->hi >= 0;
-		if (holding && wk->nfree == 0) {
+		/* Full window; or other workers wait for a helper and this one
+		 * has had its share: finish what it has (and so give the
+		 * helper back) before taking more. */
+		if (holding && (wk->nfree == 0 || (wk->sent_since_borrow >= HELPER_SHARE &&
+						   atomic_load(&p->hwaiters) > 0))) {
 			collect_one(wk, true);
 			continue;
 		}
