@@ -423,10 +423,15 @@ enum step {
 	STEP_HELPER,  /* with the classify helper; collect_one() finishes it */
 };
 
-/* Files up to this size are hashed by the helper as it reads them for
- * classification (one read); bigger ones by the worker, so that the
- * helper's time limit never has to cover hashing a huge file. */
-#define HELPER_HASH_MAX (256ll << 20)
+/* Files up to what the helper examines (classify.max_file_mb) are hashed
+ * by the helper as it reads them (one read); bigger ones by the worker
+ * first, so that the helper never reads past its cap and its time limit
+ * never has to cover hashing a huge file. */
+static int64_t
+helper_hash_max(const struct worker_pool *p)
+{
+	return (int64_t)(p->hopts.max_file_mb > 0 ? p->hopts.max_file_mb : 256) << 20;
+}
 /* Files a worker sends to a borrowed helper before it lets a waiting
  * worker have it: workers outnumber helpers, and each waiting worker holds
  * a file that would otherwise wait for the whole burst. */
@@ -536,7 +541,7 @@ examine(struct worker *wk, struct wq_item *it)
 		return STEP_AGAIN; /* replaced between stat and open */
 	}
 	rec_from_stat(&rec, &fst);
-	bool helper_hashes = need_hash && classifying && fst.st_size <= HELPER_HASH_MAX;
+	bool helper_hashes = need_hash && classifying && fst.st_size <= helper_hash_max(wk->pool);
 	if (helper_hashes) {
 		/* the type from the head; the helper reads and hashes it all */
 		ssize_t n = pread(fd, wk->buf, FILETYPE_HEAD_BYTES, 0);

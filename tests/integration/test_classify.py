@@ -200,5 +200,35 @@ try:
        "unmarked copies of a registered NATO SECRET document rank as SECRET", repr(names))
 finally:
     a.cleanup()
+
+# Files up to classify.max_file_mb are hashed by the helper as it reads
+# them; bigger ones by the worker, the helper examining only the cap. Both
+# ways the inventory holds the file's full SHA-256.
+a = Agent("classify-cap", extra_config={"classify": {"max_file_mb": 1}})
+try:
+    a.start()
+    a.wait_ready()
+    body = b"NATO SECRET\n\n" + b"filler line of the annex, nothing more\n" * 80000
+    write(os.path.join(a.root, "big-annex.txt"), body)         # 3.1 MB: over the cap
+    write(os.path.join(a.root, "small-annex.txt"), body[:500000])  # under it
+    a.converge("over and under the examined size: every file with its full hash")
+    end = time.time() + 30
+    rows = {}
+    while time.time() < end:
+        rows = {o["path"].rsplit(b"/", 1)[1].decode(): o for o in a.rows()}
+        if all(rows.get(n, {}).get("classification") for n in ("big-annex.txt", "small-annex.txt")):
+            break
+        time.sleep(0.3)
+    big_row, small_row = rows.get("big-annex.txt", {}), rows.get("small-annex.txt", {})
+    ok((big_row.get("classification") or {}).get("level") == "SECRET"
+       and "limit: file size" in (big_row.get("classify_error") or ""),
+       "a file over the cap: classified from what was examined, the limit reported",
+       repr({k: big_row.get(k) for k in ("classification", "classify_error", "sha256")}))
+    ok((small_row.get("classification") or {}).get("level") == "SECRET"
+       and not small_row.get("classify_error"),
+       "a file under the cap: classified, no error",
+       repr({k: small_row.get(k) for k in ("classification", "classify_error")}))
+finally:
+    a.cleanup()
     subprocess.run(["rm", "-rf", base])
 done()
