@@ -252,12 +252,15 @@ void
 extract_sbuf_add(struct sbuf *b, const char *s, size_t n)
 {
 	if (b->len + n > b->cap) {
+		size_t room = b->len < b->cap ? b->cap - b->len : 0;
+
 		b->full = true;
-		n = b->len < b->cap ? b->cap - b->len : 0;
-		/* Do not cut inside a UTF-8 sequence. */
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) {
-			n--;
+		/* Do not cut inside a UTF-8 sequence: s[room] exists because
+		 * room < n (written as a bound GCC -O3 can see). */
+		while (room > 0 && room < n && ((unsigned char)s[room] & 0xc0) == 0x80) {
+			room--;
 		}
+		n = room;
 	}
 	if (n == 0) {
 		return;
