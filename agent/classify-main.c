@@ -303,10 +303,10 @@ reply_error(struct ipc_batch *out, uint32_t type, const char *err)
 		uint32_t l = (uint32_t)n;
 		memcpy(p, &l, 4);
 		memcpy(p + 4, s, n);
-		ipc_batch_add(out, type, p, 4 + n);
+		ipc_batch_add(out, type, p, 4 + n, -1);
 		free(p);
 	} else {
-		ipc_batch_add(out, type, s, strlen(s));
+		ipc_batch_add(out, type, s, strlen(s), -1);
 	}
 	cJSON_free(s);
 	cJSON_Delete(o);
@@ -403,11 +403,11 @@ handle(struct helper_ctx *c, struct ipc_batch *out, uint32_t type, const char *p
 		if (blen) {
 			memcpy(msg + 4 + jl, blob, blen);
 		}
-		r = ipc_batch_add(out, reply, msg, 4 + jl + blen);
+		r = ipc_batch_add(out, reply, msg, 4 + jl + blen, -1);
 		free(msg);
 		free(blob);
 	} else {
-		r = ipc_batch_add(out, reply, s, strlen(s));
+		r = ipc_batch_add(out, reply, s, strlen(s), -1);
 	}
 	cJSON_free(s);
 	return r;
@@ -582,23 +582,24 @@ main(int argc, char **argv)
 	char ready[64];
 	snprintf(ready, sizeof(ready), "{\"%s\":%zu,\"fp_gen\":%lld}", WIRE_KEY_FINGERPRINTS,
 		 c.index ? fpindex_count(c.index) : 0, (long long)gen);
-	if (ipc_send(HELPER_SOCK_FD, HELPER_MSG_READY, ready, strlen(ready), -1) < 0) {
+	struct ipc_batch out = {0};
+	if (ipc_batch_add(&out, HELPER_MSG_READY, ready, strlen(ready), -1) < 0 ||
+	    ipc_batch_flush(HELPER_SOCK_FD, &out) < 0) {
 		return 1;
 	}
 	/* Replies wait while more requests are queued (the caller pipelines),
 	 * up to REPLY_BATCH of them or REPLY_HOLD_NS: the caller then wakes
 	 * once per batch instead of once per file. A lone request (the
-	 * agent's workers) is answered at once. */
-	struct ipc_batch out = {0};
+	 * agent's workers) is answered at once. Requests come buffered
+	 * (several per write from a pipelining caller): whether more are
+	 * queued is known from the buffer or from a read, not a poll. */
+	struct ipc_reader in = {0};
 	for (;;) {
-		bool queued = false;
-		if (out.n) {
-			queued = ipc_readable(HELPER_SOCK_FD, 0);
-			if ((out.n >= REPLY_BATCH || !queued ||
-			     ipc_mono_ns() - out.first_ns >= REPLY_HOLD_NS) &&
-			    ipc_batch_flush(HELPER_SOCK_FD, &out) < 0) {
-				break;
-			}
+		bool queued = ipc_reader_ready(HELPER_SOCK_FD, &in);
+		if (out.n && (out.n >= REPLY_BATCH || !queued ||
+			      ipc_mono_ns() - out.first_ns >= REPLY_HOLD_NS) &&
+		    ipc_batch_flush(HELPER_SOCK_FD, &out) < 0) {
+			break;
 		}
 		/* idle for a second: give the memory kept for the next file
 		 * back (see the mallopt() calls) */
@@ -609,7 +610,7 @@ main(int argc, char **argv)
 		char *payload = NULL;
 		size_t len;
 		int fd = -1;
-		int r = ipc_recv(HELPER_SOCK_FD, 0, &type, &payload, &len, &fd);
+		int r = ipc_reader_recv(HELPER_SOCK_FD, &in, 0, &type, &payload, &len, &fd);
 		if (r < 0) {
 			free(payload);
 			break; /* the caller went away or spoke nonsense */
@@ -630,6 +631,7 @@ main(int argc, char **argv)
 	/* what was answered before a failure is still the caller's */
 	ipc_batch_flush(HELPER_SOCK_FD, &out);
 	ipc_batch_fini(&out);
+	ipc_reader_reset(&in);
 	fpindex_free(c.index);
 	rules_free(c.rules);
 	lw_sha256_free(c.sha);

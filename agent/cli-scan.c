@@ -319,14 +319,18 @@ scan_thread(void *arg)
 		if (helper_pending(h) == 0) {
 			break;
 		}
-		void *tag = NULL;
-		char *json = NULL;
-		helper_collect(h, &tag, &json);
-		struct scan_slot *sl = tag;
-		report(s, sl->path, &sl->st, json);
-		close(sl->fd);
-		free(json);
-		free_slots[nfree++] = sl;
+		/* every answer already here, then refill: the new files go
+		 * to the helper in one write */
+		do {
+			void *tag = NULL;
+			char *json = NULL;
+			helper_collect(h, &tag, &json);
+			struct scan_slot *sl = tag;
+			report(s, sl->path, &sl->st, json);
+			close(sl->fd);
+			free(json);
+			free_slots[nfree++] = sl;
+		} while (helper_ready(h));
 	}
 	helper_free(h);
 	return NULL;

@@ -59,8 +59,16 @@ struct helper {
 	unsigned sent;       /* of them, sent to the running process */
 	unsigned solo;       /* of them, to be sent one at a time (see exchange) */
 	int64_t head_since;  /* when that process could start on the oldest */
+	struct ipc_batch out; /* requests being sent */
 	struct ipc_reader rd; /* its replies */
 };
+
+_Static_assert(HELPER_WINDOW <= IPC_MAX_FDS, "a window's requests go in one write");
+
+/* helper_submit() sends at once while the process has fewer requests than
+ * this; beyond, requests wait for the next collect and go together, with
+ * their descriptors, in one write. */
+#define HELPER_SEND_EARLY (HELPER_WINDOW / 4)
 
 static struct log_ratelimit helper_rl = LOG_RATELIMIT_INIT(10, 5);
 
@@ -283,8 +291,8 @@ start_once(struct helper *h)
 	uint32_t type = 0;
 	char *payload = NULL;
 	size_t len = 0;
-	r = ipc_recv(h->sock, ipc_mono_ns() + HELPER_START_TIMEOUT_NS, &type, &payload, &len,
-		     NULL);
+	r = ipc_reader_recv(h->sock, &h->rd, ipc_mono_ns() + HELPER_START_TIMEOUT_NS, &type,
+			    &payload, &len, NULL);
 	if (r < 0 || type != HELPER_MSG_READY) {
 		char why[128] = "no greeting";
 		stop(h, why, sizeof(why));
@@ -326,7 +334,7 @@ pending_clear(struct pending *p)
 }
 
 static int
-send_one(struct helper *h, const struct pending *p)
+add_request(struct helper *h, const struct pending *p)
 {
 	cJSON *req = cJSON_CreateObject();
 	if (p->name) {
@@ -337,26 +345,36 @@ send_one(struct helper *h, const struct pending *p)
 	}
 	char *s = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
-	int r = ipc_send(h->sock, p->type, s, strlen(s), p->fd);
+	int r = ipc_batch_add(&h->out, p->type, s, strlen(s), p->fd);
 	cJSON_free(s);
 	return r;
 }
 
-/* Sends what the running process has not been sent yet, in order. */
+/* Sends what the running process has not been sent yet, in order, in one
+ * write (HELPER_WINDOW <= IPC_MAX_FDS). */
 static int
 send_unsent(struct helper *h)
 {
 	unsigned upto = h->solo ? 1 : h->n;
-	while (h->sent < upto) {
-		if (h->sent == 0) {
-			h->head_since = ipc_mono_ns();
-		}
-		int r = send_one(h, &h->ring[(h->head + h->sent) % HELPER_WINDOW]);
+	unsigned from = h->sent;
+	if (from >= upto) {
+		return 0;
+	}
+	for (unsigned i = from; i < upto; i++) {
+		int r = add_request(h, &h->ring[(h->head + i) % HELPER_WINDOW]);
 		if (r < 0) {
+			h->out.len = h->out.n = h->out.nfds = 0;
 			return r;
 		}
-		h->sent++;
 	}
+	int r = ipc_batch_flush(h->sock, &h->out);
+	if (r < 0) {
+		return r;
+	}
+	if (from == 0) {
+		h->head_since = ipc_mono_ns();
+	}
+	h->sent = upto;
 	return 0;
 }
 
@@ -412,7 +430,7 @@ exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json)
 		 * (classify-main.c, REPLY_BATCH), which can take a timeout too. */
 		int64_t t = (int64_t)h->o.timeout_ms * 1000000;
 		int64_t deadline = h->head_since + (h->sent > 1 ? 2 * t : t * 3 / 2) + 2000000000ll;
-		r = ipc_reader_recv(h->sock, &h->rd, deadline, &got, reply, reply_len);
+		r = ipc_reader_recv(h->sock, &h->rd, deadline, &got, reply, reply_len, NULL);
 		if (r == 0 && got != want) {
 			r = -EPROTO;
 			free(*reply);
@@ -481,9 +499,10 @@ void
 helper_submit(struct helper *h, int fd, const char *name, const char *sha_hex, void *tag)
 {
 	enqueue(h, HELPER_MSG_CLASSIFY, fd, name, sha_hex, tag);
-	/* Sent now if the process runs and has everything before it; a
-	 * failure here shows again, and is handled, when collecting. */
-	if (h->pid > 0 && h->sent == h->n - 1) {
+	/* Sent now if the process runs, has everything before it and little
+	 * to work on; otherwise with the next collect. A failure here shows
+	 * again, and is handled, when collecting. */
+	if (h->pid > 0 && h->sent == h->n - 1 && h->sent < HELPER_SEND_EARLY) {
 		send_unsent(h);
 	}
 }
@@ -492,6 +511,13 @@ unsigned
 helper_pending(const struct helper *h)
 {
 	return h->n;
+}
+
+bool
+helper_ready(const struct helper *h)
+{
+	return h->n > 0 && h->pid > 0 && h->sent > 0 && !h->solo &&
+	       ipc_reader_pending(&h->rd);
 }
 
 void
@@ -578,6 +604,7 @@ helper_free(struct helper *h)
 	while (h->n) {
 		dequeue(h);
 	}
+	ipc_batch_fini(&h->out);
 	free(h->db_path);
 	free(h->detectors);
 	free(h);

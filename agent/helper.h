@@ -13,6 +13,7 @@
  * The other requests are answered by the next helper. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,10 @@ void helper_submit(struct helper *h, int fd, const char *name, const char *sha_h
 		   void *tag);
 /* Requests submitted and not yet collected. */
 unsigned helper_pending(const struct helper *h);
+/* True if the oldest request's answer is here: helper_collect() will not
+ * wait. Collecting all those before submitting more lets the submissions
+ * go to the process together. */
+bool helper_ready(const struct helper *h);
 /* Waits for the oldest outstanding request: *tag and *json as in
  * helper_classify (the caller frees *json). Only with helper_pending() > 0. */
 void helper_collect(struct helper *h, void **tag, char **json);

@@ -139,7 +139,7 @@
  * A SOCK_STREAM socketpair between a caller (agent worker, leakwatch scan)
  * and one leakwatch-classify process. Every message is a struct
  * helper_hdr followed by @len payload bytes; requests that concern a file
- * carry its descriptor as SCM_RIGHTS ancillary data on the header. One
+ * carry its descriptor as SCM_RIGHTS ancillary data (HELPER_HDR_FD). One
  * request, one reply, in order. Anything else (unknown type, bad magic, a
  * payload over HELPER_MAX_PAYLOAD) ends the conversation: the caller kills
  * the helper and starts another. */
@@ -163,9 +163,13 @@ enum helper_msg {
 
 struct helper_hdr {
 	uint32_t magic;
-	uint32_t type; /* enum helper_msg */
+	uint32_t type; /* enum helper_msg, | HELPER_HDR_FD */
 	uint32_t len;
 };
+/* In helper_hdr.type: this message carries one descriptor. One write may
+ * hold several messages; the descriptors sent with it (SCM_RIGHTS, at
+ * most IPC_MAX_FDS) belong, in order, to its messages with this bit. */
+#define HELPER_HDR_FD 0x80000000u
 
 /* Appends @len bytes of @s to @out as a quoted JSON string, escaping as
  * described above. @b grows as needed. */
