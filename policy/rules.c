@@ -203,18 +203,18 @@ static void
 find_regex(const struct term *t, unsigned ti, const char *s, size_t n,
 	   size_t base, struct hits *hs)
 {
-	/* Segment text is NUL-terminated (text.h), so regexec can read it. */
+	/* REG_STARTEND (glibc, the BSDs): the segment need not be
+	 * NUL-terminated (text_doc_add_borrowed); offsets are from @s. */
 	size_t off = 0;
-	int flags = 0;
+	int flags = REG_STARTEND;
 	while (off <= n && hs->total < HITS_MAX * 4) {
-		regmatch_t m;
-		if (regexec(&t->re, s + off, 1, &m, flags) != 0) {
+		regmatch_t m = {.rm_so = (regoff_t)off, .rm_eo = (regoff_t)n};
+		if (regexec(&t->re, s, 1, &m, flags) != 0) {
 			return;
 		}
-		hit_add(hs, base + off + (size_t)m.rm_so, ti);
-		size_t adv = (size_t)(m.rm_eo > m.rm_so ? m.rm_eo : m.rm_so + 1);
-		off += adv;
-		flags = REG_NOTBOL;
+		hit_add(hs, base + (size_t)m.rm_so, ti);
+		off = (size_t)(m.rm_eo > m.rm_so ? m.rm_eo : m.rm_so + 1);
+		flags = REG_STARTEND | REG_NOTBOL;
 	}
 }
 

@@ -21,8 +21,14 @@
 
 #include "mem.h"
 
+/* A segment, and whether its text is the caller's (text_doc_add_borrowed). */
+struct seg {
+	struct text_segment pub;
+	bool borrowed;
+};
+
 struct text_doc {
-	struct text_segment *seg;
+	struct seg *seg;
 	size_t n, cap;
 	size_t bytes, max_bytes;
 	bool truncated;
@@ -463,9 +469,12 @@ text_doc_free(struct text_doc *doc)
 		return;
 	}
 	for (size_t i = 0; i < doc->n; i++) {
-		lw_wipe((void *)doc->seg[i].text, doc->seg[i].len);
-		free((void *)doc->seg[i].text);
-		free((void *)doc->seg[i].name);
+		struct text_segment *t = &doc->seg[i].pub;
+		if (!doc->seg[i].borrowed) {
+			lw_wipe((void *)t->text, t->len);
+			free((void *)t->text);
+		}
+		free((void *)t->name);
 	}
 	free(doc->seg);
 	free(doc);
@@ -489,13 +498,35 @@ kind_needs_name(enum text_kind kind, bool *valid)
 	return false;
 }
 
+static void
+append(struct text_doc *doc, enum text_kind kind, const char *name, const char *text,
+       size_t len, bool borrowed)
+{
+	if (doc->n == doc->cap) {
+		doc->cap = doc->cap ? doc->cap * 2 : 8;
+		doc->seg = lw_realloc(doc->seg, doc->cap * sizeof(*doc->seg));
+	}
+	doc->seg[doc->n++] = (struct seg){
+		.pub = {.kind = kind, .name = lw_strdup(name ? name : ""), .text = text, .len = len},
+		.borrowed = borrowed,
+	};
+	doc->bytes += len;
+}
+
+/* True if @kind is known and has the name it needs. */
+static bool
+name_ok(enum text_kind kind, const char *name)
+{
+	bool valid;
+	bool need = kind_needs_name(kind, &valid);
+	return valid && (!need || (name && *name));
+}
+
 static int
 add(struct text_doc *doc, enum text_kind kind, const char *name,
     const void *bytes, size_t len, int mode_hint, enum text_encoding *enc_out)
 {
-	bool valid;
-	bool need = kind_needs_name(kind, &valid);
-	if (!valid || (need && (!name || !*name))) {
+	if (!name_ok(kind, name)) {
 		return -EINVAL;
 	}
 	size_t room = doc->max_bytes - doc->bytes;
@@ -506,21 +537,51 @@ add(struct text_doc *doc, enum text_kind kind, const char *name,
 	char *txt;
 	size_t n;
 	int r = decode(bytes, len, room, mode_hint, &txt, &n, enc_out);
-	if (doc->n == doc->cap) {
-		doc->cap = doc->cap ? doc->cap * 2 : 8;
-		doc->seg = lw_realloc(doc->seg, doc->cap * sizeof(*doc->seg));
-	}
-	doc->seg[doc->n++] = (struct text_segment){
-		.kind = kind,
-		.name = lw_strdup(name ? name : ""),
-		.text = txt,
-		.len = n,
-	};
-	doc->bytes += n;
+	append(doc, kind, name, txt, n, false);
 	if (r == -E2BIG) {
 		doc->truncated = true;
 	}
 	return r;
+}
+
+/* All of @s is what decode() would produce from it: valid UTF-8 without
+ * NUL bytes or a BOM (and so not UTF-16 either, which has NULs or a BOM
+ * that is not UTF-8). */
+static bool
+decodes_to_itself(const uint8_t *s, size_t n)
+{
+	if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) {
+		return false;
+	}
+	size_t i = 0;
+	for (;;) {
+		i += ascii_run(s + i, n - i);
+		if (i == n) {
+			return true;
+		}
+		size_t k = s[i] ? utf8_seq(s + i, n - i) : 0;
+		if (k == 0) {
+			return false;
+		}
+		i += k;
+	}
+}
+
+int
+text_doc_add_borrowed(struct text_doc *doc, enum text_kind kind, const char *name,
+		      const void *bytes, size_t len, enum text_encoding *enc_out)
+{
+	/* Plain-text files are mostly this: no decoding to do, so no copy
+	 * to make, wipe and free (a sixth of the work on text files). */
+	if (name_ok(kind, name) && len > 0 && len <= doc->max_bytes - doc->bytes &&
+	    decodes_to_itself(bytes, len)) {
+		append(doc, kind, name, bytes, len, true);
+		if (enc_out) {
+			*enc_out = TEXT_ENCODING_UTF8;
+		}
+		return 0;
+	}
+	return add(doc, kind, name, bytes, len, -1, enc_out);
 }
 
 int
@@ -546,7 +607,7 @@ text_doc_count(const struct text_doc *doc)
 const struct text_segment *
 text_doc_segment(const struct text_doc *doc, size_t i)
 {
-	return i < doc->n ? &doc->seg[i] : NULL;
+	return i < doc->n ? &doc->seg[i].pub : NULL;
 }
 
 bool

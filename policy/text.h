@@ -53,7 +53,8 @@ enum text_encoding {
 struct text_segment {
 	enum text_kind kind;
 	const char *name; /* "" when the kind carries no name; NUL-terminated */
-	const char *text; /* UTF-8, NUL-terminated, no NUL inside */
+	const char *text; /* UTF-8, no NUL inside; NUL-terminated unless
+			   * added with text_doc_add_borrowed() */
 	size_t len;       /* bytes in @text, without the terminator */
 };
 
@@ -81,6 +82,14 @@ int text_doc_add(struct text_doc *doc, enum text_kind kind, const char *name,
 int text_doc_add_bytes(struct text_doc *doc, enum text_kind kind,
 		       const char *name, const void *bytes, size_t len,
 		       enum text_encoding *enc_out);
+
+/* Like text_doc_add_bytes(), but when @bytes are already what decoding
+ * would make of them (valid UTF-8 without NUL or BOM) and fit, the segment
+ * is @bytes themselves, not NUL-terminated: they must stay unchanged until
+ * @doc is freed, and are not wiped with it. */
+int text_doc_add_borrowed(struct text_doc *doc, enum text_kind kind,
+			  const char *name, const void *bytes, size_t len,
+			  enum text_encoding *enc_out);
 
 size_t text_doc_count(const struct text_doc *doc);
 /* The @i-th segment in insertion order, or NULL when out of range. */

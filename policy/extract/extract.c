@@ -343,8 +343,8 @@ extract_text(struct xnode *n)
 	if (n->len == 0) {
 		return 0;
 	}
-	int r = text_doc_add_bytes(n->doc, TEXT_KIND_BODY, NULL, n->buf, n->len,
-				   NULL);
+	/* n->buf outlives n->doc (both end with extract_node) */
+	int r = text_doc_add_borrowed(n->doc, TEXT_KIND_BODY, NULL, n->buf, n->len, NULL);
 	if (r == -E2BIG) {
 		extract_fail(n->x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
 			     n->x->lim.max_text_bytes);

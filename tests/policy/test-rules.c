@@ -69,6 +69,27 @@ main(void)
 	th_inteq(rules_eval(set, doc, hit, 1), 1, "eval: capped at max");
 	text_doc_free(doc);
 	rules_free(set);
+
+	/* A borrowed segment is not NUL-terminated: a regex sees its bytes
+	 * and no further, counts every match, and anchors only at its start. */
+	set = rules_new();
+	struct rules_term mail = {"[a-z]+@example\\.org", true, false};
+	struct rules_term line = {"^id [0-9]+", true, false};
+	rules_add(set, "three addresses", &mail, 1, 3, 0);
+	rules_add(set, "four addresses", &mail, 1, 4, 0);
+	rules_add(set, "anchored twice", &line, 1, 2, 0);
+	static const char bytes[] = "id 1 a@example.org b@example.org id 2 c@example.org"
+				    "d@example.org";
+	size_t len = strlen(bytes) - strlen("d@example.org");
+	doc = text_doc_new(0);
+	th_inteq(text_doc_add_borrowed(doc, TEXT_KIND_BODY, NULL, bytes, len, NULL), 0,
+		 "borrowed: added");
+	th_ok(text_doc_segment(doc, 0)->text == bytes, "borrowed: the caller's bytes");
+	n = rules_eval(set, doc, hit, 32);
+	th_inteq(n, 1, "borrowed: one rule fires");
+	th_ok(n == 1 && hit[0] == 0, "borrowed: three addresses inside the length, not four");
+	text_doc_free(doc);
+	rules_free(set);
 	rules_free(NULL);
 	return th_done();
 }

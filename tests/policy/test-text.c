@@ -130,11 +130,45 @@ test_segments(void)
 	th_ok(true, "segments: free(NULL) is a no-op");
 }
 
+/* text_doc_add_borrowed keeps the caller's bytes only when decoding would
+ * not change them; either way the segment reads as text_decode() says. */
+static void
+test_borrowed(void)
+{
+	for (size_t i = 0; i < LW_ARRAY_SIZE(rows); i++) {
+		struct text_doc *doc = text_doc_new(0);
+		enum text_encoding enc;
+		int r = text_doc_add_borrowed(doc, TEXT_KIND_BODY, NULL, rows[i].in, rows[i].len,
+					      &enc);
+		th_inteq(r, 0, "borrowed %s: added", rows[i].name);
+		const struct text_segment *sg = text_doc_segment(doc, 0);
+		size_t want = strlen(rows[i].out);
+		th_ok(sg && sg->len == want && memcmp(sg->text, rows[i].out, want) == 0,
+		      "borrowed %s: same text as decoding", rows[i].name);
+		th_inteq(enc, rows[i].enc, "borrowed %s: encoding", rows[i].name);
+		bool same = rows[i].len > 0 && rows[i].enc == TEXT_ENCODING_UTF8 &&
+			    want == rows[i].len;
+		th_ok(sg && (sg->text == rows[i].in) == same, "borrowed %s: %s", rows[i].name,
+		      same ? "no copy" : "a copy");
+		text_doc_free(doc);
+	}
+	/* over the cap: a copy cut at the cap, as text_doc_add_bytes */
+	struct text_doc *doc = text_doc_new(8);
+	th_inteq(text_doc_add_borrowed(doc, TEXT_KIND_BODY, NULL, "NATO SECRET", 11, NULL),
+		 -E2BIG, "borrowed over the cap: -E2BIG");
+	th_streq(text_doc_segment(doc, 0)->text, "NATO SEC", "borrowed over the cap: cut copy");
+	th_ok(text_doc_truncated(doc), "borrowed over the cap: truncated");
+	th_inteq(text_doc_add_borrowed(doc, TEXT_KIND_PROPERTY, NULL, "x", 1, NULL), -EINVAL,
+		 "borrowed: a property needs a name");
+	text_doc_free(doc);
+}
+
 int
 main(void)
 {
 	test_decode();
 	test_cap();
 	test_segments();
+	test_borrowed();
 	return th_done();
 }
