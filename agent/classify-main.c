@@ -109,10 +109,13 @@ struct file_read {
  * never held whole. Hashes everything unless @have_sha. 0 or -errno. */
 static int
 read_file(struct helper_ctx *c, int fd, bool have_sha, uint8_t sha[LW_SHA256_LEN],
-	  struct file_read *fr)
+	  long long size, struct file_read *fr)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
+	/* The caller's fstat(), when it sent it, saves one here: it opened a
+	 * regular file (the type of an open file cannot change), and the
+	 * size only says where reading may stop early. */
+	struct stat st = {.st_mode = S_IFREG, .st_size = (off_t)size};
+	if (size < 0 && fstat(fd, &st) < 0) {
 		return -errno;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -323,8 +326,12 @@ handle(struct helper_ctx *c, struct ipc_batch *out, uint32_t type, const char *p
 	const char *given = req ? cJSON_GetStringValue(cJSON_GetObjectItem(req, WIRE_KEY_SHA256))
 				: NULL;
 	bool have_sha = given && lw_unhex_sha256(given, sha) == 0;
+	long long size = -1;
+	if (req && !wire_json_int(cJSON_GetObjectItem(req, WIRE_KEY_SIZE), 0, INT64_MAX, &size)) {
+		size = -1;
+	}
 	struct file_read fr;
-	int n = fd >= 0 ? read_file(c, fd, have_sha, sha, &fr) : -EBADF;
+	int n = fd >= 0 ? read_file(c, fd, have_sha, sha, size, &fr) : -EBADF;
 	if (fd >= 0) {
 		close(fd);
 	}

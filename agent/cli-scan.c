@@ -314,7 +314,7 @@ scan_thread(void *arg)
 				continue;
 			}
 			nfree--;
-			helper_submit(h, sl->fd, sl->path, NULL, sl);
+			helper_submit(h, sl->fd, sl->path, NULL, (int64_t)sl->st.st_size, sl);
 		}
 		if (helper_pending(h) == 0) {
 			break;

@@ -41,6 +41,7 @@ struct pending {
 	int fd;        /* the caller's; open until collected */
 	char *name;
 	char *sha_hex; /* NULL: the helper hashes */
+	int64_t size;  /* the caller's fstat(); -1: the helper's own */
 	void *tag;
 };
 
@@ -336,17 +337,27 @@ pending_clear(struct pending *p)
 static int
 add_request(struct helper *h, const struct pending *p)
 {
-	cJSON *req = cJSON_CreateObject();
+	/* built here, not with cJSON: it is one per file */
+	struct wire_buf b = {0};
+	wire_buf_put(&b, "{", 1);
 	if (p->name) {
-		cJSON_AddItemToObject(req, WIRE_KEY_PATH, wire_json_bytes(p->name, strlen(p->name)));
+		wire_buf_put(&b, "\"" WIRE_KEY_PATH "\":", sizeof(WIRE_KEY_PATH) + 2);
+		wire_buf_json_string(&b, p->name, strlen(p->name));
 	}
 	if (p->sha_hex) {
-		cJSON_AddStringToObject(req, WIRE_KEY_SHA256, p->sha_hex);
+		wire_buf_put(&b, b.len > 1 ? "," : "", b.len > 1);
+		wire_buf_put(&b, "\"" WIRE_KEY_SHA256 "\":", sizeof(WIRE_KEY_SHA256) + 2);
+		wire_buf_json_string(&b, p->sha_hex, strlen(p->sha_hex));
 	}
-	char *s = cJSON_PrintUnformatted(req);
-	cJSON_Delete(req);
-	int r = ipc_batch_add(&h->out, p->type, s, strlen(s), p->fd);
-	cJSON_free(s);
+	if (p->size >= 0) {
+		char num[48];
+		int n = snprintf(num, sizeof(num), "%s\"" WIRE_KEY_SIZE "\":%lld",
+				 b.len > 1 ? "," : "", (long long)p->size);
+		wire_buf_put(&b, num, (size_t)n);
+	}
+	wire_buf_put(&b, "}", 1);
+	int r = ipc_batch_add(&h->out, p->type, b.data, b.len, p->fd);
+	wire_buf_fini(&b);
 	return r;
 }
 
@@ -473,7 +484,7 @@ exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json)
 
 static void
 enqueue(struct helper *h, uint32_t type, int fd, const char *name, const char *sha_hex,
-	void *tag)
+	int64_t size, void *tag)
 {
 	if (h->n == HELPER_WINDOW) {
 		abort(); /* a caller bug: collect before submitting more */
@@ -483,6 +494,7 @@ enqueue(struct helper *h, uint32_t type, int fd, const char *name, const char *s
 	p->fd = fd;
 	p->name = name ? lw_strdup(name) : NULL;
 	p->sha_hex = sha_hex ? lw_strdup(sha_hex) : NULL;
+	p->size = size;
 	p->tag = tag;
 	h->n++;
 }
@@ -496,9 +508,10 @@ dequeue(struct helper *h)
 }
 
 void
-helper_submit(struct helper *h, int fd, const char *name, const char *sha_hex, void *tag)
+helper_submit(struct helper *h, int fd, const char *name, const char *sha_hex, int64_t size,
+	      void *tag)
 {
-	enqueue(h, HELPER_MSG_CLASSIFY, fd, name, sha_hex, tag);
+	enqueue(h, HELPER_MSG_CLASSIFY, fd, name, sha_hex, size, tag);
 	/* Sent now if the process runs, has everything before it and little
 	 * to work on; otherwise with the next collect. A failure here shows
 	 * again, and is handled, when collecting. */
@@ -533,28 +546,12 @@ helper_collect(struct helper *h, void **tag, char **json)
 }
 
 int
-helper_classify(struct helper *h, int fd, const char *name, const char *sha_hex,
-		char **json)
-{
-	enqueue(h, HELPER_MSG_CLASSIFY, fd, name, sha_hex, NULL);
-	char *reply = NULL;
-	size_t len = 0;
-	int r = exchange(h, &reply, &len, json);
-	dequeue(h);
-	if (r <= 0) {
-		return r;
-	}
-	*json = reply;
-	return 0;
-}
-
-int
 helper_fingerprint(struct helper *h, int fd, const char *name, char **json,
 		   unsigned char **fps, size_t *fps_len)
 {
 	*fps = NULL;
 	*fps_len = 0;
-	enqueue(h, HELPER_MSG_FINGERPRINT, fd, name, NULL, NULL);
+	enqueue(h, HELPER_MSG_FINGERPRINT, fd, name, NULL, -1, NULL);
 	char *reply = NULL;
 	size_t len = 0;
 	int r = exchange(h, &reply, &len, json);

@@ -3,10 +3,10 @@
  * One struct helper is one helper process and its socket; one thread uses it
  * at a time (the agent's workers borrow them from a pool, one per core;
  * `leakwatch scan` has one per thread).
- * Requests are answered in order, each with a deadline; they can be
- * synchronous (helper_classify) or pipelined (helper_submit, then
- * helper_collect), which keeps the helper busy instead of waking two
- * processes per file. When the helper crashes, hangs, or breaks the
+ * Requests are answered in order, each with a deadline; they are
+ * pipelined (helper_submit, then helper_collect), which keeps the helper
+ * busy instead of waking two processes per file, or synchronous
+ * (helper_fingerprint). When the helper crashes, hangs, or breaks the
  * protocol, it is killed and reaped, and the file it failed on gets an
  * error result: with one request outstanding that is the oldest; with
  * several, they are sent again one at a time to a fresh helper to find it.
@@ -38,29 +38,26 @@ struct helper;
 struct helper *helper_new(const struct helper_opts *o);
 void helper_free(struct helper *h); /* kills the process; NULL is a no-op */
 
-/* Classifies the regular file open at @fd (not closed). @name is a hint for
- * the format; @sha_hex may be NULL (the helper hashes). *json gets the
- * result object (caller frees): keys classification, pii, matches, members,
- * sha256, type, size, error (see wire.h). When the helper failed, *json is
- * {"error": "..."}. Returns 0, or -errno only if no helper could be started
- * (*json then holds the error too). */
-int helper_classify(struct helper *h, int fd, const char *name, const char *sha_hex,
-		    char **json);
 /* Pipelined classification. Queues a request for the regular file open at
  * @fd, which the caller keeps open until its result is collected (it is
- * sent again if the helper has to be restarted). @tag comes back with the
- * result. At most HELPER_WINDOW requests may be outstanding. */
+ * sent again if the helper has to be restarted). @name is a hint for the
+ * format; @sha_hex may be NULL (the helper hashes); @size is the file's
+ * size from the caller's fstat(), which spares the helper its own (-1:
+ * the helper looks). @tag comes back with the result. At most
+ * HELPER_WINDOW requests may be outstanding. */
 #define HELPER_WINDOW 16
 void helper_submit(struct helper *h, int fd, const char *name, const char *sha_hex,
-		   void *tag);
+		   int64_t size, void *tag);
 /* Requests submitted and not yet collected. */
 unsigned helper_pending(const struct helper *h);
 /* True if the oldest request's answer is here: helper_collect() will not
  * wait. Collecting all those before submitting more lets the submissions
  * go to the process together. */
 bool helper_ready(const struct helper *h);
-/* Waits for the oldest outstanding request: *tag and *json as in
- * helper_classify (the caller frees *json). Only with helper_pending() > 0. */
+/* Waits for the oldest outstanding request: *tag, and *json the result
+ * object (caller frees): keys classification, pii, matches, members,
+ * sha256, type, size, error (see wire.h); when the helper failed,
+ * {"error": "..."}. Only with helper_pending() > 0. */
 void helper_collect(struct helper *h, void **tag, char **json);
 /* Fingerprints the file for registration: *json as above (sha256, type,
  * error, fingerprints) and the packed fingerprints (caller frees). */

@@ -367,7 +367,7 @@ submit(struct worker *wk, struct inflight *f, const char *path)
 	if (!f->helper_hashes) {
 		lw_hex(f->rec.sha256, LW_SHA256_LEN, hex);
 	}
-	helper_submit(h, f->fd, path, f->helper_hashes ? NULL : hex, f);
+	helper_submit(h, f->fd, path, f->helper_hashes ? NULL : hex, (int64_t)f->fst.st_size, f);
 }
 
 /* Records the helper's findings in @rec. */

@@ -150,7 +150,8 @@ enum helper_msg {
 	HELPER_MSG_READY = 1,       /* helper -> caller, once, payload: JSON
 				     * {"fingerprints": N registered} */
 	HELPER_MSG_CLASSIFY = 2,    /* caller -> helper + fd; payload: JSON
-				     * {"path": name hint, "sha256": hex or absent} */
+				     * {"path": name hint, "sha256": hex or absent,
+				     * "size": the caller's fstat() or absent} */
 	HELPER_MSG_RESULT = 3,      /* helper -> caller; payload: JSON result
 				     * (keys above, plus "type", "sha256", "size",
 				     * "error") */
