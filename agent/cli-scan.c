@@ -140,58 +140,76 @@ struct scan_ctx {
 	atomic_int errors;
 };
 
+/* rules count only when the line shows them (--policy) */
 static bool
-result_is_sensitive(const cJSON *r)
+result_is_sensitive(const cJSON *r, bool with_rules)
 {
-	const cJSON *cl = cJSON_GetObjectItem(r, WIRE_KEY_CLASSIFICATION);
-	return (cl && cJSON_IsObject(cl)) ||
+	return cJSON_IsObject(cJSON_GetObjectItem(r, WIRE_KEY_CLASSIFICATION)) ||
 	       cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_PII)) > 0 ||
 	       cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_MATCHES)) > 0 ||
-	       cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_RULES)) > 0;
+	       (with_rules && cJSON_GetArraySize(cJSON_GetObjectItem(r, WIRE_KEY_RULES)) > 0);
+}
+
+/* Appends ,"key": and @v as cJSON prints it; @absent when there is none.
+ * Most values are null or [] and cost no printing. */
+static void
+put_member(struct wire_buf *b, const char *key, const cJSON *v, const char *absent)
+{
+	wire_buf_put(b, ",\"", 2);
+	wire_buf_put(b, key, strlen(key));
+	wire_buf_put(b, "\":", 2);
+	if (!v) {
+		wire_buf_put(b, absent, strlen(absent));
+	} else if (cJSON_IsNull(v)) {
+		wire_buf_put(b, "null", 4);
+	} else if (cJSON_IsArray(v) && !v->child) {
+		wire_buf_put(b, "[]", 2);
+	} else {
+		char *t = cJSON_PrintUnformatted(v);
+		wire_buf_put(b, t, strlen(t));
+		cJSON_free(t);
+	}
+}
+
+/* A string member of @r, or NULL (printed as @absent) when it is not one. */
+static const cJSON *
+string_member(const cJSON *r, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(r, key);
+	return cJSON_IsString(v) ? v : NULL;
 }
 
 /* The DESIGN.md line: path, sha256, size, type, classification, pii,
  * matches, error — in that order; with --policy, "rules" (the policy's
- * detectors that fired) after matches. */
+ * detectors that fired) after matches. Written out directly rather than
+ * through a second cJSON tree: one per file. */
 static char *
 scan_line(const char *path, struct stat *st, const char *json, bool with_rules,
 	  bool *sensitive, bool *error)
 {
 	cJSON *r = cJSON_Parse(json);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, WIRE_KEY_PATH, wire_json_bytes(path, strlen(path)));
-	const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(r, WIRE_KEY_SHA256));
-	if (sha) {
-		cJSON_AddStringToObject(o, WIRE_KEY_SHA256, sha);
-	} else {
-		cJSON_AddNullToObject(o, WIRE_KEY_SHA256);
+	struct wire_buf b = {0};
+	wire_buf_put(&b, "{\"" WIRE_KEY_PATH "\":", sizeof(WIRE_KEY_PATH) + 3);
+	wire_buf_json_string(&b, path, strlen(path));
+	put_member(&b, WIRE_KEY_SHA256, string_member(r, WIRE_KEY_SHA256), "null");
+	char num[32];
+	snprintf(num, sizeof(num), "%lld", st ? (long long)st->st_size : 0LL);
+	put_member(&b, WIRE_KEY_SIZE, NULL, num);
+	put_member(&b, WIRE_KEY_TYPE, string_member(r, WIRE_KEY_TYPE), "\"unknown\"");
+	put_member(&b, WIRE_KEY_CLASSIFICATION, cJSON_GetObjectItem(r, WIRE_KEY_CLASSIFICATION),
+		   "null");
+	put_member(&b, WIRE_KEY_PII, cJSON_GetObjectItem(r, WIRE_KEY_PII), "[]");
+	put_member(&b, WIRE_KEY_MATCHES, cJSON_GetObjectItem(r, WIRE_KEY_MATCHES), "[]");
+	if (with_rules) {
+		put_member(&b, WIRE_KEY_RULES, cJSON_GetObjectItem(r, WIRE_KEY_RULES), "[]");
 	}
-	cJSON_AddNumberToObject(o, WIRE_KEY_SIZE, st ? (double)st->st_size : 0);
-	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(r, WIRE_KEY_TYPE));
-	cJSON_AddStringToObject(o, WIRE_KEY_TYPE, type ? type : "unknown");
-	static const char *const keys[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
-					   WIRE_KEY_MATCHES, WIRE_KEY_RULES};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(keys) - !with_rules; i++) {
-		cJSON *v = r ? cJSON_DetachItemFromObject(r, keys[i]) : NULL;
-		if (!v) {
-			v = i == 0 ? cJSON_CreateNull() : cJSON_CreateArray();
-		}
-		cJSON_AddItemToObject(o, keys[i], v);
-	}
-	const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(r, WIRE_KEY_ERROR));
-	if (err) {
-		cJSON_AddStringToObject(o, WIRE_KEY_ERROR, err);
-	} else {
-		cJSON_AddNullToObject(o, WIRE_KEY_ERROR);
-	}
-	*sensitive = result_is_sensitive(o);
+	const cJSON *err = string_member(r, WIRE_KEY_ERROR);
+	put_member(&b, WIRE_KEY_ERROR, err, "null");
+	wire_buf_put(&b, "}", 1);
+	*sensitive = result_is_sensitive(r, with_rules);
 	*error = err != NULL;
-	char *s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
 	cJSON_Delete(r);
-	char *copy = lw_strdup(s);
-	cJSON_free(s);
-	return copy;
+	return b.data;
 }
 
 static void

@@ -89,8 +89,14 @@ wire_buf_json_string(struct wire_buf *b, const char *s, size_t len)
 			wire_buf_put(b, esc, 6);
 			i++;
 		} else if (c < 0x80) {
-			wire_buf_put(b, (const char *)p + i, 1);
-			i++;
+			/* a run of plain characters at once: paths are mostly */
+			size_t j = i + 1;
+			while (j < len && p[j] >= 0x20 && p[j] < 0x7f && p[j] != '"' &&
+			       p[j] != '\\') {
+				j++;
+			}
+			wire_buf_put(b, (const char *)p + i, j - i);
+			i = j;
 		} else {
 			size_t n = wire_utf8_seq_len(p + i, len - i);
 			if (n) {
