@@ -1,7 +1,9 @@
 /* text.c — document segments and plain-text decoding (see text.h).
  *
- * Owns the segment array and copies of every segment's text. Pure
- * computation on caller memory; any thread, one document per thread.
+ * Owns the segment array and every segment's text: copies, buffers
+ * handed over (text_doc_add_owned), or, for text_doc_add_borrowed, the
+ * caller's bytes left where they are. Pure computation on caller memory;
+ * any thread, one document per thread.
  *
  * Decoding is a single pass in the common case (valid UTF-8): an 8-byte
  * ASCII fast path copies runs without NUL or high bytes. Invalid UTF-8 is
@@ -25,6 +27,7 @@
 struct seg {
 	struct text_segment pub;
 	bool borrowed;
+	size_t wipe; /* bytes of the allocation to wipe (>= pub.len) */
 };
 
 struct text_doc {
@@ -471,7 +474,7 @@ text_doc_free(struct text_doc *doc)
 	for (size_t i = 0; i < doc->n; i++) {
 		struct text_segment *t = &doc->seg[i].pub;
 		if (!doc->seg[i].borrowed) {
-			lw_wipe((void *)t->text, t->len);
+			lw_wipe((void *)t->text, doc->seg[i].wipe);
 			free((void *)t->text);
 		}
 		free((void *)t->name);
@@ -500,7 +503,7 @@ kind_needs_name(enum text_kind kind, bool *valid)
 
 static void
 append(struct text_doc *doc, enum text_kind kind, const char *name, const char *text,
-       size_t len, bool borrowed)
+       size_t len, bool borrowed, size_t wipe)
 {
 	if (doc->n == doc->cap) {
 		doc->cap = doc->cap ? doc->cap * 2 : 8;
@@ -509,6 +512,7 @@ append(struct text_doc *doc, enum text_kind kind, const char *name, const char *
 	doc->seg[doc->n++] = (struct seg){
 		.pub = {.kind = kind, .name = lw_strdup(name ? name : ""), .text = text, .len = len},
 		.borrowed = borrowed,
+		.wipe = wipe > len ? wipe : len,
 	};
 	doc->bytes += len;
 }
@@ -537,19 +541,19 @@ add(struct text_doc *doc, enum text_kind kind, const char *name,
 	char *txt;
 	size_t n;
 	int r = decode(bytes, len, room, mode_hint, &txt, &n, enc_out);
-	append(doc, kind, name, txt, n, false);
+	append(doc, kind, name, txt, n, false, n);
 	if (r == -E2BIG) {
 		doc->truncated = true;
 	}
 	return r;
 }
 
-/* All of @s is what decode() would produce from it: valid UTF-8 without
- * NUL bytes or a BOM (and so not UTF-16 either, which has NULs or a BOM
- * that is not UTF-8). */
-static bool
-decodes_to_itself(const uint8_t *s, size_t n)
+/* What decode() would give back unchanged. Not UTF-16 either: that has
+ * NULs or a BOM that is not valid UTF-8. */
+bool
+text_is_plain_utf8(const void *bytes, size_t n)
 {
+	const uint8_t *s = bytes;
 	if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) {
 		return false;
 	}
@@ -574,8 +578,8 @@ text_doc_add_borrowed(struct text_doc *doc, enum text_kind kind, const char *nam
 	/* Plain-text files are mostly this: no decoding to do, so no copy
 	 * to make, wipe and free (a sixth of the work on text files). */
 	if (name_ok(kind, name) && len > 0 && len <= doc->max_bytes - doc->bytes &&
-	    decodes_to_itself(bytes, len)) {
-		append(doc, kind, name, bytes, len, true);
+	    text_is_plain_utf8(bytes, len)) {
+		append(doc, kind, name, bytes, len, true, 0);
 		if (enc_out) {
 			*enc_out = TEXT_ENCODING_UTF8;
 		}
@@ -596,6 +600,21 @@ text_doc_add_bytes(struct text_doc *doc, enum text_kind kind, const char *name,
 		   const void *bytes, size_t len, enum text_encoding *enc_out)
 {
 	return add(doc, kind, name, bytes, len, -1, enc_out);
+}
+
+int
+text_doc_add_owned(struct text_doc *doc, enum text_kind kind, const char *name, char *text,
+		   size_t len, size_t alloc)
+{
+	if (name_ok(kind, name) && len > 0 && len <= doc->max_bytes - doc->bytes &&
+	    text_is_plain_utf8(text, len)) {
+		append(doc, kind, name, text, len, false, alloc);
+		return 0;
+	}
+	int r = add(doc, kind, name, text, len, TEXT_ENCODING_UTF8, NULL);
+	lw_wipe(text, alloc > len ? alloc : len);
+	free(text);
+	return r;
 }
 
 size_t

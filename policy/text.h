@@ -91,6 +91,16 @@ int text_doc_add_borrowed(struct text_doc *doc, enum text_kind kind,
 			  const char *name, const void *bytes, size_t len,
 			  enum text_encoding *enc_out);
 
+/* Like text_doc_add(), taking @text (malloc'd, @alloc bytes, all wiped
+ * when the document is freed) instead of copying it when it is valid
+ * UTF-8 without NUL and fits; otherwise it is copied as text_doc_add()
+ * would, then wiped and freed. Either way @text is the document's. */
+int text_doc_add_owned(struct text_doc *doc, enum text_kind kind, const char *name,
+		       char *text, size_t len, size_t alloc);
+/* True if @len bytes are valid UTF-8 without NUL bytes or a BOM: what
+ * decoding them would give back unchanged. */
+bool text_is_plain_utf8(const void *bytes, size_t len);
+
 size_t text_doc_count(const struct text_doc *doc);
 /* The @i-th segment in insertion order, or NULL when out of range. */
 const struct text_segment *text_doc_segment(const struct text_doc *doc,

@@ -334,6 +334,8 @@ extract_html_utf8(struct xctx *x, struct text_doc *doc, const char *s,
 {
 	struct sbuf body;
 	extract_sbuf_init(&body, extract_text_budget(x) + 1);
+	/* the text is rarely longer than the markup: no growing copies */
+	extract_sbuf_reserve(&body, len + 64);
 	unsigned pre = 0;
 	size_t i = 0, steps = 0;
 	while (i < len) {
@@ -397,19 +399,22 @@ extract_html_utf8(struct xctx *x, struct text_doc *doc, const char *s,
 			}
 		}
 	}
-	if (body.len) {
-		extract_add(x, doc, TEXT_KIND_BODY, NULL, body.p, body.len);
-	}
 	if (body.full) {
 		extract_fail(x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
 			     x->lim.max_text_bytes);
 	}
+	extract_add_sbuf(x, doc, TEXT_KIND_BODY, NULL, &body);
 	extract_sbuf_fini(&body);
 }
 
 int
 extract_html(struct xnode *n)
 {
+	/* most pages are UTF-8 already: parsed where they are */
+	if (text_is_plain_utf8(n->buf, n->len)) {
+		extract_html_utf8(n->x, n->doc, (const char *)n->buf, n->len);
+		return 0;
+	}
 	char *u = NULL;
 	size_t ul = 0;
 	text_decode(n->buf, n->len, 0, &u, &ul, NULL);

@@ -56,6 +56,11 @@ int extract_emit(struct xctx *x, const char *path, const char *type,
 /* Adds a segment, recording EXTRACT_STOP_TEXT on -E2BIG. */
 void extract_add(struct xctx *x, struct text_doc *doc, enum text_kind kind,
 		 const char *name, const char *text, size_t len);
+struct sbuf;
+/* Like extract_add() with @b's text, handed to @doc rather than copied when
+ * it can be; @b is left empty (same cap). */
+void extract_add_sbuf(struct xctx *x, struct text_doc *doc, enum text_kind kind,
+		      const char *name, struct sbuf *b);
 
 /* "parent/child" (or "child" when parent is ""); caller frees. */
 char *extract_join_path(const char *parent, const char *child);
@@ -68,6 +73,9 @@ struct sbuf {
 	bool full;
 };
 void extract_sbuf_init(struct sbuf *b, size_t cap);
+/* Allocates room for @n bytes (at most the cap) up front: growing copies
+ * everything so far (no stale text is left in freed memory). */
+void extract_sbuf_reserve(struct sbuf *b, size_t n);
 void extract_sbuf_fini(struct sbuf *b); /* wipes the text */
 void extract_sbuf_reset(struct sbuf *b);
 void extract_sbuf_add(struct sbuf *b, const char *s, size_t n);

@@ -169,6 +169,21 @@ extract_add(struct xctx *x, struct text_doc *doc, enum text_kind kind,
 	}
 }
 
+void
+extract_add_sbuf(struct xctx *x, struct text_doc *doc, enum text_kind kind,
+		 const char *name, struct sbuf *b)
+{
+	if (b->len == 0) {
+		return;
+	}
+	int r = text_doc_add_owned(doc, kind, name, b->p, b->len, b->cap_alloc);
+	*b = (struct sbuf){.cap = b->cap};
+	if (r == -E2BIG) {
+		extract_fail(x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
+			     x->lim.max_text_bytes);
+	}
+}
+
 int
 extract_emit(struct xctx *x, const char *path, const char *type,
 	     struct text_doc *doc, unsigned depth)
@@ -238,6 +253,32 @@ extract_sbuf_fini(struct sbuf *b)
 	*b = (struct sbuf){ 0 };
 }
 
+/* Room for @need bytes. By copy, so no stale text is left in freed memory. */
+static void
+grow(struct sbuf *b, size_t need)
+{
+	size_t na = b->cap_alloc ? b->cap_alloc : 256;
+	while (na < need) {
+		na *= 2;
+	}
+	char *np = lw_malloc(na);
+	if (b->p) {
+		memcpy(np, b->p, b->len);
+		extract_free_wipe(b->p, b->cap_alloc);
+	}
+	b->p = np;
+	b->cap_alloc = na;
+}
+
+void
+extract_sbuf_reserve(struct sbuf *b, size_t n)
+{
+	size_t want = (n < b->cap ? n : b->cap) + 1;
+	if (want > b->cap_alloc) {
+		grow(b, want);
+	}
+}
+
 void
 extract_sbuf_reset(struct sbuf *b)
 {
@@ -266,18 +307,7 @@ extract_sbuf_add(struct sbuf *b, const char *s, size_t n)
 		return;
 	}
 	if (b->len + n + 1 > b->cap_alloc) {
-		size_t na = b->cap_alloc ? b->cap_alloc : 256;
-		while (na < b->len + n + 1) {
-			na *= 2;
-		}
-		/* Grow by copy so no stale text is left in freed memory. */
-		char *np = lw_malloc(na);
-		if (b->p) {
-			memcpy(np, b->p, b->len);
-			extract_free_wipe(b->p, b->cap_alloc);
-		}
-		b->p = np;
-		b->cap_alloc = na;
+		grow(b, b->len + n + 1);
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;

@@ -161,6 +161,27 @@ test_borrowed(void)
 	th_inteq(text_doc_add_borrowed(doc, TEXT_KIND_PROPERTY, NULL, "x", 1, NULL), -EINVAL,
 		 "borrowed: a property needs a name");
 	text_doc_free(doc);
+
+	/* text_doc_add_owned: valid text is taken as it is, anything else
+	 * copied as text_doc_add would; the buffer is the document's either
+	 * way (ASan: no leak, no double free) */
+	doc = text_doc_new(24);
+	char *mine = lw_strdup("TR\xc3\x88S SECRET");
+	th_inteq(text_doc_add_owned(doc, TEXT_KIND_BODY, NULL, mine, strlen(mine), 64), 0,
+		 "owned: added");
+	th_ok(text_doc_segment(doc, 0)->text == mine, "owned: taken, not copied");
+	char *bad = lw_strdup("caf\xe9");
+	th_inteq(text_doc_add_owned(doc, TEXT_KIND_BODY, NULL, bad, 4, 5), 0,
+		 "owned, invalid: added");
+	th_streq(text_doc_segment(doc, 1)->text, "caf\xc3\xa9", "owned, invalid: decoded copy");
+	char *big = lw_strdup("0123456789");
+	th_inteq(text_doc_add_owned(doc, TEXT_KIND_BODY, NULL, big, 10, 11), -E2BIG,
+		 "owned over the cap: -E2BIG");
+	th_inteq((long long)text_doc_bytes(doc), 24, "owned over the cap: filled to the cap");
+	char *noname = lw_strdup("x");
+	th_inteq(text_doc_add_owned(doc, TEXT_KIND_PROPERTY, NULL, noname, 1, 2), -EINVAL,
+		 "owned: a property needs a name (and the buffer is freed)");
+	text_doc_free(doc);
 }
 
 int
