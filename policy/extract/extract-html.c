@@ -190,27 +190,43 @@ add_text(struct sbuf *b, const char *s, size_t len, bool pre)
 	}
 }
 
-static int
-name_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, *(const char *const *)elem);
-}
-
-/* @list sorted by strcmp */
-static bool
-tag_in(const char *name, const char *const *list, size_t n)
-{
-	return bsearch(name, list, n, sizeof(*list), name_cmp) != NULL;
-}
-
-/* sorted (bsearch) */
-static const char *const block_tags[] = {
-	"address", "article", "aside", "blockquote", "body", "br", "caption",
-	"dd", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer",
-	"form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "html",
-	"li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody",
-	"tfoot", "thead", "tr", "ul",
+/* The tags the text extraction treats specially; looked up once per tag
+ * (the names were compared a dozen times per tag with strcmp). */
+enum tag_id {
+	TAG_OTHER, TAG_SCRIPT, TAG_STYLE, TAG_TITLE, TAG_META, TAG_PRE, TAG_CELL, TAG_BR,
+	TAG_BLOCK, /* a line break before and after */
 };
+
+static const struct {
+	const char *name;
+	enum tag_id id;
+} known_tags[] = {
+	{"script", TAG_SCRIPT}, {"style", TAG_STYLE}, {"title", TAG_TITLE},
+	{"meta", TAG_META}, {"pre", TAG_PRE}, {"td", TAG_CELL}, {"th", TAG_CELL},
+	{"br", TAG_BR},
+	{"address", TAG_BLOCK}, {"article", TAG_BLOCK}, {"aside", TAG_BLOCK},
+	{"blockquote", TAG_BLOCK}, {"body", TAG_BLOCK}, {"caption", TAG_BLOCK},
+	{"dd", TAG_BLOCK}, {"div", TAG_BLOCK}, {"dl", TAG_BLOCK}, {"dt", TAG_BLOCK},
+	{"fieldset", TAG_BLOCK}, {"figcaption", TAG_BLOCK}, {"figure", TAG_BLOCK},
+	{"footer", TAG_BLOCK}, {"form", TAG_BLOCK}, {"h1", TAG_BLOCK}, {"h2", TAG_BLOCK},
+	{"h3", TAG_BLOCK}, {"h4", TAG_BLOCK}, {"h5", TAG_BLOCK}, {"h6", TAG_BLOCK},
+	{"header", TAG_BLOCK}, {"hr", TAG_BLOCK}, {"html", TAG_BLOCK}, {"li", TAG_BLOCK},
+	{"main", TAG_BLOCK}, {"nav", TAG_BLOCK}, {"ol", TAG_BLOCK}, {"p", TAG_BLOCK},
+	{"section", TAG_BLOCK}, {"table", TAG_BLOCK}, {"tbody", TAG_BLOCK},
+	{"tfoot", TAG_BLOCK}, {"thead", TAG_BLOCK}, {"tr", TAG_BLOCK}, {"ul", TAG_BLOCK},
+};
+
+static enum tag_id
+tag_id(const char *name, size_t len)
+{
+	for (size_t i = 0; i < LW_ARRAY_SIZE(known_tags); i++) {
+		const char *k = known_tags[i].name;
+		if (k[0] == name[0] && strlen(k) == len && memcmp(k, name, len) == 0) {
+			return known_tags[i].id;
+		}
+	}
+	return TAG_OTHER;
+}
 
 /* Finds "</name" (case-insensitive) from @i; returns its index or len. */
 static size_t
@@ -228,6 +244,7 @@ find_close(const char *s, size_t len, size_t i, const char *name)
 
 struct tag {
 	char name[16];
+	enum tag_id id;
 	bool closing, self_closing;
 	const char *meta_name, *content;
 	size_t meta_name_len, content_len;
@@ -252,7 +269,8 @@ parse_tag(const char *s, size_t len, size_t i, struct tag *t)
 		i++;
 	}
 	t->name[k] = '\0';
-	bool meta = !strcmp(t->name, "meta");
+	t->id = k ? tag_id(t->name, k) : TAG_OTHER;
+	bool meta = t->id == TAG_META;
 	while (i < len && s[i] != '>') {
 		if (s[i] == '/' && i + 1 < len && s[i + 1] == '>') {
 			t->self_closing = true;
@@ -369,32 +387,32 @@ extract_html_utf8(struct xctx *x, struct text_doc *doc, const char *s,
 		}
 		struct tag t;
 		i = parse_tag(s, len, i, &t);
-		if (!t.closing && (!strcmp(t.name, "script") || !strcmp(t.name, "style"))) {
+		if (!t.closing && (t.id == TAG_SCRIPT || t.id == TAG_STYLE)) {
 			if (!t.self_closing) {
 				i = find_close(s, len, i, t.name);
 			}
 			continue;
 		}
-		if (!t.closing && !strcmp(t.name, "title")) {
+		if (!t.closing && t.id == TAG_TITLE) {
 			size_t e = find_close(s, len, i, "title");
 			add_prop(x, doc, "title", 5, s + i, e - i);
 			i = e;
 			continue;
 		}
-		if (!strcmp(t.name, "meta") && t.meta_name && t.content) {
+		if (t.id == TAG_META && t.meta_name && t.content) {
 			add_prop(x, doc, t.meta_name, t.meta_name_len, t.content,
 				 t.content_len);
 			continue;
 		}
-		if (!strcmp(t.name, "pre")) {
+		if (t.id == TAG_PRE) {
 			pre = t.closing ? (pre ? pre - 1 : 0) : pre + 1;
 		}
-		if ((!strcmp(t.name, "td") || !strcmp(t.name, "th")) && t.closing) {
+		if (t.id == TAG_CELL && t.closing) {
 			extract_sbuf_rtrim(&body);
 			extract_sbuf_addc(&body, '\t');
-		} else if (tag_in(t.name, block_tags, LW_ARRAY_SIZE(block_tags))) {
+		} else if (t.id == TAG_BLOCK || t.id == TAG_BR || t.id == TAG_PRE) {
 			extract_sbuf_rtrim(&body);
-			if (!strcmp(t.name, "br") || !extract_sbuf_ends_with_nl(&body)) {
+			if (t.id == TAG_BR || !extract_sbuf_ends_with_nl(&body)) {
 				extract_sbuf_addc(&body, '\n');
 			}
 		}
