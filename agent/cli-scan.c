@@ -27,28 +27,37 @@
 #include "policy.h"
 #include "wire.h"
 
+/* A file to scan: its path, where its name starts, and which directory
+ * listing it came from (0: named on the command line). */
+struct scan_file {
+	char *path;
+	size_t name_off;
+	unsigned dir;
+};
+
 /* The files to scan, filled by the walk while the scan threads take them:
  * the walk of a large tree overlaps the scan instead of preceding it. */
 struct file_list {
 	pthread_mutex_t lock;
 	pthread_cond_t more;
-	char **paths;
+	struct scan_file *files;
 	size_t n, cap;
 	size_t next;     /* the first not yet taken */
 	unsigned waiters;
+	unsigned dirs;   /* directories listed so far (the walk's) */
 	bool walked;     /* no more will come */
 };
 
 static void
-list_add(struct file_list *l, const char *p)
+list_add(struct file_list *l, const char *p, size_t name_off, unsigned dir)
 {
 	char *copy = lw_strdup(p);
 	pthread_mutex_lock(&l->lock);
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 256;
-		l->paths = lw_realloc(l->paths, l->cap * sizeof(char *));
+		l->files = lw_realloc(l->files, l->cap * sizeof(*l->files));
 	}
-	l->paths[l->n++] = copy;
+	l->files[l->n++] = (struct scan_file){.path = copy, .name_off = name_off, .dir = dir};
 	if (l->waiters) {
 		pthread_cond_signal(&l->more);
 	}
@@ -64,10 +73,11 @@ list_walked(struct file_list *l)
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* The next path: 1 (*path set), 0 none yet (only when not @wait), -1 no
- * more. The strings live until the list is freed. */
+/* The next file: 1 (*f set; a copy, as the walk may move the array),
+ * 0 none yet (only when not @wait), -1 no more. The paths live until the
+ * list is freed. */
 static int
-list_take(struct file_list *l, bool wait, const char **path)
+list_take(struct file_list *l, bool wait, struct scan_file *f)
 {
 	pthread_mutex_lock(&l->lock);
 	while (l->next == l->n && !l->walked && wait) {
@@ -77,7 +87,7 @@ list_take(struct file_list *l, bool wait, const char **path)
 	}
 	int r = l->next < l->n ? 1 : l->walked ? -1 : 0;
 	if (r == 1) {
-		*path = l->paths[l->next++];
+		*f = l->files[l->next++];
 	}
 	pthread_mutex_unlock(&l->lock);
 	return r;
@@ -93,7 +103,7 @@ collect(const char *path, struct file_list *l, bool top)
 		return -errno;
 	}
 	if (S_ISREG(st.st_mode)) {
-		list_add(l, path);
+		list_add(l, path, 0, 0);
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -103,6 +113,9 @@ collect(const char *path, struct file_list *l, bool top)
 	if (!d) {
 		return top ? -errno : 0;
 	}
+	unsigned dir = ++l->dirs; /* only the walk writes it */
+	size_t plen = strlen(path);
+	const char *sep = plen && path[plen - 1] == '/' ? "" : "/";
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) {
@@ -114,11 +127,9 @@ collect(const char *path, struct file_list *l, bool top)
 					     de->d_type != DT_DIR)) {
 			continue;
 		}
-		AUTOFREE char *child = lw_asprintf("%s%s%s", path,
-						   path[strlen(path) - 1] == '/' ? "" : "/",
-						   de->d_name);
+		AUTOFREE char *child = lw_asprintf("%s%s%s", path, sep, de->d_name);
 		if (de->d_type == DT_REG) {
-			list_add(l, child);
+			list_add(l, child, plen + strlen(sep), dir);
 			continue;
 		}
 		int r = collect(child, l, false);
@@ -263,6 +274,38 @@ struct scan_slot {
 	struct stat st;
 };
 
+/* The directory a scan thread opens files in: files come in the walk's
+ * order, so opening each relative to its directory, kept open while the
+ * files are from it, spares the kernel a walk of the whole path per
+ * file (a tenth of the scan's own system time on a deep tree). */
+struct dir_cache {
+	unsigned dir; /* 0: none open */
+	int fd;
+};
+
+static int
+open_file(struct dir_cache *dc, const struct scan_file *f)
+{
+	const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	if (f->dir && f->dir != dc->dir) {
+		if (dc->dir) {
+			close(dc->fd);
+			dc->dir = 0;
+		}
+		char dpath[PATH_MAX];
+		if (f->name_off < sizeof(dpath)) {
+			memcpy(dpath, f->path, f->name_off);
+			dpath[f->name_off] = '\0';
+			dc->fd = open(dpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			dc->dir = dc->fd >= 0 ? f->dir : 0;
+		}
+	}
+	if (f->dir && f->dir == dc->dir) {
+		return openat(dc->fd, f->path + f->name_off, flags);
+	}
+	return open(f->path, flags); /* named on the command line, or a long path */
+}
+
 static void
 report(struct scan_ctx *s, const char *path, struct stat *st, const char *json)
 {
@@ -311,18 +354,19 @@ scan_thread(void *arg)
 		free_slots[nfree++] = &slots[i];
 	}
 	bool more = true;
+	struct dir_cache dc = {0};
 	for (;;) {
 		while (more && nfree > 0) {
-			const char *path = NULL;
+			struct scan_file f;
 			/* wait for the walk only with nothing else to do */
-			int got = list_take(&s->files, helper_pending(h) == 0, &path);
+			int got = list_take(&s->files, helper_pending(h) == 0, &f);
 			if (got <= 0) {
 				more = got == 0;
 				break;
 			}
 			struct scan_slot *sl = free_slots[nfree - 1];
-			sl->path = path;
-			sl->fd = open(sl->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			sl->path = f.path;
+			sl->fd = open_file(&dc, &f);
 			if (sl->fd < 0 || fstat(sl->fd, &sl->st) < 0 || !S_ISREG(sl->st.st_mode)) {
 				int e = sl->fd < 0 ? errno : EINVAL;
 				if (sl->fd >= 0) {
@@ -349,6 +393,9 @@ scan_thread(void *arg)
 			free(json);
 			free_slots[nfree++] = sl;
 		} while (helper_ready(h));
+	}
+	if (dc.dir) {
+		close(dc.fd);
 	}
 	helper_free(h);
 	return NULL;
@@ -450,9 +497,9 @@ cli_scan(struct cli *c, int argc, char **argv)
 	}
 	free(t);
 	for (size_t i = 0; i < s.files.n; i++) {
-		free(s.files.paths[i]);
+		free(s.files.files[i].path);
 	}
-	free(s.files.paths);
+	free(s.files.files);
 	pthread_cond_destroy(&s.files.more);
 	pthread_mutex_destroy(&s.files.lock);
 	pthread_mutex_destroy(&s.out);
