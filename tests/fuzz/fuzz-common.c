@@ -1,18 +1,21 @@
 /* fuzz-common.c — libFuzzer target for the parsers outside the extractors:
  * agent.json parsing and validation (common/config.c, agent-config.c),
- * globs, JSON/line escaping of file names, file-type sniffing and the raw
- * marking scan of binary content. */
+ * globs, JSON/line escaping of file names, file-type sniffing, the raw
+ * marking scan of binary content, and the helper protocol's reader (what
+ * a compromised helper could send the agent). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent-config.h"
 #include "config.h"
 #include "filetype.h"
 #include "glob.h"
+#include "ipc.h"
 #include "marking.h"
 #include "wire.h"
 
@@ -57,5 +60,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t half = size / 2;
 	marking_scan_raw(&rs, data, half, &mr);
 	marking_scan_raw(&rs, data + half, size - half, &mr);
+
+	/* the input as a byte stream from the helper: messages are taken
+	 * until the stream ends or breaks the protocol */
+	int sv[2];
+	if (size <= 65536 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+		int big = 1 << 20;
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+		if (size == 0 || write(sv[0], data, size) == (ssize_t)size) {
+			close(sv[0]);
+			struct ipc_reader rd = {0};
+			for (;;) {
+				uint32_t type;
+				char *payload = NULL;
+				size_t len;
+				int fd = -1;
+				int r = ipc_reader_recv(sv[1], &rd, ipc_mono_ns() + 1000000000, &type,
+							&payload, &len, &fd);
+				free(payload);
+				if (r < 0) {
+					break;
+				}
+			}
+			ipc_reader_reset(&rd);
+		} else {
+			close(sv[0]);
+		}
+		close(sv[1]);
+	}
 	return 0;
 }

@@ -56,6 +56,8 @@ seed_common() { # agent.json variants and corpus samples
 	cp "$repo/packaging/agent.json" "$d/" 2>/dev/null
 	printf '{"watch": ["/tmp"], "exclude": ["*.tmp", "a/**/b"], "classify": {"max_depth": 3}}' > "$d/c1.json"
 	printf '*.tmp\0/home/u/a.tmp' > "$d/glob1"
+	# helper protocol: a READY and a RESULT message ("LWHL" magic, LE)
+	printf 'LHWL\001\000\000\000\002\000\000\000{}LHWL\003\000\000\000\015\000\000\000{"error":"x"}' > "$d/ipc1"
 	find "$dev/files" -type f -size -64k | head -30 | while read -r f; do cp "$f" "$d/"; done
 }
 seed_common

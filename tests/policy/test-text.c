@@ -167,7 +167,7 @@ test_borrowed(void)
 	 * way (ASan: no leak, no double free) */
 	doc = text_doc_new(24);
 	char *mine = lw_strdup("TR\xc3\x88S SECRET");
-	th_inteq(text_doc_add_owned(doc, TEXT_KIND_BODY, NULL, mine, strlen(mine), 64), 0,
+	th_inteq(text_doc_add_owned(doc, TEXT_KIND_BODY, NULL, mine, strlen(mine), strlen(mine) + 1), 0,
 		 "owned: added");
 	th_ok(text_doc_segment(doc, 0)->text == mine, "owned: taken, not copied");
 	char *bad = lw_strdup("caf\xe9");

@@ -59,9 +59,9 @@ on_doc(void *ctx, const char *path, const char *type,
 			type, text_doc_count(doc));
 		for (size_t i = 0; i < text_doc_count(doc); i++) {
 			const struct text_segment *s = text_doc_segment(doc, i);
-			fprintf(stderr, "-- %s%s%s (%zu bytes)\n%s\n",
+			fprintf(stderr, "-- %s%s%s (%zu bytes)\n%.*s\n",
 				text_kind_name(s->kind), *s->name ? " " : "",
-				s->name, s->len, s->text);
+				s->name, s->len, (int)s->len, s->text);
 		}
 	}
 	struct classify_result r;

@@ -541,11 +541,12 @@ dump_doc(void *ctx, const char *path, const char *type,
 	fprintf(f, "[%s|%s]\n", path, type);
 	for (size_t i = 0; i < text_doc_count(doc); i++) {
 		const struct text_segment *s = text_doc_segment(doc, i);
+		/* not NUL-terminated when borrowed (text_doc_add_borrowed) */
 		if (*s->name) {
-			fprintf(f, "%s(%s): %s\n", text_kind_name(s->kind), s->name,
-				s->text);
+			fprintf(f, "%s(%s): %.*s\n", text_kind_name(s->kind), s->name,
+				(int)s->len, s->text);
 		} else {
-			fprintf(f, "%s: %s\n", text_kind_name(s->kind), s->text);
+			fprintf(f, "%s: %.*s\n", text_kind_name(s->kind), (int)s->len, s->text);
 		}
 	}
 	return 0;
