@@ -276,8 +276,8 @@ struct scan_slot {
 
 /* The directory a scan thread opens files in: files come in the walk's
  * order, so opening each relative to its directory, kept open while the
- * files are from it, spares the kernel a walk of the whole path per
- * file (a tenth of the scan's own system time on a deep tree). */
+ * files are from it, spares the kernel a walk of the whole path per file
+ * (__d_lookup_rcu alone was 2 % of a scan's samples on the mixed tree). */
 struct dir_cache {
 	unsigned dir; /* 0: none open */
 	int fd;
