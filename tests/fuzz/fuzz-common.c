@@ -74,9 +74,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				uint32_t type;
 				char *payload = NULL;
 				size_t len;
-				int fd = -1;
+				int passed = -1;
 				int r = ipc_reader_recv(sv[1], &rd, ipc_mono_ns() + 1000000000, &type,
-							&payload, &len, &fd);
+							&payload, &len, &passed);
 				free(payload);
 				if (r < 0) {
 					break;
