@@ -6,8 +6,9 @@
  *              (so the fuzzer reaches our expat handlers instead of spending
  *              its time in inflate); for xlsx the input is split at its first
  *              NUL byte into the sheet and the shared strings.
- * Every document the callback receives is also classified, so the detection
- * entry point is fuzzed on real extractor output. Limits are tight so that a
+ * Every document the callback receives is also classified, custom
+ * detectors included, so the detection entry point is fuzzed on real
+ * extractor output. Limits are tight so that a
  * slow or large input is a finding only when a limit is not honoured. */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,15 +21,36 @@
 
 #include "classify.h"
 #include "extract.h"
+#include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Custom detectors too, as a policy would have them: keywords, regexes,
+ * counts and proximity, all in one Vectorscan database. Built once. */
+static const struct rules_set *
+detectors(void)
+{
+	static struct rules_set *set;
+	if (!set) {
+		set = rules_new();
+		struct rules_term kw[] = {{"secret", false, false}, {"NATO", false, true}};
+		struct rules_term re[] = {{"[a-z]+@[a-z]+\\.(org|int)", true, false},
+					  {"(ref|op) [0-9]{2,}", true, false}};
+		rules_add(set, "words", kw, 2, 1, 0);
+		rules_add(set, "near", kw, 2, 1, 64);
+		rules_add(set, "regexes", re, 2, 2, 0);
+		rules_prepare(set);
+	}
+	return set;
+}
 
 static int
 on_doc(void *ctx, const char *path, const char *type,
        const struct text_doc *doc)
 {
 	struct classify_result r;
-	classify_document(doc, NULL, &r);
+	struct classify_options opt = {.rules = detectors()};
+	classify_document(doc, &opt, &r);
 	(void)ctx;
 	return 0;
 }

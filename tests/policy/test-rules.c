@@ -1,6 +1,9 @@
 /* test-rules.c — custom keyword/regex rules with counts and proximity. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <hs.h>
 
 #include "harness.h"
 #include "mem.h"
@@ -64,6 +67,67 @@ main(void)
 		th_ok(fired[i] == rows[i].fires, "eval %s: %s", rows[i].name,
 		      rows[i].fires ? "fires" : "silent");
 	}
+	if (hs_valid_platform() == HS_SUCCESS) {
+		th_streq(rules_engine(set), "vectorscan", "engine: one Vectorscan database");
+	}
+	th_inteq(rules_add(set, "late", rows[0].terms, 1, 1, 0), -EINVAL,
+		 "add after evaluation (prepared) refused");
+
+	/* The same rules searched term by term (a back-reference, valid
+	 * POSIX, is outside Vectorscan's dialect): the same rules fire. */
+	struct rules_set *each = rules_new();
+	for (size_t i = 0; i < LW_ARRAY_SIZE(rows); i++) {
+		rules_add(each, rows[i].name, rows[i].terms, rows[i].n_terms, rows[i].min_count,
+			  rows[i].proximity);
+	}
+	struct rules_term backref = {"(zq)\\1", true, false};
+	th_ok(rules_add(each, "backref", &backref, 1, 1, 0) >= 0, "back-reference accepted");
+	rules_prepare(each);
+	th_streq(rules_engine(each), "regexec", "engine: per term when Vectorscan cannot");
+	unsigned hit2[32];
+	int n2 = rules_eval(each, doc, hit2, 32);
+	th_inteq(n2, n, "per-term search: as many rules fire");
+	for (int k = 0; k < n && k < n2; k++) {
+		th_inteq(hit2[k], hit[k], "per-term search: rule %d the same", k);
+	}
+	rules_free(each);
+
+	/* A large pack: 400 keyword and regex rules over one document, both
+	 * engines, the same verdicts (and one scan for the database). */
+	struct rules_set *big = rules_new(), *big_each = rules_new();
+	char words[400][24];
+	for (int i = 0; i < 400; i++) {
+		if (i % 2) {
+			snprintf(words[i], sizeof(words[i]), "code%dname", i);
+		} else {
+			snprintf(words[i], sizeof(words[i]), "ref-%d-[0-9]{2}", i);
+		}
+		struct rules_term t = {words[i], i % 2 == 0, false};
+		char id[16];
+		snprintf(id, sizeof(id), "r%d", i);
+		rules_add(big, id, &t, 1, 1 + (unsigned)(i % 3 == 0), 0);
+		rules_add(big_each, id, &t, 1, 1 + (unsigned)(i % 3 == 0), 0);
+	}
+	rules_add(big_each, "backref", &backref, 1, 1, 0);
+	char text[4096] = "";
+	for (int i = 0; i < 400; i += 7) {
+		char w[48];
+		snprintf(w, sizeof(w), i % 2 ? "CODE%dNAME code%dname x " : "ref-%d-42 ref-%d-17 ",
+			 i, i);
+		strcat(text, w);
+	}
+	struct text_doc *bd = text_doc_new(0);
+	text_doc_add(bd, TEXT_KIND_BODY, NULL, text, strlen(text));
+	unsigned bh[400], bh2[400];
+	int bn = rules_eval(big, bd, bh, 400), bn2 = rules_eval(big_each, bd, bh2, 400);
+	th_ok(bn > 20, "large pack: rules fire (%d)", bn);
+	th_inteq(bn, bn2, "large pack: both engines, as many rules");
+	th_ok(bn == bn2 && memcmp(bh, bh2, (size_t)bn * sizeof(*bh)) == 0,
+	      "large pack: both engines, the same rules");
+	text_doc_free(bd);
+	rules_free(big);
+	rules_free(big_each);
+
 	th_streq(rules_id(set, 0), "keyword once", "id kept");
 	th_ok(rules_id(set, 999) == NULL, "id out of range");
 	th_inteq(rules_eval(set, doc, hit, 1), 1, "eval: capped at max");
