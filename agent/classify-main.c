@@ -548,6 +548,9 @@ main(int argc, char **argv)
 			log_err("%s", ctx.err[0] ? ctx.err : "--detectors: not JSON");
 			return 2;
 		}
+		/* compiled here, before the sandbox; policy_load() only
+		 * validates, so the agent and the CLI never compile them */
+		rules_prepare(rules);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* libarchive converts member dates with localtime(): without TZ glibc

@@ -121,7 +121,7 @@ helper_new(const struct helper_opts *o)
 		h->o.timeout_ms = 30000;
 	}
 	if (h->o.max_file_mb <= 0) {
-		h->o.max_file_mb = 256;
+		h->o.max_file_mb = HELPER_MAX_FILE_MB;
 	}
 	if (h->o.memory_mb <= 0) {
 		h->o.memory_mb = 1024;

@@ -335,8 +335,6 @@ policy_detectors_build(const cJSON *arr, struct cfg_ctx *ctx, const char *where,
 			return r;
 		}
 	}
-	/* compiled here, before the helper confines itself */
-	rules_prepare(set);
 	*out = set;
 	return 0;
 }

@@ -418,8 +418,7 @@ extract_html_utf8(struct xctx *x, struct text_doc *doc, const char *s,
 		}
 	}
 	if (body.full) {
-		extract_fail(x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
-			     x->lim.max_text_bytes);
+		extract_fail_text(x);
 	}
 	extract_add_sbuf(x, doc, TEXT_KIND_BODY, NULL, &body);
 	extract_sbuf_fini(&body);

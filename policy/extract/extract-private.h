@@ -27,6 +27,8 @@ struct xctx {
 
 /* Records @stop with a message (first one wins). A global stop (time,
  * ratio, expanded, members, text, callback) also sets x->abort. */
+/* extract_fail() for the text cap (max_text_bytes), in one wording. */
+void extract_fail_text(struct xctx *x);
 void extract_fail(struct xctx *x, enum extract_stop stop, const char *fmt,
 		  ...) __attribute__((format(printf, 3, 4)));
 

@@ -133,8 +133,7 @@ seg(struct rtf *r, struct sbuf *b, enum text_kind kind, const char *name)
 		extract_add(r->x, r->doc, kind, name, b->p + s, e - s);
 	}
 	if (b->full) {
-		extract_fail(r->x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
-			     r->x->lim.max_text_bytes);
+		extract_fail_text(r->x);
 	}
 	extract_sbuf_reset(b);
 }

@@ -127,8 +127,7 @@ flush(struct xpart *p, struct sbuf *b, enum text_kind kind, const char *name)
 		extract_add(p->x, p->doc, kind, name, b->p + s, e - s);
 	}
 	if (b->full) {
-		extract_fail(p->x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
-			     p->x->lim.max_text_bytes);
+		extract_fail_text(p->x);
 	}
 	extract_sbuf_reset(b);
 }
@@ -563,9 +562,7 @@ on_end(void *ud, const XML_Char *name)
 			s->off[s->n++] = s->text.full ? 0 : at;
 			extract_sbuf_reset(&p->cur);
 			if (s->text.full) {
-				extract_fail(p->x, EXTRACT_STOP_TEXT,
-					     "limit: text bytes (%zu)",
-					     p->x->lim.max_text_bytes);
+				extract_fail_text(p->x);
 			}
 		}
 		break;

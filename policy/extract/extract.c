@@ -156,6 +156,12 @@ extract_text_budget(const struct xctx *x)
 }
 
 void
+extract_fail_text(struct xctx *x)
+{
+	extract_fail(x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)", x->lim.max_text_bytes);
+}
+
+void
 extract_add(struct xctx *x, struct text_doc *doc, enum text_kind kind,
 	    const char *name, const char *text, size_t len)
 {
@@ -164,8 +170,7 @@ extract_add(struct xctx *x, struct text_doc *doc, enum text_kind kind,
 	}
 	int r = text_doc_add(doc, kind, name, text, len);
 	if (r == -E2BIG) {
-		extract_fail(x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
-			     x->lim.max_text_bytes);
+		extract_fail_text(x);
 	}
 }
 
@@ -179,8 +184,7 @@ extract_add_sbuf(struct xctx *x, struct text_doc *doc, enum text_kind kind,
 	int r = text_doc_add_owned(doc, kind, name, b->p, b->len, b->cap_alloc);
 	*b = (struct sbuf){.cap = b->cap};
 	if (r == -E2BIG) {
-		extract_fail(x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
-			     x->lim.max_text_bytes);
+		extract_fail_text(x);
 	}
 }
 
@@ -190,8 +194,7 @@ extract_emit(struct xctx *x, const char *path, const char *type,
 {
 	x->out->text_bytes += text_doc_bytes(doc);
 	if (text_doc_truncated(doc)) {
-		extract_fail(x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
-			     x->lim.max_text_bytes);
+		extract_fail_text(x);
 	}
 	if (depth > 0) {
 		x->out->members++;
@@ -376,8 +379,7 @@ extract_text(struct xnode *n)
 	/* n->buf outlives n->doc (both end with extract_node) */
 	int r = text_doc_add_borrowed(n->doc, TEXT_KIND_BODY, NULL, n->buf, n->len, NULL);
 	if (r == -E2BIG) {
-		extract_fail(n->x, EXTRACT_STOP_TEXT, "limit: text bytes (%zu)",
-			     n->x->lim.max_text_bytes);
+		extract_fail_text(n->x);
 	}
 	return 0;
 }
