@@ -8,8 +8,10 @@
  *                                or a derivative of that registered
  *                                document, has been seen, oldest first
  *
- * --json prints each object exactly as the collector sent it, one a line,
- * so file names that are not UTF-8 keep their \udcXX escapes (wire.h).
+ * The answer is parsed strictly and whole before a line is printed; one
+ * that does not parse is an error (exit 2), never a shorter table. --json
+ * prints each object written again from its parsed value, one a line, so
+ * file names that are not UTF-8 keep their \udcXX escapes (wire.h).
  * Single-threaded. Exit status: 0, 1 when trace finds nothing, 2 errors. */
 #include <errno.h>
 #include <getopt.h>
@@ -22,109 +24,9 @@
 #include "cli.h"
 #include "hash.h"
 #include "http-client.h"
+#include "json.h"
 #include "mem.h"
 #include "wire.h"
-
-/* Calls @fn on each element of the top-level array member @key of the JSON
- * object @json, as text (@len bytes), without decoding it. Returns the
- * number of elements, or -EPROTO if the document is not shaped so. */
-static int
-each_item(const char *json, const char *key, void (*fn)(const char *, size_t, void *),
-	  void *arg)
-{
-	AUTOFREE char *needle = lw_asprintf("\"%s\":[", key);
-	const char *p = strstr(json, needle);
-	if (!p) {
-		return -EPROTO;
-	}
-	p += strlen(needle);
-	int n = 0;
-	for (;;) {
-		while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ',') {
-			p++;
-		}
-		if (*p == ']') {
-			return n;
-		}
-		if (!*p) {
-			return -EPROTO;
-		}
-		const char *start = p;
-		int depth = 0;
-		bool str = false;
-		for (; *p; p++) {
-			if (str) {
-				if (*p == '\\' && p[1]) {
-					p++;
-				} else if (*p == '"') {
-					str = false;
-				}
-			} else if (*p == '"') {
-				str = true;
-			} else if (*p == '{' || *p == '[') {
-				depth++;
-			} else if (*p == '}' || *p == ']') {
-				if (depth == 0) {
-					break; /* the array's own ']' */
-				}
-				depth--;
-			} else if (*p == ',' && depth == 0) {
-				break;
-			}
-		}
-		if (!*p) {
-			return -EPROTO;
-		}
-		fn(start, (size_t)(p - start), arg);
-		n++;
-	}
-}
-
-/* For humans: cJSON refuses the \udcXX escapes that stand for bytes of
- * non-UTF-8 file names (wire.h), so they are parked in the private-use
- * characters U+F780..U+F7FF for parsing, and cell() turns them back into the
- * bytes, which wire_escape_line() then shows as \xXX like the local
- * commands do. */
-static cJSON *
-parse_for_display(const char *s, size_t len)
-{
-	struct wire_buf b = {0};
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\' && i + 5 < len && s[i + 1] == 'u' &&
-		    (s[i + 2] == 'd' || s[i + 2] == 'D') && s[i + 3] &&
-		    strchr("cdefCDEF", s[i + 3])) {
-			wire_buf_put(&b, "\\uf7", 4);
-			wire_buf_put(&b, s + i + 4, 2);
-			i += 5;
-		} else if (s[i] == '\\' && i + 1 < len) {
-			wire_buf_put(&b, s + i, 2);
-			i++;
-		} else {
-			wire_buf_put(&b, s + i, 1);
-		}
-	}
-	cJSON *o = b.data ? cJSON_ParseWithLength(b.data, b.len) : NULL;
-	wire_buf_fini(&b);
-	return o;
-}
-
-/* Undoes the parking above: U+F780..U+F7FF (EF 9E/9F xx) become bytes. */
-static size_t
-restore_bytes(const char *in, char *out)
-{
-	const unsigned char *p = (const unsigned char *)in;
-	size_t n = 0;
-	while (*p) {
-		if (p[0] == 0xef && (p[1] == 0x9e || p[1] == 0x9f) && (p[2] & 0xc0) == 0x80) {
-			out[n++] = (char)(0x80 + ((p[1] - 0x9e) << 6) + (p[2] & 0x3f));
-			p += 3;
-		} else {
-			out[n++] = (char)*p++;
-		}
-	}
-	out[n] = '\0';
-	return n;
-}
 
 static const char *
 str(const cJSON *o, const char *key)
@@ -144,13 +46,12 @@ num(const cJSON *o, const char *key, char *buf, size_t len)
 	}
 }
 
-/* A value for a table cell: control characters escaped. */
+/* A value for a table cell: control characters and bytes that are not
+ * UTF-8 (file names, wire.h) escaped, as the local commands show them. */
 static void
 cell(const char *s, int width)
 {
-	AUTOFREE char *raw = lw_malloc(strlen(s) + 1);
-	size_t n = restore_bytes(s, raw);
-	AUTOFREE char *e = wire_escape_line(raw, n);
+	AUTOFREE char *e = wire_escape_line(s, strlen(s));
 	if (width) {
 		printf("%-*s  ", width, e);
 	} else {
@@ -220,22 +121,36 @@ print_sighting(const cJSON *o)
 	}
 }
 
-static void
-on_item(const char *s, size_t len, void *arg)
+/* A row whose stored body the collector could not read (render.c). */
+static bool
+print_malformed(const cJSON *o)
 {
-	struct out *out = arg;
-	out->rows++;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_BODY_ERROR);
+	if (!cJSON_IsString(e)) {
+		return false;
+	}
+	char seq[32];
+	num(o, WIRE_KEY_SEQ, seq, sizeof(seq));
+	cell(str(o, WIRE_KEY_RECEIVED), 24);
+	cell(str(o, WIRE_KEY_AGENT), 16);
+	printf("%6s  (stored body unreadable: ", seq);
+	cell(e->valuestring, 0);
+	printf("; see --json)");
+	return true;
+}
+
+static void
+print_row(const struct out *out, const cJSON *o)
+{
 	if (out->json) {
-		fwrite(s, 1, len, stdout);
-		putchar('\n');
+		/* written again from the parsed value: names keep their bytes
+		 * (\udcXX), and nothing but this one object reaches the line */
+		AUTOFREE char *t = lw_json_print(o);
+		puts(t);
 		return;
 	}
-	cJSON *o = parse_for_display(s, len);
-	if (!o) {
-		printf("(unreadable entry)\n");
-		return;
-	}
-	if (strcmp(out->what, WIRE_KEY_AGENTS) == 0) {
+	if (print_malformed(o)) {
+	} else if (strcmp(out->what, WIRE_KEY_AGENTS) == 0) {
 		print_agent(o);
 	} else if (strcmp(out->what, WIRE_KEY_VIOLATIONS) == 0) {
 		print_violation(o);
@@ -245,7 +160,6 @@ on_item(const char *s, size_t len, void *arg)
 		print_sighting(o);
 	}
 	putchar('\n');
-	cJSON_Delete(o);
 }
 
 static const char *const headers[][2] = {
@@ -389,11 +303,39 @@ cli_fleet(struct cli *c, int argc, char **argv)
 	}
 	lw_http_client_free(hc);
 	if (status != 200) {
-		cJSON *e = cJSON_Parse(resp);
+		cJSON *e = NULL;
+		struct lw_json_error je;
+		if (!resp || lw_json_parse(resp, strlen(resp), 0, &e, &je) < 0) {
+			e = NULL;
+		}
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, WIRE_KEY_ERROR);
-		fprintf(stderr, "leakwatch: %s: %ld: %s\n", c->collector, status,
-			cJSON_IsString(m) ? m->valuestring : "unexpected answer");
+		AUTOFREE char *msg = cJSON_IsString(m)
+					     ? wire_escape_line(m->valuestring, strlen(m->valuestring))
+					     : lw_strdup("unexpected answer");
+		fprintf(stderr, "leakwatch: %s: %ld: %s\n", c->collector, status, msg);
 		cJSON_Delete(e);
+		return 2;
+	}
+	/* The whole answer is parsed before anything is printed: a table cut
+	 * short by a malformed answer must never look like the complete one. */
+	cJSON *doc = NULL;
+	struct lw_json_error je;
+	const cJSON *rows = NULL;
+	if (lw_json_parse(resp, strlen(resp), LW_JSON_BYTES, &doc, &je) < 0) {
+		fprintf(stderr, "leakwatch: %s: malformed answer (%s at byte %zu)\n", c->collector,
+			je.msg, je.offset);
+		return 2;
+	}
+	rows = cJSON_GetObjectItemCaseSensitive(doc, what);
+	const cJSON *it = NULL;
+	bool shaped = cJSON_IsArray(rows);
+	for (it = shaped ? rows->child : NULL; it; it = it->next) {
+		shaped = shaped && cJSON_IsObject(it);
+	}
+	if (!shaped) {
+		fprintf(stderr, "leakwatch: %s: malformed answer (no array of objects \"%s\")\n",
+			c->collector, what);
+		cJSON_Delete(doc);
 		return 2;
 	}
 	if (!c->json) {
@@ -404,10 +346,12 @@ cli_fleet(struct cli *c, int argc, char **argv)
 		}
 	}
 	struct out out = {.json = c->json, .what = what};
-	if (each_item(resp, what, on_item, &out) < 0) {
-		fprintf(stderr, "leakwatch: %s: malformed answer\n", c->collector);
-		return 2;
+	cJSON_ArrayForEach(it, rows)
+	{
+		print_row(&out, it);
+		out.rows++;
 	}
+	cJSON_Delete(doc);
 	if (fflush(stdout) != 0) {
 		return 2;
 	}

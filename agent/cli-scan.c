@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "fpstore.h"
 #include "hash.h"
+#include "json.h"
 #include "helper.h"
 #include "mem.h"
 #include "policy.h"
@@ -198,7 +199,14 @@ static char *
 scan_line(const char *path, struct stat *st, const char *json, bool with_rules,
 	  bool *sensitive, bool *error)
 {
-	cJSON *r = cJSON_Parse(json);
+	/* strictly, as the agent reads it (worker.c): the helper is untrusted */
+	cJSON *r = NULL;
+	struct lw_json_error je;
+	if (lw_json_parse(json, strlen(json), LW_JSON_BYTES, &r, &je) < 0 || !cJSON_IsObject(r)) {
+		cJSON_Delete(r);
+		r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, WIRE_KEY_ERROR, "classify: the helper's answer is malformed");
+	}
 	struct wire_buf b = {0};
 	wire_buf_put(&b, "{\"" WIRE_KEY_PATH "\":", sizeof(WIRE_KEY_PATH) + 3);
 	wire_buf_json_string(&b, path, strlen(path));

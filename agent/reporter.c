@@ -14,6 +14,7 @@
 
 #include "http-client.h"
 #include "ipc.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "store.h"
@@ -211,8 +212,12 @@ send_events(struct reporter *r)
 	}
 	/* Acknowledged means committed by the collector: only now may the
 	 * events leave the outbox. */
-	cJSON *o = cJSON_Parse(resp);
-	const cJSON *acked = cJSON_GetObjectItem(o, WIRE_KEY_ACKED);
+	cJSON *o = NULL;
+	struct lw_json_error je;
+	if (!resp || lw_json_parse(resp, strlen(resp), 0, &o, &je) < 0) {
+		o = NULL;
+	}
+	const cJSON *acked = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_ACKED);
 	int k = cJSON_GetArraySize(acked);
 	if (!cJSON_IsArray(acked) || k != n) {
 		cJSON_Delete(o);

@@ -22,6 +22,7 @@
 #include "helper.h"
 #include "wire.h"
 #include "hash.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "store.h"
@@ -593,7 +594,17 @@ finish(struct worker *wk, struct inflight *f, char *json)
 	wk->dir_gen = f->dir_gen; /* put() reports when the path was looked at */
 	int fd = f->fd;
 	if (json) {
-		cJSON *o = cJSON_Parse(json);
+		/* Strictly: the helper parses hostile files, so its answer is
+		 * untrusted too; a duplicate "classification" must not let a
+		 * compromised helper show one level and store another. */
+		cJSON *o = NULL;
+		struct lw_json_error je;
+		bool malformed = lw_json_parse(json, strlen(json), LW_JSON_BYTES, &o, &je) < 0 ||
+				 !cJSON_IsObject(o);
+		if (malformed) {
+			cJSON_Delete(o);
+			o = NULL;
+		}
 		free(json);
 		const char *hex = cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_SHA256));
 		if (f->helper_hashes) {
@@ -615,6 +626,9 @@ finish(struct worker *wk, struct inflight *f, char *json)
 				}
 				rec->error = lw_strdup("unstable: changed while being read");
 			}
+		}
+		if (malformed && !rec->error) {
+			rec->error = lw_strdup("classify: the helper's answer is malformed");
 		}
 		if (o) {
 			int64_t used = f->used_gen >= 0 ? f->used_gen : f->gen;

@@ -11,11 +11,13 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
-#include "verify.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
+#include "render.h"
 #include "rfc3339.h"
 #include "server-private.h"
+#include "verify.h"
 
 /* The request body as one NUL-terminated string (the NUL is ours; a NUL
  * inside the body makes it malformed). NULL and a 400 sent if empty. */
@@ -40,18 +42,24 @@ request_body(struct server *srv, struct evhttp_request *req, size_t *len)
 	return buf;
 }
 
-/* Parses the whole body as one JSON object; sends 400 on failure. */
+/* Parses the whole body strictly (common/json.h) as one JSON object;
+ * sends 400 saying what is wrong on failure. */
 static cJSON *
 parse_object(struct server *srv, struct evhttp_request *req, const char *buf, size_t len)
 {
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-	if (root && end) {
-		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r') {
-			end++;
+	struct lw_json_error je;
+	cJSON *root = NULL;
+	char err[300];
+	if (lw_json_parse(buf, len, 0, &root, &je) < 0) {
+		if (je.offset == SIZE_MAX) {
+			snprintf(err, sizeof(err), "body: %s: %s", je.where, je.msg);
+		} else {
+			snprintf(err, sizeof(err), "body: byte %zu: %s", je.offset, je.msg);
 		}
+		srv_error(srv, req, 400, err);
+		return NULL;
 	}
-	if (!root || (end && *end) || !cJSON_IsObject(root)) {
+	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		srv_error(srv, req, 400, "body is not a JSON object");
 		return NULL;
@@ -134,6 +142,20 @@ out:
 	cJSON_Delete(root);
 }
 
+/* UTF-8 without control characters. evhttp decodes %0A into a newline;
+ * in an id it would match across the "\nid\n" list that trace searches,
+ * and in any value it would reach the officer's terminal. */
+static bool
+query_text_ok(const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			return false;
+		}
+	}
+	return chain_text_ok(s, strlen(s));
+}
+
 /* A member that must be of one type when present; NULL when absent or null. */
 static const cJSON *
 typed(const cJSON *o, const char *key, cJSON_bool (*is)(const cJSON *), const char **bad)
@@ -167,17 +189,20 @@ handle_heartbeat(struct server *srv, struct evhttp_request *req, const struct sr
 	const cJSON *qd = typed(root, WIRE_KEY_QUEUE_DEPTH, cJSON_IsNumber, &bad);
 	const cJSON *ls = typed(root, WIRE_KEY_LAST_SCAN, cJSON_IsString, &bad);
 	const cJSON *ob = typed(root, WIRE_KEY_OUTBOX_BACKLOG, cJSON_IsNumber, &bad);
-	if (!bad && ver && (strlen(ver->valuestring) > 64 ||
-			    !chain_text_ok(ver->valuestring, strlen(ver->valuestring)))) {
+	if (!bad && ver && (strlen(ver->valuestring) > 64 || !query_text_ok(ver->valuestring))) {
 		bad = WIRE_KEY_VERSION;
 	}
-	if (!bad && ls && (strlen(ls->valuestring) > 64 ||
-			   !chain_text_ok(ls->valuestring, strlen(ls->valuestring)))) {
+	if (!bad && ls && (strlen(ls->valuestring) > 64 || !rfc3339_is_utc(ls->valuestring))) {
 		bad = WIRE_KEY_LAST_SCAN;
+	}
+	/* a share of directories watched; the parser refused 1e999 already */
+	if (!bad && cov && !(cov->valuedouble >= 0 && cov->valuedouble <= 1)) {
+		bad = WIRE_KEY_COVERAGE;
 	}
 	if (bad) {
 		char err[128];
-		snprintf(err, sizeof(err), "heartbeat: \"%s\" has the wrong type or size", bad);
+		snprintf(err, sizeof(err), "heartbeat: \"%s\" has the wrong type, size or value",
+			 bad);
 		srv_error(srv, req, 400, err);
 		cJSON_Delete(root);
 		return;
@@ -226,6 +251,11 @@ parse_query(struct evhttp_request *req, const char *what, struct cstore_query *q
 	bool is_trace = strcmp(what, WIRE_KEY_SIGHTINGS) == 0;
 	for (struct evkeyval *p = kv->tqh_first; p; p = p->next.tqe_next) {
 		const char *k = p->key, *v = p->value;
+		if (!query_text_ok(k) || !query_text_ok(v)) {
+			snprintf(err, errlen, "parameter \"%.64s\": control character or not UTF-8",
+				 query_text_ok(k) ? k : "?");
+			return -EINVAL;
+		}
 		if (strcmp(k, WIRE_QUERY_SINCE) == 0 && (is_viol || is_alerts)) {
 			if (rfc3339_parse_since(v, since_buf) < 0) {
 				snprintf(err, errlen, "since: not a time or a duration (24h, 7d)");
@@ -276,6 +306,44 @@ parse_query(struct evhttp_request *req, const char *what, struct cstore_query *q
 	return 0;
 }
 
+/* An answer's array, one rendered row after another. */
+struct rows {
+	struct wire_buf out;
+	int n;
+};
+
+static void
+row_sep(struct rows *rows)
+{
+	if (rows->n++) {
+		wire_buf_put(&rows->out, ",", 1);
+	}
+}
+
+static int
+agent_row(const struct cstore_agent_row *row, void *arg)
+{
+	row_sep(arg);
+	render_agent(&((struct rows *)arg)->out, row);
+	return 0;
+}
+
+static int
+event_row(const struct cstore_event_row *row, void *arg)
+{
+	row_sep(arg);
+	render_event(&((struct rows *)arg)->out, row);
+	return 0;
+}
+
+static int
+alert_row(const struct cstore_alert_row *row, void *arg)
+{
+	row_sep(arg);
+	render_alert(&((struct rows *)arg)->out, row);
+	return 0;
+}
+
 void
 handle_query(struct server *srv, struct evhttp_request *req, const char *what)
 {
@@ -290,31 +358,31 @@ handle_query(struct server *srv, struct evhttp_request *req, const char *what)
 		srv_error(srv, req, 400, err);
 		return;
 	}
-	struct wire_buf out = {0};
-	wire_buf_put(&out, "{", 1);
-	wire_buf_json_string(&out, what, strlen(what));
-	wire_buf_put(&out, ":[", 2);
+	struct rows rows = {0};
+	wire_buf_put(&rows.out, "{", 1);
+	wire_buf_json_string(&rows.out, what, strlen(what));
+	wire_buf_put(&rows.out, ":[", 2);
 	const struct cstore_ops *ops = srv->store->ops;
 	int r;
 	if (strcmp(what, WIRE_KEY_AGENTS) == 0) {
-		r = ops->agents(srv->store, &out);
+		r = ops->agents(srv->store, agent_row, &rows);
 	} else if (strcmp(what, WIRE_KEY_VIOLATIONS) == 0) {
-		r = ops->violations(srv->store, &q, &out);
+		r = ops->violations(srv->store, &q, event_row, &rows);
 	} else if (strcmp(what, WIRE_KEY_ALERTS) == 0) {
-		r = ops->alerts(srv->store, &q, &out);
+		r = ops->alerts(srv->store, &q, alert_row, &rows);
 	} else {
-		r = ops->trace(srv->store, &q, &out);
+		r = ops->trace(srv->store, &q, event_row, &rows);
 	}
 	evhttp_clear_headers(&kv);
 	if (r < 0) {
 		srv->m.store_errors++;
-		wire_buf_fini(&out);
+		wire_buf_fini(&rows.out);
 		srv_error(srv, req, 503, "storage unavailable");
 		return;
 	}
-	wire_buf_put(&out, "]}", 2);
-	srv_reply(srv, req, 200, &out, false);
-	wire_buf_fini(&out);
+	wire_buf_put(&rows.out, "]}", 2);
+	srv_reply(srv, req, 200, &rows.out, false);
+	wire_buf_fini(&rows.out);
 }
 
 static void

@@ -7,6 +7,61 @@
 #include <string.h>
 #include <time.h>
 
+static bool
+leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	return m == 2 && leap(y) ? 29 : days[m - 1];
+}
+
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+bool
+rfc3339_is_utc(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t n = strlen(s);
+	if (n < 20 || s[n - 1] != 'Z') {
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i]) {
+			return false;
+		}
+	}
+	const char *p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p == 'Z') {
+			return false;
+		}
+		while (*p >= '0' && *p <= '9') {
+			p++;
+		}
+	}
+	if (p != s + n - 1) {
+		return false;
+	}
+	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	int h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
+	return mo >= 1 && mo <= 12 && d >= 1 && d <= days_in_month(y, mo) && h <= 23 &&
+	       mi <= 59 && se <= 59;
+}
+
 void
 rfc3339_format(long long ms, char *buf)
 {
@@ -102,8 +157,12 @@ rfc3339_parse_since(const char *s, char *buf)
 	if (*p) {
 		return -EINVAL;
 	}
+	/* strptime takes 31 February and second 61; timegm would roll them
+	 * over into another day */
+	struct tm want = tm;
 	time_t t = timegm(&tm);
-	if (t == (time_t)-1) {
+	if (t == (time_t)-1 || tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon ||
+	    tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec) {
 		return -EINVAL;
 	}
 	rfc3339_format(((long long)t - off_s) * 1000 + frac_ms, buf);

@@ -109,7 +109,7 @@ static const struct {
 		      " WHERE ($1::text IS NULL OR time >= $1::text)"
 		      " AND ($2::text IS NULL OR agent = $2::text)"
 		      " ORDER BY id DESC LIMIT $3::bigint) a ORDER BY id", 3},
-	[Q_TRACE] = {"SELECT * FROM (SELECT id, agent, received, body FROM lw_events"
+	[Q_TRACE] = {"SELECT * FROM (SELECT id, agent, seq, received, body FROM lw_events"
 		     " WHERE kind = 'sighting'"
 		     " AND (($1::text IS NOT NULL AND sha256 = $1::text) OR"
 		     " ($2::text IS NOT NULL AND"
@@ -362,27 +362,20 @@ pg_heartbeat(struct cstore *base, const char *agent, const struct cstore_heartbe
 	return r;
 }
 
-/* One value as JSON: 's' string, 'n' number, 'b' boolean; NULL as null. */
-static void
-put_val(struct wire_buf *out, const PGresult *res, int row, int col, char type)
+static const char *
+val(const PGresult *res, int row, int col)
 {
-	if (PQgetisnull(res, row, col)) {
-		wire_buf_put(out, "null", 4);
-		return;
-	}
-	const char *v = PQgetvalue(res, row, col);
-	size_t n = (size_t)PQgetlength(res, row, col);
-	if (type == 's') {
-		wire_buf_json_string(out, v, n);
-	} else if (type == 'b') {
-		wire_buf_put(out, v[0] == 't' ? "true" : "false", v[0] == 't' ? 4 : 5);
-	} else {
-		wire_buf_put(out, v, n);
-	}
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static int64_t
+int_val(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
 static int
-pg_agents(struct cstore *base, struct wire_buf *out)
+pg_agents(struct cstore *base, cstore_agent_fn fn, void *arg)
 {
 	struct pg_store *s = (struct pg_store *)base;
 	int r = ensure(s);
@@ -393,54 +386,51 @@ pg_agents(struct cstore *base, struct wire_buf *out)
 	if (!res) {
 		return r;
 	}
-	static const char *const keys[] = {
-		WIRE_KEY_AGENT, WIRE_KEY_LAST_CONTACT, WIRE_KEY_LAST_SEQ, WIRE_KEY_VERSION,
-		WIRE_KEY_COVERAGE, WIRE_KEY_QUEUE_DEPTH, WIRE_KEY_LAST_SCAN,
-		WIRE_KEY_OUTBOX_BACKLOG, WIRE_KEY_CHAIN_OK,
-	};
-	static const char types[] = "ssnsnnsnb";
 	int n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
-		wire_buf_put(out, i ? ",{" : "{", i ? 2 : 1);
-		for (int c = 0; c < (int)LW_ARRAY_SIZE(keys); c++) {
-			cstore_put_key(out, keys[c], c == 0);
-			put_val(out, res, i, c, types[c]);
-		}
-		wire_buf_put(out, "}", 1);
+	for (int i = 0; i < n && r == 0; i++) {
+		const char *ok = val(res, i, 8);
+		struct cstore_agent_row row = {
+			.agent = val(res, i, 0),
+			.last_contact = val(res, i, 1),
+			.last_seq = int_val(res, i, 2),
+			.version = val(res, i, 3),
+			.has_coverage = !PQgetisnull(res, i, 4),
+			.coverage = PQgetisnull(res, i, 4) ? 0 : strtod(PQgetvalue(res, i, 4), NULL),
+			.has_queue_depth = !PQgetisnull(res, i, 5),
+			.queue_depth = int_val(res, i, 5),
+			.last_scan = val(res, i, 6),
+			.has_outbox_backlog = !PQgetisnull(res, i, 7),
+			.outbox_backlog = int_val(res, i, 7),
+			.chain_ok = ok && ok[0] == 't',
+		};
+		r = fn(&row, arg);
 	}
 	PQclear(res);
-	return n;
+	return r ? r : n;
 }
 
-/* rows of (id, agent, [seq,] received, body) merged with their bodies */
+/* rows of (id, agent, seq, received, body) */
 static int
-body_rows(PGresult *res, bool with_seq, struct wire_buf *out)
+event_rows(PGresult *res, cstore_event_fn fn, void *arg)
 {
-	int n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
-		struct wire_buf pre = {0};
-		int c = 1;
-		cstore_put_key(&pre, WIRE_KEY_AGENT, true);
-		put_val(&pre, res, i, c++, 's');
-		if (with_seq) {
-			cstore_put_key(&pre, WIRE_KEY_SEQ, false);
-			put_val(&pre, res, i, c++, 'n');
-		}
-		cstore_put_key(&pre, WIRE_KEY_RECEIVED, false);
-		put_val(&pre, res, i, c++, 's');
-		if (i) {
-			wire_buf_put(out, ",", 1);
-		}
-		cstore_merge_body(out, pre.data, PQgetvalue(res, i, c),
-				  (size_t)PQgetlength(res, i, c));
-		wire_buf_fini(&pre);
+	int n = PQntuples(res), r = 0;
+	for (int i = 0; i < n && r == 0; i++) {
+		struct cstore_event_row row = {
+			.agent = val(res, i, 1),
+			.seq = int_val(res, i, 2),
+			.received = val(res, i, 3),
+			.body = PQgetvalue(res, i, 4),
+			.body_len = (size_t)PQgetlength(res, i, 4),
+		};
+		r = fn(&row, arg);
 	}
 	PQclear(res);
-	return n;
+	return r ? r : n;
 }
 
 static int
-pg_violations(struct cstore *base, const struct cstore_query *q, struct wire_buf *out)
+pg_violations(struct cstore *base, const struct cstore_query *q, cstore_event_fn fn,
+	      void *arg)
 {
 	struct pg_store *s = (struct pg_store *)base;
 	int r = ensure(s);
@@ -452,11 +442,11 @@ pg_violations(struct cstore *base, const struct cstore_query *q, struct wire_buf
 	snprintf(lim, sizeof(lim), "%ld", q->limit);
 	const char *p[] = {q->since, q->min_severity ? sev : NULL, q->rule, q->agent, lim};
 	PGresult *res = run(s, Q_VIOLATIONS, p, &r);
-	return res ? body_rows(res, true, out) : r;
+	return res ? event_rows(res, fn, arg) : r;
 }
 
 static int
-pg_trace(struct cstore *base, const struct cstore_query *q, struct wire_buf *out)
+pg_trace(struct cstore *base, const struct cstore_query *q, cstore_event_fn fn, void *arg)
 {
 	struct pg_store *s = (struct pg_store *)base;
 	int r = ensure(s);
@@ -467,11 +457,11 @@ pg_trace(struct cstore *base, const struct cstore_query *q, struct wire_buf *out
 	snprintf(lim, sizeof(lim), "%ld", q->limit);
 	const char *p[] = {q->sha256, q->match_id, q->agent, lim};
 	PGresult *res = run(s, Q_TRACE, p, &r);
-	return res ? body_rows(res, false, out) : r;
+	return res ? event_rows(res, fn, arg) : r;
 }
 
 static int
-pg_alerts(struct cstore *base, const struct cstore_query *q, struct wire_buf *out)
+pg_alerts(struct cstore *base, const struct cstore_query *q, cstore_alert_fn fn, void *arg)
 {
 	struct pg_store *s = (struct pg_store *)base;
 	int r = ensure(s);
@@ -485,20 +475,19 @@ pg_alerts(struct cstore *base, const struct cstore_query *q, struct wire_buf *ou
 	if (!res) {
 		return r;
 	}
-	static const char *const keys[] = {WIRE_KEY_AGENT, WIRE_KEY_KIND, WIRE_KEY_SEQ,
-					   WIRE_KEY_DETAIL, WIRE_KEY_TIME};
-	static const char types[] = "ssnss";
 	int n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
-		wire_buf_put(out, i ? ",{" : "{", i ? 2 : 1);
-		for (int c = 0; c < (int)LW_ARRAY_SIZE(keys); c++) {
-			cstore_put_key(out, keys[c], c == 0);
-			put_val(out, res, i, c + 1, types[c]);
-		}
-		wire_buf_put(out, "}", 1);
+	for (int i = 0; i < n && r == 0; i++) {
+		struct cstore_alert_row row = {
+			.agent = val(res, i, 1),
+			.kind = val(res, i, 2),
+			.seq = int_val(res, i, 3),
+			.detail = val(res, i, 4),
+			.time = val(res, i, 5),
+		};
+		r = fn(&row, arg);
 	}
 	PQclear(res);
-	return n;
+	return r ? r : n;
 }
 
 static void

@@ -103,7 +103,7 @@ static const char *const sql[Q_COUNT] = {
 	[Q_ALERTS] = "SELECT * FROM (SELECT id, agent, kind, seq, detail, time FROM alerts"
 		     " WHERE (?1 IS NULL OR time >= ?1) AND (?2 IS NULL OR agent = ?2)"
 		     " ORDER BY id DESC LIMIT ?3) ORDER BY id",
-	[Q_TRACE] = "SELECT * FROM (SELECT id, agent, received, body FROM events"
+	[Q_TRACE] = "SELECT * FROM (SELECT id, agent, seq, received, body FROM events"
 		    " WHERE kind = 'sighting'"
 		    " AND ((?1 IS NOT NULL AND sha256 = ?1) OR"
 		    " (?2 IS NOT NULL AND instr(match_ids, char(10) || ?2 || char(10)) > 0))"
@@ -300,93 +300,74 @@ sq_heartbeat(struct cstore *base, const char *agent, const struct cstore_heartbe
 	return sq_done(s, st, "heartbeat");
 }
 
-static void
-put_comma(struct wire_buf *out, int n)
+static const char *
+col_text(sqlite3_stmt *st, int i)
 {
-	if (n) {
-		wire_buf_put(out, ",", 1);
-	}
-}
-
-/* Column @i as JSON: text as a string, numbers as numbers, NULL as null. */
-static void
-put_col(struct wire_buf *out, sqlite3_stmt *st, int i)
-{
-	char num[64];
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, i));
-		wire_buf_put(out, num, strlen(num));
-		break;
-	case SQLITE_FLOAT:
-		snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(st, i));
-		wire_buf_put(out, num, strlen(num));
-		break;
-	case SQLITE_NULL:
-		wire_buf_put(out, "null", 4);
-		break;
-	default:
-		wire_buf_json_string(out, (const char *)sqlite3_column_text(st, i),
-				     (size_t)sqlite3_column_bytes(st, i));
-		break;
-	}
+	return (const char *)sqlite3_column_text(st, i);
 }
 
 static int
-sq_agents(struct cstore *base, struct wire_buf *out)
+sq_agents(struct cstore *base, cstore_agent_fn fn, void *arg)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = s->st[Q_AGENTS];
-	static const char *const keys[] = {
-		WIRE_KEY_AGENT, WIRE_KEY_LAST_CONTACT, WIRE_KEY_LAST_SEQ, WIRE_KEY_VERSION,
-		WIRE_KEY_COVERAGE, WIRE_KEY_QUEUE_DEPTH, WIRE_KEY_LAST_SCAN,
-		WIRE_KEY_OUTBOX_BACKLOG,
-	};
-	int n = 0, rc;
+	int n = 0, rc, r = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		put_comma(out, n++);
-		wire_buf_put(out, "{", 1);
-		for (int i = 0; i < (int)LW_ARRAY_SIZE(keys); i++) {
-			cstore_put_key(out, keys[i], i == 0);
-			put_col(out, st, i);
+		struct cstore_agent_row row = {
+			.agent = col_text(st, 0),
+			.last_contact = col_text(st, 1),
+			.last_seq = sqlite3_column_int64(st, 2),
+			.version = col_text(st, 3),
+			.has_coverage = sqlite3_column_type(st, 4) != SQLITE_NULL,
+			.coverage = sqlite3_column_double(st, 4),
+			.has_queue_depth = sqlite3_column_type(st, 5) != SQLITE_NULL,
+			.queue_depth = sqlite3_column_int64(st, 5),
+			.last_scan = col_text(st, 6),
+			.has_outbox_backlog = sqlite3_column_type(st, 7) != SQLITE_NULL,
+			.outbox_backlog = sqlite3_column_int64(st, 7),
+			.chain_ok = sqlite3_column_int(st, 8) != 0,
+		};
+		n++;
+		if ((r = fn(&row, arg)) != 0) {
+			break;
 		}
-		cstore_put_key(out, WIRE_KEY_CHAIN_OK, false);
-		wire_buf_put(out, sqlite3_column_int(st, 8) ? "true" : "false",
-			     sqlite3_column_int(st, 8) ? 4 : 5);
-		wire_buf_put(out, "}", 1);
 	}
 	sqlite3_reset(st);
+	if (r) {
+		return r;
+	}
 	return rc == SQLITE_DONE ? n : sq_fail(s, "list agents");
 }
 
-/* rows of (id, agent, seq?, received, body) merged with their bodies */
+/* rows of (id, agent, seq, received, body) */
 static int
-body_rows(struct sq_store *s, sqlite3_stmt *st, bool with_seq, struct wire_buf *out)
+event_rows(struct sq_store *s, sqlite3_stmt *st, cstore_event_fn fn, void *arg)
 {
-	int n = 0, rc;
+	int n = 0, rc, r = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct wire_buf pre = {0};
-		int c = 1;
-		cstore_put_key(&pre, WIRE_KEY_AGENT, true);
-		put_col(&pre, st, c++);
-		if (with_seq) {
-			cstore_put_key(&pre, WIRE_KEY_SEQ, false);
-			put_col(&pre, st, c++);
+		struct cstore_event_row row = {
+			.agent = col_text(st, 1),
+			.seq = sqlite3_column_int64(st, 2),
+			.received = col_text(st, 3),
+			.body = col_text(st, 4),
+			.body_len = (size_t)sqlite3_column_bytes(st, 4),
+		};
+		n++;
+		if ((r = fn(&row, arg)) != 0) {
+			break;
 		}
-		cstore_put_key(&pre, WIRE_KEY_RECEIVED, false);
-		put_col(&pre, st, c++);
-		put_comma(out, n++);
-		cstore_merge_body(out, pre.data, (const char *)sqlite3_column_text(st, c),
-				  (size_t)sqlite3_column_bytes(st, c));
-		wire_buf_fini(&pre);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (r) {
+		return r;
+	}
 	return rc == SQLITE_DONE ? n : sq_fail(s, "query");
 }
 
 static int
-sq_violations(struct cstore *base, const struct cstore_query *q, struct wire_buf *out)
+sq_violations(struct cstore *base, const struct cstore_query *q, cstore_event_fn fn,
+	      void *arg)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = s->st[q->agent ? Q_VIOLATIONS_AGENT : Q_VIOLATIONS];
@@ -397,11 +378,11 @@ sq_violations(struct cstore *base, const struct cstore_query *q, struct wire_buf
 	bind_text(st, 3, q->rule);
 	bind_text(st, 4, q->agent);
 	sqlite3_bind_int64(st, 5, q->limit);
-	return body_rows(s, st, true, out);
+	return event_rows(s, st, fn, arg);
 }
 
 static int
-sq_trace(struct cstore *base, const struct cstore_query *q, struct wire_buf *out)
+sq_trace(struct cstore *base, const struct cstore_query *q, cstore_event_fn fn, void *arg)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = s->st[Q_TRACE];
@@ -409,31 +390,36 @@ sq_trace(struct cstore *base, const struct cstore_query *q, struct wire_buf *out
 	bind_text(st, 2, q->match_id);
 	bind_text(st, 3, q->agent);
 	sqlite3_bind_int64(st, 4, q->limit);
-	return body_rows(s, st, false, out);
+	return event_rows(s, st, fn, arg);
 }
 
 static int
-sq_alerts(struct cstore *base, const struct cstore_query *q, struct wire_buf *out)
+sq_alerts(struct cstore *base, const struct cstore_query *q, cstore_alert_fn fn, void *arg)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = s->st[Q_ALERTS];
 	bind_text(st, 1, q->since);
 	bind_text(st, 2, q->agent);
 	sqlite3_bind_int64(st, 3, q->limit);
-	static const char *const keys[] = {WIRE_KEY_AGENT, WIRE_KEY_KIND, WIRE_KEY_SEQ,
-					   WIRE_KEY_DETAIL, WIRE_KEY_TIME};
-	int n = 0, rc;
+	int n = 0, rc, r = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		put_comma(out, n++);
-		wire_buf_put(out, "{", 1);
-		for (int i = 0; i < (int)LW_ARRAY_SIZE(keys); i++) {
-			cstore_put_key(out, keys[i], i == 0);
-			put_col(out, st, i + 1);
+		struct cstore_alert_row row = {
+			.agent = col_text(st, 1),
+			.kind = col_text(st, 2),
+			.seq = sqlite3_column_int64(st, 3),
+			.detail = col_text(st, 4),
+			.time = col_text(st, 5),
+		};
+		n++;
+		if ((r = fn(&row, arg)) != 0) {
+			break;
 		}
-		wire_buf_put(out, "}", 1);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (r) {
+		return r;
+	}
 	return rc == SQLITE_DONE ? n : sq_fail(s, "list alerts");
 }
 

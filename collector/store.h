@@ -40,6 +40,44 @@ struct cstore_query {
 	long limit;          /* > 0 */
 };
 
+/* One agent as stored. Strings may be NULL where not known. */
+struct cstore_agent_row {
+	const char *agent;
+	const char *last_contact;
+	int64_t last_seq;
+	const char *version;
+	bool has_coverage;
+	double coverage;
+	bool has_queue_depth;
+	int64_t queue_depth;
+	const char *last_scan;
+	bool has_outbox_backlog;
+	int64_t outbox_backlog;
+	bool chain_ok;
+};
+
+/* One stored event: the agent's body text exactly as it arrived (the hash
+ * chain covers it), with what the collector adds. */
+struct cstore_event_row {
+	const char *agent;
+	int64_t seq;
+	const char *received;
+	const char *body;
+	size_t body_len;
+};
+
+struct cstore_alert_row {
+	const char *agent;
+	const char *kind;
+	int64_t seq;
+	const char *detail;
+	const char *time;
+};
+
+typedef int (*cstore_agent_fn)(const struct cstore_agent_row *row, void *arg);
+typedef int (*cstore_event_fn)(const struct cstore_event_row *row, void *arg);
+typedef int (*cstore_alert_fn)(const struct cstore_alert_row *row, void *arg);
+
 struct cstore_ops {
 	const char *name;
 	/* Starts the batch's transaction and locks @agent's chain state,
@@ -62,12 +100,18 @@ struct cstore_ops {
 	/* One statement (its own transaction). */
 	int (*heartbeat)(struct cstore *s, const char *agent, const struct cstore_heartbeat *hb,
 			 const char *now);
-	/* Queries append comma-separated JSON objects (no brackets) to @out
-	 * and return their number. */
-	int (*agents)(struct cstore *s, struct wire_buf *out);
-	int (*violations)(struct cstore *s, const struct cstore_query *q, struct wire_buf *out);
-	int (*alerts)(struct cstore *s, const struct cstore_query *q, struct wire_buf *out);
-	int (*trace)(struct cstore *s, const struct cstore_query *q, struct wire_buf *out);
+	/* Queries call @fn once per row, in answer order, with values
+	 * borrowed until @fn returns; a nonzero return from @fn stops the
+	 * query and is returned. Otherwise they return the number of rows or
+	 * -EIO. Stores return data, never JSON: answers are built by
+	 * render.c from parsed values. */
+	int (*agents)(struct cstore *s, cstore_agent_fn fn, void *arg);
+	int (*violations)(struct cstore *s, const struct cstore_query *q, cstore_event_fn fn,
+			  void *arg);
+	int (*alerts)(struct cstore *s, const struct cstore_query *q, cstore_alert_fn fn,
+		      void *arg);
+	int (*trace)(struct cstore *s, const struct cstore_query *q, cstore_event_fn fn,
+		     void *arg);
 	void (*close)(struct cstore *s);
 };
 
@@ -94,13 +138,3 @@ struct cstore_ingest_stats {
  * stored before, and may be acknowledged. */
 int cstore_ingest(struct cstore *s, const char *agent, struct chain_event *evs, size_t n,
 		  struct cstore_ingest_stats *stats);
-
-/* Appends "{body members..., }" helpers: writes @prefix_json (members
- * without braces, e.g. "\"agent\":\"a\",\"seq\":1") merged with the JSON
- * object text @body into @out, byte for byte (bodies are never
- * re-serialised). */
-/* Appends "key": to a JSON object being written by hand (preceded by a
- * comma unless @first). */
-void cstore_put_key(struct wire_buf *out, const char *key, bool first);
-void cstore_merge_body(struct wire_buf *out, const char *prefix_json, const char *body,
-		       size_t body_len);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json.h"
 #include "mem.h"
+#include "rfc3339.h"
 #include "wire.h"
 
 static const char *const severity_names[] = {NULL, "low", "medium", "high", "critical"};
@@ -99,35 +101,6 @@ is_uuid(const char *s)
 	return true;
 }
 
-/* RFC 3339 in UTC as the protocol writes it; the collector compares these
- * as strings, so the shape is checked, not just "a string". */
-static bool
-is_time(const char *s)
-{
-	/* YYYY-MM-DDTHH:MM:SS[.fraction]Z */
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-	size_t n = strlen(s);
-	if (n < 20 || n > CHAIN_TIME_MAX || s[n - 1] != 'Z') {
-		return false;
-	}
-	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
-		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i]) {
-			return false;
-		}
-	}
-	const char *p = s + 19;
-	if (*p == '.') {
-		p++;
-		if (*p == 'Z') {
-			return false;
-		}
-		while (*p >= '0' && *p <= '9') {
-			p++;
-		}
-	}
-	return p == s + n - 1;
-}
-
 static const char *
 str_member(const cJSON *o, const char *key)
 {
@@ -135,43 +108,67 @@ str_member(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* cJSON refuses lone surrogates, but agents write file names that are not
- * UTF-8 as \udcXX (wire.h). For the few fields read here, those become
- * \u00XX; the body itself is stored and returned byte for byte. */
-static char *
-tame_surrogates(const char *s, size_t len)
+/* UTF-8 without control characters: what may go into an indexed column
+ * (PostgreSQL's text refuses bytes that are not UTF-8, and a newline would
+ * let one id match across the "\nid\n" list of match_ids). */
+static bool
+plain_text(const char *s)
 {
-	char *t = lw_strndup(s, len);
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (t[i] != '\\') {
-			continue;
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			return false;
 		}
-		if (t[i + 1] == 'u' && i + 5 < len && (t[i + 2] == 'd' || t[i + 2] == 'D') &&
-		    (t[i + 3] == 'c' || t[i + 3] == 'C' || t[i + 3] == 'd' ||
-		     t[i + 3] == 'D' || t[i + 3] == 'e' || t[i + 3] == 'E' ||
-		     t[i + 3] == 'f' || t[i + 3] == 'F')) {
-			t[i + 2] = '0';
-			t[i + 3] = '0';
-		}
-		i++; /* skip the escaped character ("\\" included) */
 	}
-	return t;
+	return chain_text_ok(s, strlen(s));
+}
+
+/* Keys the collector writes into its answers beside a body's own. */
+static const char *const reserved_keys[] = {WIRE_KEY_AGENT, WIRE_KEY_SEQ, WIRE_KEY_RECEIVED};
+
+int
+chain_body_parse(const char *body, size_t len, cJSON **out, char *err, size_t errlen)
+{
+	struct lw_json_error je;
+	cJSON *b = NULL;
+	if (lw_json_parse(body, len, LW_JSON_BYTES, &b, &je) < 0) {
+		if (je.offset == SIZE_MAX) {
+			snprintf(err, errlen, "body: %s: %s", je.where, je.msg);
+		} else {
+			snprintf(err, errlen, "body: byte %zu: %s", je.offset, je.msg);
+		}
+		return -EPROTO;
+	}
+	if (!cJSON_IsObject(b)) {
+		cJSON_Delete(b);
+		snprintf(err, errlen, "body is not a JSON object");
+		return -EPROTO;
+	}
+	for (size_t i = 0; i < LW_ARRAY_SIZE(reserved_keys); i++) {
+		if (cJSON_GetObjectItemCaseSensitive(b, reserved_keys[i])) {
+			cJSON_Delete(b);
+			snprintf(err, errlen, "body must not carry \"%s\" (the collector sets it)",
+				 reserved_keys[i]);
+			return -EPROTO;
+		}
+	}
+	*out = b;
+	return 0;
 }
 
 static int
 parse_body(struct chain_event *ev, char *err, size_t errlen)
 {
-	AUTOFREE char *tame = tame_surrogates(ev->body, ev->body_len);
-	cJSON *b = cJSON_ParseWithLength(tame, ev->body_len);
-	int r = -EPROTO;
-	if (!cJSON_IsObject(b)) {
-		snprintf(err, errlen, "seq %" PRId64 ": body is not a JSON object", ev->seq);
-		goto out;
+	char why[256];
+	cJSON *b = NULL;
+	if (chain_body_parse(ev->body, ev->body_len, &b, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "seq %" PRId64 ": %s", ev->seq, why);
+		return -EPROTO;
 	}
+	int r = -EPROTO;
 	if (ev->kind == CHAIN_KIND_VIOLATION) {
 		const char *rule = str_member(b, WIRE_KEY_RULE);
 		const char *sev = str_member(b, WIRE_KEY_SEVERITY);
-		if (!rule || !rule[0] || strlen(rule) >= sizeof(ev->rule)) {
+		if (!rule || !rule[0] || strlen(rule) >= sizeof(ev->rule) || !plain_text(rule)) {
 			snprintf(err, errlen, "seq %" PRId64 ": violation without a rule", ev->seq);
 			goto out;
 		}
@@ -195,7 +192,7 @@ parse_body(struct chain_event *ev, char *err, size_t errlen)
 		cJSON_ArrayForEach(it, m)
 		{
 			const char *id = str_member(it, WIRE_KEY_MATCH_ID);
-			if (id && id[0] && !strchr(id, '\n')) {
+			if (id && id[0] && plain_text(id)) {
 				wire_buf_put(&ids, ids.len ? "" : "\n", ids.len ? 0 : 1);
 				wire_buf_put(&ids, id, strlen(id));
 				wire_buf_put(&ids, "\n", 1);
@@ -218,9 +215,10 @@ chain_event_parse(const cJSON *o, struct chain_event *ev, char *err, size_t errl
 		return -EPROTO;
 	}
 	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_SEQ);
-	/* 2^53: where a double stops being exact; far beyond any agent. */
+	/* Below 2^53, where a double stops being exact: 9007199254740993
+	 * reads as 2^53, so 2^53 itself is refused too. */
 	if (!cJSON_IsNumber(seq) || seq->valuedouble < 1 ||
-	    seq->valuedouble > 9007199254740992.0 ||
+	    seq->valuedouble >= 9007199254740992.0 ||
 	    seq->valuedouble != (double)(int64_t)seq->valuedouble) {
 		snprintf(err, errlen, "event: seq must be a whole number >= 1");
 		return -EPROTO;
@@ -235,7 +233,7 @@ chain_event_parse(const cJSON *o, struct chain_event *ev, char *err, size_t errl
 	const char *what = NULL;
 	if (!uuid || !is_uuid(uuid)) {
 		what = "uuid must be a UUID (8-4-4-4-12 hex digits)";
-	} else if (!time || !is_time(time)) {
+	} else if (!time || strlen(time) > CHAIN_TIME_MAX || !rfc3339_is_utc(time)) {
 		what = "time must be RFC 3339 UTC (2026-11-23T05:10:34.123Z)";
 	} else if (!kind || (strcmp(kind, WIRE_EVENT_VIOLATION) != 0 &&
 			     strcmp(kind, WIRE_EVENT_SIGHTING) != 0)) {

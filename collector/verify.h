@@ -59,6 +59,14 @@ void chain_event_fini(struct chain_event *ev); /* NULL is a no-op */
 int chain_event_parse(const cJSON *obj, struct chain_event *ev, char *err,
 		      size_t errlen);
 
+/* Parses an event body's text strictly (common/json.h, \udcXX escapes
+ * as bytes): one JSON object, nothing after it, no duplicate keys, and none
+ * of the keys the collector adds to its answers (agent, seq, received).
+ * Used at ingest, and again on every stored body an answer includes, so
+ * rows stored before these checks cannot shape an answer either. Returns 0
+ * and *out (cJSON_Delete), or -EPROTO with what is wrong in @err. */
+int chain_body_parse(const char *body, size_t len, cJSON **out, char *err, size_t errlen);
+
 /* The event's hash into @hex (65 bytes), as common/chain.c computes it:
  * the agent uses the same function. */
 void chain_event_hash(const struct chain_event *ev, char *hex);

@@ -1,11 +1,13 @@
 /* config.c — JSON config parsing with located errors (see config.h). */
 #include "config.h"
 
+#include "json.h"
 #include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,47 +34,23 @@ cfg_fail(struct cfg_ctx *ctx, const char *where, const char *fmt, ...)
 int
 cfg_parse_buffer(struct cfg_ctx *ctx, const char *buf, size_t len, cJSON **out)
 {
-	const char *end = NULL;
-	cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-	if (!root) {
-		/* cJSON reports where it stopped; turn that into line:column,
-		 * which is what editors jump to. */
-		size_t off = end && end >= buf ? (size_t)(end - buf) : 0;
-		if (off > len) {
-			off = len;
+	/* Strict (common/json.h): a duplicate key would otherwise be
+	 * silently ignored, which is exactly what a configuration must not
+	 * do. Paths are bytes, so \udcXX escapes name bytes. */
+	struct lw_json_error je;
+	cJSON *root = NULL;
+	if (lw_json_parse(buf, len, LW_JSON_BYTES, &root, &je) < 0) {
+		if (je.offset == SIZE_MAX) {
+			snprintf(ctx->err, sizeof(ctx->err), "%s: %s: %s", ctx->file, je.where,
+				 je.msg);
+			return -EPROTO;
 		}
-		unsigned line = 1, col = 1;
-		for (size_t i = 0; i < off; i++) {
-			if (buf[i] == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
-		snprintf(ctx->err, sizeof(ctx->err), "%s:%u:%u: syntax error", ctx->file,
-			 line, col);
-		return -EPROTO;
-	}
-	/* cJSON stops after the first value; trailing garbage is an error too. */
-	const char *p = end ? end : buf + len;
-	while (p < buf + len && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
-		p++;
-	}
-	if (p < buf + len) {
-		cJSON_Delete(root);
-		unsigned line = 1, col = 1;
-		for (const char *q = buf; q < p; q++) {
-			if (*q == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
-		snprintf(ctx->err, sizeof(ctx->err),
-			 "%s:%u:%u: syntax error: text after the end of the document",
-			 ctx->file, line, col);
+		/* line:column, which is what editors jump to */
+		unsigned line, col;
+		lw_json_line_col(buf, len, je.offset, &line, &col);
+		bool plain = strcmp(je.msg, "syntax error") == 0;
+		snprintf(ctx->err, sizeof(ctx->err), "%s:%u:%u: syntax error%s%s", ctx->file, line,
+			 col, plain ? "" : ": ", plain ? "" : je.msg);
 		return -EPROTO;
 	}
 	*out = root;

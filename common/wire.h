@@ -122,6 +122,9 @@
 #define WIRE_KEY_LAST_SEEN "last_seen"
 #define WIRE_KEY_DELETED "deleted"
 #define WIRE_KEY_STATUS "status"
+/* in an answer row whose stored body does not pass the ingest rules */
+#define WIRE_KEY_BODY_ERROR "body_error"
+#define WIRE_KEY_RAW_BODY "raw_body"
 /* event kinds ("kind" of an event) and chain alert kinds ("kind" of an alert) */
 #define WIRE_ALERT_EDIT "edit"
 #define WIRE_ALERT_GAP "gap"

@@ -20,6 +20,12 @@ static const struct {
 	{"trailing space ok", "{}\n\n  ", NULL},
 	{"unterminated", "{\"a\": [1, 2", "syntax error"},
 	{"empty", "", "f.json:1:1: syntax error"},
+	/* issue 11: nothing silently ignored, nothing infinite */
+	{"duplicate key", "{\"workers\": 2,\n \"workers\": 9}",
+	 "f.json: /: duplicate key \"workers\""},
+	{"duplicate nested key", "{\"classify\": {\"timeout_ms\": 1, \"timeout_ms\": 2}}",
+	 "f.json: /classify: duplicate key \"timeout_ms\""},
+	{"infinite number", "{\"queue_size\":\n 1e999}", "f.json:2:2: syntax error: number out of range"},
 };
 
 static void
