@@ -6,7 +6,8 @@
  *    "admins": ["alice"],
  *    "log_level": "info",
  *    "limits": {"max_body_bytes": 4194304, "max_events": 1000,
- *               "timeout_s": 30, "rate_per_minute": 600, "rate_burst": 120}}
+ *               "timeout_s": 30, "rate_per_minute": 600, "rate_burst": 120,
+ *               "max_connections": 4096, "max_handshakes_per_address": 64}}
  *
  * Unknown keys are errors (a typo must not silently weaken the service);
  * every file named must be readable now, so that a broken deployment fails
@@ -15,6 +16,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +30,6 @@ static const char *const top_keys[] = {
 	"listen", "tls", "database", "admins", "log_level", "limits", NULL,
 };
 static const char *const tls_keys[] = {"ca", "cert", "key", "crl", NULL};
-static const char *const limit_keys[] = {
-	"max_body_bytes", "max_events", "timeout_s", "rate_per_minute", "rate_burst", NULL,
-};
 
 void
 collector_config_free(struct collector_config *cfg)
@@ -189,6 +188,29 @@ load_admins(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg
 	return 0;
 }
 
+/* Every integer under "limits", with its bounds; defaults are set in
+ * collector_config_load(). */
+static const struct {
+	const char *key;
+	size_t offset; /* of a long long or an int in struct collector_config */
+	bool is_ll;
+	long long min, max;
+} limits[] = {
+	/* 4 MiB is the protocol's batch limit; more is allowed for a fleet
+	 * whose events are unusually large, less for a tight front end. */
+	{"max_body_bytes", offsetof(struct collector_config, max_body_bytes), true, 4096,
+	 256LL << 20},
+	{"max_events", offsetof(struct collector_config, max_events), false, 1, 100000},
+	{"timeout_s", offsetof(struct collector_config, timeout_s), false, 1, 3600},
+	{"rate_per_minute", offsetof(struct collector_config, rate_per_minute), false, 1,
+	 10000000},
+	{"rate_burst", offsetof(struct collector_config, rate_burst), false, 1, 10000000},
+	{"max_connections", offsetof(struct collector_config, max_connections), false, 16,
+	 1000000},
+	{"max_handshakes_per_address", offsetof(struct collector_config, max_handshakes_per_address),
+	 false, 1, 1000000},
+};
+
 static int
 load_limits(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg)
 {
@@ -196,40 +218,24 @@ load_limits(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg
 	if (!l) {
 		return 0;
 	}
-	int r = cfg_check_keys(ctx, l, "/limits", limit_keys);
-	if (r < 0) {
-		return r;
+	const char *keys[LW_ARRAY_SIZE(limits) + 1];
+	for (size_t i = 0; i < LW_ARRAY_SIZE(limits); i++) {
+		keys[i] = limits[i].key;
 	}
-	long long v = cfg->max_body_bytes;
-	/* 4 MiB is the protocol's batch limit; more is allowed for a fleet
-	 * whose events are unusually large, less for a tight front end. */
-	if ((r = cfg_get_int(ctx, l, "/limits", "max_body_bytes", false, 4096, 256LL << 20,
-			     &v)) < 0) {
-		return r;
+	keys[LW_ARRAY_SIZE(limits)] = NULL;
+	int r = cfg_check_keys(ctx, l, "/limits", keys);
+	for (size_t i = 0; i < LW_ARRAY_SIZE(limits) && r == 0; i++) {
+		char *field = (char *)cfg + limits[i].offset;
+		long long v = limits[i].is_ll ? *(long long *)field : *(int *)field;
+		r = cfg_get_int(ctx, l, "/limits", limits[i].key, false, limits[i].min,
+				limits[i].max, &v);
+		if (limits[i].is_ll) {
+			*(long long *)field = v;
+		} else {
+			*(int *)field = (int)v;
+		}
 	}
-	cfg->max_body_bytes = v;
-	v = cfg->max_events;
-	if ((r = cfg_get_int(ctx, l, "/limits", "max_events", false, 1, 100000, &v)) < 0) {
-		return r;
-	}
-	cfg->max_events = (int)v;
-	v = cfg->timeout_s;
-	if ((r = cfg_get_int(ctx, l, "/limits", "timeout_s", false, 1, 3600, &v)) < 0) {
-		return r;
-	}
-	cfg->timeout_s = (int)v;
-	v = cfg->rate_per_minute;
-	if ((r = cfg_get_int(ctx, l, "/limits", "rate_per_minute", false, 1, 10000000, &v)) <
-	    0) {
-		return r;
-	}
-	cfg->rate_per_minute = (int)v;
-	v = cfg->rate_burst;
-	if ((r = cfg_get_int(ctx, l, "/limits", "rate_burst", false, 1, 10000000, &v)) < 0) {
-		return r;
-	}
-	cfg->rate_burst = (int)v;
-	return 0;
+	return r;
 }
 
 int
@@ -249,6 +255,12 @@ collector_config_load(const char *path, struct collector_config **out, char *err
 	 * lets a reconnecting agent drain its outbox quickly. */
 	cfg->rate_per_minute = 600;
 	cfg->rate_burst = 120;
+	/* Sized for a large fleet on one collector; the open-file limit
+	 * lowers it at start-up where it must (server.c). */
+	cfg->max_connections = 4096;
+	/* A handshake takes milliseconds: 64 at once from one address is an
+	 * attack, or a NAT or TCP balancer in front, for which it is raised. */
+	cfg->max_handshakes_per_address = 64;
 	int r = cfg_parse_file(&ctx, path, 1 << 20, &root);
 	if (r < 0) {
 		goto fail;

@@ -22,9 +22,13 @@ struct collector_config {
 	/* limits */
 	long long max_body_bytes;   /* larger request bodies get 413 */
 	int max_events;             /* events per batch; more get 413 */
-	int timeout_s;              /* idle read/write timeout per connection */
+	int timeout_s;              /* deadline of a handshake, of each request
+				     * (headers and body), of an idle
+				     * connection (see server.c) */
 	int rate_per_minute;        /* per certificate name, requests */
 	int rate_burst;             /* bucket size */
+	int max_connections;        /* open at once, before the file limit */
+	int max_handshakes_per_address; /* unauthenticated at once per address */
 };
 
 /* Parses and validates @path. Returns 0 and *out (free with

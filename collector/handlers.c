@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
+#include "guard.h"
 #include "json.h"
 #include "log.h"
 #include "mem.h"
@@ -433,6 +434,20 @@ handle_metrics(struct server *srv, struct evhttp_request *req)
 	       (double)m->store_errors, true);
 	metric(&b, "leakwatch_collector_tls_reloads_total", "TLS files reloaded on SIGHUP",
 	       "counter", NULL, (double)m->tls_reloads, true);
+	struct guard_stats gs;
+	guard_get_stats(srv->guard, &gs);
+	metric(&b, "leakwatch_collector_connections", "connections open now", "gauge", NULL,
+	       (double)gs.open, true);
+	metric(&b, "leakwatch_collector_connections_max",
+	       "connection cap in force (limits.max_connections within the open-file limit)",
+	       "gauge", NULL, (double)gs.cap, true);
+	metric(&b, "leakwatch_collector_connections_ended_total",
+	       "connections refused or ended by the guard, by reason", "counter",
+	       "{reason=\"cap\"}", (double)gs.refused_cap, true);
+	metric(&b, "leakwatch_collector_connections_ended_total", NULL, NULL,
+	       "{reason=\"address\"}", (double)gs.refused_address, false);
+	metric(&b, "leakwatch_collector_connections_ended_total", NULL, NULL,
+	       "{reason=\"deadline\"}", (double)gs.deadline, false);
 	metric(&b, "leakwatch_collector_start_time_seconds",
 	       "when this collector started, seconds since the epoch", "gauge", NULL,
 	       (double)m->started_ms / 1000.0, true);

@@ -46,6 +46,7 @@ struct server {
 	struct evhttp *http;
 	SSL_CTX *ssl_ctx;
 	struct ratelimit *rl;
+	struct guard *guard;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct srv_metrics m;
 };

@@ -5,8 +5,9 @@
  * evhttp) and must present a client certificate from the organisation's CA:
  * OpenSSL refuses the handshake otherwise (no certificate, another CA,
  * expired, revoked per the CRL), so no request of an unknown peer reaches
- * the handlers. evhttp's per-connection timeouts end slow or silent
- * clients; everything is non-blocking, so one slow peer holds nobody up.
+ * the handlers. guard.c bounds what a peer can hold before and between
+ * requests (absolute deadlines, connection caps); everything is
+ * non-blocking, so one slow peer holds nobody up.
  * Storage calls are synchronous on this thread: a batch commits before the
  * answer, which is the protocol's guarantee. */
 #include "server.h"
@@ -18,14 +19,18 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/err.h>
 
+#include "guard.h"
 #include "log.h"
 #include "mem.h"
 #include "server-private.h"
@@ -105,6 +110,7 @@ srv_reply(struct server *srv, struct evhttp_request *req, int code,
 	if (body && body->len) {
 		evbuffer_add(out, body->data, body->len);
 	}
+	guard_request_end(srv->guard, req, body ? body->len : 0);
 	evhttp_send_reply(req, code, reason(code), out);
 	evbuffer_free(out);
 }
@@ -164,12 +170,39 @@ no_delay(struct evhttp_request *req)
 	}
 }
 
+/* RFC 9112 §6.3: a message with Content-Length more than once, or with
+ * both Content-Length and Transfer-Encoding, has no trustworthy framing.
+ * evhttp reads the body by the first Content-Length and would take the
+ * bytes after it for the next request, which is how requests are smuggled
+ * past a proxy. Such a request is answered 400 and its connection closed. */
+static bool
+framing_ok(struct evhttp_request *req)
+{
+	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	int cl = 0, te = 0;
+	for (const struct evkeyval *kv = h->tqh_first; kv; kv = kv->next.tqe_next) {
+		if (strcasecmp(kv->key, "Content-Length") == 0) {
+			cl++;
+		} else if (strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+			te++;
+		}
+	}
+	return cl <= 1 && te <= 1 && !(cl && te);
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
 	struct srv_caller who = {0};
+	guard_request_begin(srv->guard, req);
 	no_delay(req);
+	if (!framing_ok(req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		srv_error(srv, req, 400,
+			  "Content-Length repeated, or given with Transfer-Encoding (RFC 9112)");
+		return;
+	}
 	if (caller_of(srv, req, &who) < 0) {
 		/* the handshake demands a verified certificate, so this is a
 		 * certificate without a usable name */
@@ -257,6 +290,7 @@ on_connection(struct event_base *base, void *arg)
 	/* Peers that hang up without close_notify are not an error worth a
 	 * log line; their request, if any, was complete or is discarded. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	guard_attach(srv->guard, ssl, bev);
 	return bev;
 }
 
@@ -296,9 +330,56 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(srv->base, NULL);
 }
 
+/* The listening socket, made here rather than by evhttp for its backlog:
+ * evhttp's 128 overflowed under a burst of connections, and the kernel
+ * then drops further SYNs, which a well-behaved agent retries only after a
+ * second. SOMAXCONN is the kernel's own bound (net.core.somaxconn). */
+static evutil_socket_t
+listen_socket(const char *host, int port)
+{
+	struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+					.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG};
+	struct evutil_addrinfo *ai = NULL;
+	char service[16];
+	snprintf(service, sizeof(service), "%d", port);
+	if (evutil_getaddrinfo(host, service, &hints, &ai) != 0 || !ai) {
+		errno = EADDRNOTAVAIL;
+		return -1;
+	}
+	evutil_socket_t fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, (socklen_t)ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
+		int e = errno;
+		if (fd >= 0) {
+			evutil_closesocket(fd);
+		}
+		evutil_freeaddrinfo(ai);
+		errno = e;
+		return -1;
+	}
+	evutil_freeaddrinfo(ai);
+	return fd;
+}
+
+/* libevent's own warnings (a failed accept, a socket error) went to
+ * stderr unthrottled: a descriptor shortage wrote 1.2 GB of log a minute.
+ * They go through our log now, at a bounded rate; its debug lines not at
+ * all. */
+static void
+on_libevent_log(int severity, const char *msg)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(10, 5);
+	if (severity >= EVENT_LOG_WARN) {
+		log_msg_ratelimit(&rl, severity >= EVENT_LOG_ERR ? LOG_LEVEL_ERR : LOG_LEVEL_WARN,
+				  "collector: libevent: %s", msg);
+	}
+}
+
 int
 server_new(const struct collector_config *cfg, struct cstore *store, struct server **out)
 {
+	event_set_log_callback(on_libevent_log);
 	struct server *srv = lw_new(struct server, 1);
 	srv->cfg = cfg;
 	srv->store = store;
@@ -319,6 +400,11 @@ server_new(const struct collector_config *cfg, struct cstore *store, struct serv
 		goto fail;
 	}
 	srv->rl = ratelimit_new(cfg->rate_per_minute, cfg->rate_burst);
+	if ((r = guard_new(srv->base, cfg->max_connections, cfg->max_handshakes_per_address,
+			   cfg->timeout_s, &srv->guard)) < 0) {
+		log_err("collector: cannot set up connection limits: %s", strerror(-r));
+		goto fail;
+	}
 	evhttp_set_bevcb(srv->http, on_connection, srv);
 	evhttp_set_gencb(srv->http, on_request, srv);
 	/* evhttp answers 413 itself when a Content-Length or a chunked body
@@ -334,13 +420,19 @@ server_new(const struct collector_config *cfg, struct cstore *store, struct serv
 	evhttp_set_max_headers_size(srv->http, 16384);
 	evhttp_set_timeout(srv->http, cfg->timeout_s);
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	if (!evhttp_bind_socket_with_handle(srv->http, cfg->listen_host,
-					    (ev_uint16_t)cfg->listen_port)) {
+	evutil_socket_t lfd = listen_socket(cfg->listen_host, cfg->listen_port);
+	struct evhttp_bound_socket *bound =
+		lfd >= 0 ? evhttp_accept_socket_with_handle(srv->http, lfd) : NULL;
+	if (!bound) {
 		r = -EADDRNOTAVAIL;
 		log_err("collector: %s: /listen: cannot listen on %s:%d: %s", cfg->file,
 			cfg->listen_host, cfg->listen_port, strerror(errno));
+		if (lfd >= 0) {
+			evutil_closesocket(lfd);
+		}
 		goto fail;
 	}
+	guard_listener(srv->guard, evhttp_bound_socket_get_listener(bound));
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, on_signal, srv);
@@ -389,6 +481,7 @@ server_free(struct server *srv)
 	if (srv->http) {
 		evhttp_free(srv->http);
 	}
+	guard_free(srv->guard); /* after evhttp_free: its connections report to it */
 	if (srv->base) {
 		event_base_free(srv->base);
 	}
