@@ -146,7 +146,8 @@ cli_status(struct cli *c, int argc, char **argv)
 	cJSON *it;
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, WIRE_KEY_ROOTS))
 	{
-		printf(" %s", cJSON_GetStringValue(it));
+		AUTOFREE char *root = cli_escape(cJSON_GetStringValue(it), "?");
+		printf(" %s", root);
 	}
 	printf("\n");
 	double w = cJSON_GetNumberValue(cJSON_GetObjectItem(o, WIRE_KEY_WATCHES));
@@ -287,8 +288,8 @@ print_row(const struct store_row *row, void *ctx)
 		print_json(o);
 		return 0;
 	}
-	printf("%s  %12lld  %-8s  %-13s  ", hex, (long long)rec->size, type,
-	       level_of(rec->findings));
+	AUTOFREE char *level = cli_escape(level_of(rec->findings), "-");
+	printf("%s  %12lld  %-8s  %-13s  ", hex, (long long)rec->size, type, level);
 	cli_print_path(row->path, row->path_len);
 	if (rec->kind == FILE_KIND_SYMLINK && rec->link_target) {
 		printf(" -> ");
@@ -300,7 +301,9 @@ print_row(const struct store_row *row, void *ctx)
 		printf("  (deleted %s)", t);
 	}
 	if (rec->error) {
-		printf("  (error: %s)", rec->error);
+		/* errors quote member names from archives: file content */
+		AUTOFREE char *e = cli_escape(rec->error, "");
+		printf("  (error: %s)", e);
 	}
 	printf("\n");
 	return 0;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "json.h"
 #include "mem.h"
 #include "policy.h"
 #include "quarantine.h"
@@ -68,6 +69,12 @@ struct vctx {
 	long n;
 };
 
+static const char *
+str_of(const cJSON *o, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
 static int
 print_violation(int64_t id, int64_t time, const char *body, void *arg)
 {
@@ -77,32 +84,38 @@ print_violation(int64_t id, int64_t time, const char *body, void *arg)
 		printf("%s\n", body);
 		return 0;
 	}
-	cJSON *o = cJSON_Parse(body);
-	const cJSON *ev = cJSON_GetObjectItem(o, WIRE_KEY_EVENT);
-	const cJSON *f = cJSON_GetObjectItem(o, WIRE_KEY_FILE);
+	/* \udcXX escapes of names as bytes (json.h), shown as \xNN */
+	cJSON *o = NULL;
+	struct lw_json_error je;
+	if (lw_json_parse(body, strlen(body), LW_JSON_BYTES, &o, &je) < 0) {
+		printf("(violation %lld: unreadable body)\n", (long long)id);
+		return 0;
+	}
+	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_EVENT);
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_FILE);
 	char when[32];
 	cli_format_time(time, when, sizeof(when));
-	const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(f, WIRE_KEY_PATH));
-	const char *from = cJSON_GetStringValue(cJSON_GetObjectItem(ev, WIRE_KEY_FROM));
-	const cJSON *count = cJSON_GetObjectItem(o, WIRE_KEY_COUNT);
-	printf("%s  %-8s  %-26s %-8s %s", when,
-	       cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_SEVERITY)),
-	       cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_RULE)),
-	       cJSON_GetStringValue(cJSON_GetObjectItem(ev, WIRE_KEY_KIND)), path ? path : "?");
-	if (from) {
+	AUTOFREE char *path = cli_escape(str_of(f, WIRE_KEY_PATH), "?");
+	AUTOFREE char *from = cli_escape(str_of(ev, WIRE_KEY_FROM), NULL);
+	AUTOFREE char *sev = cli_escape(str_of(o, WIRE_KEY_SEVERITY), "?");
+	AUTOFREE char *rule = cli_escape(str_of(o, WIRE_KEY_RULE), "?");
+	AUTOFREE char *kind = cli_escape(str_of(ev, WIRE_KEY_KIND), "?");
+	AUTOFREE char *action = cli_escape(str_of(o, WIRE_KEY_ACTION), NULL);
+	AUTOFREE char *result = cli_escape(str_of(o, WIRE_KEY_ACTION_RESULT), "?");
+	AUTOFREE char *msg = cli_escape(str_of(o, WIRE_KEY_MESSAGE), "");
+	const cJSON *count = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_COUNT);
+	printf("%s  %-8s  %-26s %-8s %s", when, sev, rule, kind, path);
+	if (str_of(ev, WIRE_KEY_FROM)) {
 		printf(" (from %s)", from);
 	}
 	if (cJSON_IsNumber(count)) {
 		printf(" (%d files)", count->valueint);
 	}
-	const char *action = cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_ACTION));
-	if (action && strcmp(action, "alert") != 0) {
-		printf(" [%s: %s]", action,
-		       cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_ACTION_RESULT)));
+	if (str_of(o, WIRE_KEY_ACTION) && strcmp(action, "alert") != 0) {
+		printf(" [%s: %s]", action, result);
 	}
-	printf("\n    %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_MESSAGE)));
+	printf("\n    %s\n", msg);
 	cJSON_Delete(o);
-	(void)id;
 	return 0;
 }
 
@@ -236,10 +249,15 @@ restore(struct cli *c, const char *id)
 		copy.stored = lw_strdup(q.stored);
 		if ((r = vstore_quarantine_restored(vs, id, lw_now_ns())) < 0 ||
 		    (r = quarantine_restore(&copy)) < 0) {
-			fprintf(stderr, "leakwatch: cannot restore %s to %s: %s\n", id, copy.path,
-				r == -EEXIST ? "something is there now" : strerror(-r));
+			AUTOFREE char *shown = cli_escape(copy.path, "?");
+			fprintf(stderr, "leakwatch: cannot restore %s to %s: %s\n", id, shown,
+				r == -EEXIST		   ? "something is there now"
+				: r == -ELOOP || r == -ENOTDIR ? "a directory on the way is a"
+								 " symlink now; not followed"
+							       : strerror(-r));
 		} else {
-			printf("restored %s to %s\n", id, copy.path);
+			AUTOFREE char *shown = cli_escape(copy.path, "?");
+			printf("restored %s to %s\n", id, shown);
 			rc = 0;
 		}
 		free((char *)copy.id);

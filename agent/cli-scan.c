@@ -231,46 +231,61 @@ scan_line(const char *path, struct stat *st, const char *json, bool with_rules,
 	return b.data;
 }
 
+static const char *
+str_of(const cJSON *o, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* One line per file for a person: every value escaped (cli_escape), since
+ * markings, member names and errors come from the files themselves. */
 static void
 print_human(const char *line)
 {
-	cJSON *o = cJSON_Parse(line);
-	AUTOFREE char *p = NULL;
-	const cJSON *path = cJSON_GetObjectItem(o, WIRE_KEY_PATH);
-	p = wire_escape_line(path->valuestring, strlen(path->valuestring));
+	cJSON *o = NULL;
+	struct lw_json_error je;
+	if (lw_json_parse(line, strlen(line), LW_JSON_BYTES, &o, &je) < 0) {
+		printf("(unreadable result)\n");
+		return;
+	}
+	AUTOFREE char *p = cli_escape(str_of(o, WIRE_KEY_PATH), "?");
 	printf("%s: ", p);
 	bool any = false;
-	const cJSON *cl = cJSON_GetObjectItem(o, WIRE_KEY_CLASSIFICATION);
+	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_CLASSIFICATION);
 	if (cJSON_IsObject(cl)) {
-		printf("%s %s (\"%s\")",
-		       cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_SCHEME)),
-		       cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_LEVEL)),
-		       cJSON_GetStringValue(cJSON_GetObjectItem(cl, WIRE_KEY_MARKING)));
+		AUTOFREE char *scheme = cli_escape(str_of(cl, WIRE_KEY_SCHEME), "?");
+		AUTOFREE char *level = cli_escape(str_of(cl, WIRE_KEY_LEVEL), "?");
+		AUTOFREE char *marking = cli_escape(str_of(cl, WIRE_KEY_MARKING), "?");
+		printf("%s %s (\"%s\")", scheme, level, marking);
 		any = true;
 	}
 	const cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, WIRE_KEY_PII))
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_PII))
 	{
 		long long count = 0;
-		wire_json_int(cJSON_GetObjectItem(it, WIRE_KEY_COUNT), 0, LLONG_MAX, &count);
-		printf("%s%s x%lld", any ? "; " : "",
-		       cJSON_GetStringValue(cJSON_GetObjectItem(it, WIRE_KEY_PII_TYPE)), count);
+		wire_json_int(cJSON_GetObjectItemCaseSensitive(it, WIRE_KEY_COUNT), 0, LLONG_MAX,
+			      &count);
+		AUTOFREE char *type = cli_escape(str_of(it, WIRE_KEY_PII_TYPE), "?");
+		printf("%s%s x%lld", any ? "; " : "", type, count);
 		any = true;
 	}
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, WIRE_KEY_MATCHES))
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_MATCHES))
 	{
-		printf("%smatches %s (%s, %.0f%%)", any ? "; " : "",
-		       cJSON_GetStringValue(cJSON_GetObjectItem(it, WIRE_KEY_MATCH_ID)),
-		       cJSON_GetStringValue(cJSON_GetObjectItem(it, WIRE_KEY_MATCH_KIND)),
-		       cJSON_GetNumberValue(cJSON_GetObjectItem(it, WIRE_KEY_COVERAGE_SHARE)) * 100);
+		AUTOFREE char *id = cli_escape(str_of(it, WIRE_KEY_MATCH_ID), "?");
+		AUTOFREE char *kind = cli_escape(str_of(it, WIRE_KEY_MATCH_KIND), "?");
+		printf("%smatches %s (%s, %.0f%%)", any ? "; " : "", id, kind,
+		       cJSON_GetNumberValue(
+			       cJSON_GetObjectItemCaseSensitive(it, WIRE_KEY_COVERAGE_SHARE)) *
+			       100);
 		any = true;
 	}
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, WIRE_KEY_RULES))
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, WIRE_KEY_RULES))
 	{
-		printf("%sdetector %s", any ? "; " : "", cJSON_GetStringValue(it));
+		AUTOFREE char *d = cli_escape(cJSON_GetStringValue(it), "?");
+		printf("%sdetector %s", any ? "; " : "", d);
 		any = true;
 	}
-	const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(o, WIRE_KEY_ERROR));
+	AUTOFREE char *err = cli_escape(str_of(o, WIRE_KEY_ERROR), NULL);
 	printf("%s%s%s\n", any ? "" : "nothing sensitive", err ? "; error: " : "", err ? err : "");
 	cJSON_Delete(o);
 }

@@ -99,6 +99,15 @@ cli_print_path(const char *s, size_t len)
 	fputs(e, stdout);
 }
 
+char *
+cli_escape(const char *s, const char *none)
+{
+	if (!s) {
+		return none ? lw_strdup(none) : NULL;
+	}
+	return wire_escape_line(s, strlen(s));
+}
+
 void
 cli_format_time(long long ns, char *buf, size_t len)
 {

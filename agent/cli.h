@@ -24,6 +24,11 @@ const char *cli_db_path(struct cli *c, bool quiet);
 int cli_open_store(struct cli *c, struct store **out);
 /* Prints @len bytes of @s for a human (escaped, one line). */
 void cli_print_path(const char *s, size_t len);
+/* @s escaped for a terminal (wire_escape_line), or a copy of @none (NULL
+ * if @none is) when @s is NULL.
+ * Every value from a file, a policy or a peer goes through it before it is
+ * printed for a person. Caller frees. */
+char *cli_escape(const char *s, const char *none);
 /* ISO 8601 UTC of a time in ns into @buf (>= 32 bytes). */
 void cli_format_time(long long ns, char *buf, size_t len);
 

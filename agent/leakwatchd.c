@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -261,6 +262,48 @@ run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 	}
 }
 
+/* The writer's way to have the inventory put right after it dropped an
+ * operation (writer.h). */
+static void
+rescan_all(void *watcher)
+{
+	watcher_request_full_scan(watcher);
+}
+
+/* The state directory holds the inventory, the outbox and the quarantine:
+ * one writable by others lets them replace the database, one owned by
+ * someone else lets its owner do anything with it. The first is
+ * tightened, the second refused. */
+static int
+secure_state_dir(const struct agent_config *cfg, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(cfg->state_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: /state_dir: %s: not a directory", cfg->file,
+			 cfg->state_dir);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "%s: /state_dir: %s is owned by uid %u, not by the agent's user (uid"
+			 " %u): its owner could read or replace the inventory; chown it or name"
+			 " another",
+			 cfg->file, cfg->state_dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & 077) {
+		if (chmod(cfg->state_dir, 0700) < 0) {
+			snprintf(err, errlen, "%s: /state_dir: %s has mode %04o and cannot be"
+				 " tightened: %s", cfg->file, cfg->state_dir,
+				 (unsigned)(st.st_mode & 07777), strerror(errno));
+			return -errno;
+		}
+		log_warn("main: %s had mode %04o; tightened to 0700", cfg->state_dir,
+			 (unsigned)(st.st_mode & 07777));
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -302,11 +345,19 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Everything the agent creates (the database and its WAL, the
+	 * quarantine) is its own alone; modes it means to give, it sets. */
+	umask(077);
 	struct agent_config *cfg = NULL;
 	char err[1024];
 	int r = agent_config_load(config, true, &cfg, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "leakwatchd: %s\n", err);
+		return 2;
+	}
+	if (secure_state_dir(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "leakwatchd: %s\n", err);
+		agent_config_free(cfg);
 		return 2;
 	}
 	struct policy *policy = NULL;
@@ -399,11 +450,13 @@ main(int argc, char **argv)
 		log_err("main: cannot start the watcher: %s", strerror(-r));
 		goto fail_watcher;
 	}
+	writer_set_rescan(wr, rescan_all, wt);
 	log_info("main: leakwatchd %s watching %zu root(s) with %d worker(s); state in %s",
 		 LW_VERSION, cfg->nroots, cfg->workers, cfg->state_dir);
 	r = run_loop(cfg, wt, q, wr, pool, &ps, &rs, started, cls.fp_gen);
 	struct watcher_stats ws;
 	watcher_get_stats(wt, &ws);
+	writer_set_rescan(wr, NULL, NULL);
 	watcher_stop(wt);
 	wq_close(q);
 	worker_pool_join(pool);

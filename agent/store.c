@@ -268,7 +268,7 @@ step_done(struct store *st, sqlite3_stmt *s)
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
 		log_err("store: %s", sqlite3_errmsg(st->db));
-		return rc == SQLITE_FULL ? -ENOSPC : -EIO;
+		return db_errno(rc) ? db_errno(rc) : -EIO;
 	}
 	return sqlite3_changes(st->db);
 }
@@ -580,6 +580,17 @@ store_rename(struct store *st, const char *from, size_t flen, const char *to,
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (r >= 0) {
+			/* A row of a file deleted there before (deleted_at set,
+			 * kept as history) holds the new path: paths are unique,
+			 * so it goes, as rename_one() does for one file. Without
+			 * this, moving a directory onto a name that once held the
+			 * same file names failed every time, and the writer
+			 * retried that batch for ever (issue 11). */
+			sqlite3_stmt *d = st->stmt[S_DELETE_PATH];
+			sqlite3_bind_blob(d, 1, rows[i].path, (int)rows[i].len, SQLITE_STATIC);
+			r = step_done(st, d);
+		}
+		if (r >= 0) {
 			sqlite3_bind_int64(u, 1, rows[i].id);
 			sqlite3_bind_blob(u, 2, rows[i].path, (int)rows[i].len, SQLITE_STATIC);
 			sqlite3_bind_int64(u, 3, now);
@@ -587,7 +598,7 @@ store_rename(struct store *st, const char *from, size_t flen, const char *to,
 			sqlite3_reset(u);
 			if (rc != SQLITE_DONE) {
 				log_err("store: rename: %s", sqlite3_errmsg(st->db));
-				r = -EIO;
+				r = db_errno(rc) ? db_errno(rc) : -EIO;
 			}
 		}
 		free(rows[i].path);

@@ -116,7 +116,7 @@ done(struct vstore *vs, sqlite3_stmt *s)
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
 		log_err("vstore: %s", sqlite3_errmsg(vs->db));
-		return rc == SQLITE_FULL ? -ENOSPC : -EIO;
+		return db_errno(rc) ? db_errno(rc) : -EIO;
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "verdict.h"
 #include "vstore.h"
+#include "wire.h"
 
 /* Larger batches amortise the commit (~6 µs a row in one transaction versus
  * ~55 µs with a transaction per row); bounded so that readers see progress
@@ -54,6 +55,8 @@ struct writer {
 	size_t ndirops, dirop_next;
 	int64_t oldest_gen;     /* of the remembered ones; 0: none yet */
 	struct verdict *vd;     /* writer thread only; NULL until a policy */
+	void (*rescan)(void *); /* under lock: asks for a reconciling scan */
+	void *rescan_arg;
 	atomic_llong violations;
 };
 
@@ -226,6 +229,105 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 	return -EINVAL;
 }
 
+/* The batch in one transaction, not committed on failure. */
+static int
+run_batch(struct writer *w, struct writer_op *batch, int64_t now)
+{
+	int r = store_begin(w->st);
+	for (struct writer_op *op = batch; op && r >= 0; op = op->next) {
+		r = apply(w, op, now);
+	}
+	return r >= 0 ? store_commit(w->st) : r;
+}
+
+static const char *
+op_name(enum writer_op_kind k)
+{
+	switch (k) {
+	case WRITER_OP_PUT:
+		return "record";
+	case WRITER_OP_SEEN:
+		return "confirm";
+	case WRITER_OP_GONE:
+		return "delete";
+	case WRITER_OP_RENAME:
+		return "rename";
+	case WRITER_OP_RENAME_DIR:
+		return "rename directory";
+	case WRITER_OP_GONE_BELOW:
+		return "delete directory";
+	case WRITER_OP_SWEEP:
+		return "sweep";
+	case WRITER_OP_EPOCH:
+		return "epoch";
+	case WRITER_OP_FULL_SCAN_DONE:
+		return "full scan done";
+	case WRITER_OP_STATUS:
+		return "status";
+	case WRITER_OP_POLICY:
+		return "policy";
+	case WRITER_OP_ACKED:
+		return "acknowledgement";
+	}
+	return "?";
+}
+
+/* The batch again in one transaction, each operation in a savepoint: one
+ * that fails for good is undone alone and counted in *dropped; any other
+ * failure fails the batch as before. */
+static int
+run_isolated(struct writer *w, struct writer_op *batch, int64_t now, int *dropped)
+{
+	static struct log_ratelimit rl = LOG_RATELIMIT_INIT(60, 5);
+	sqlite3 *db = store_db(w->st);
+	int r = store_begin(w->st);
+	for (struct writer_op *op = batch; op && r >= 0; op = op->next) {
+		if ((r = db_exec(db, "SAVEPOINT op")) < 0) {
+			break;
+		}
+		int a = apply(w, op, now);
+		if (a >= 0 || !db_error_is_permanent(a)) {
+			r = a < 0 ? a : db_exec(db, "RELEASE op");
+			continue;
+		}
+		r = db_exec(db, "ROLLBACK TO op");
+		if (r >= 0) {
+			r = db_exec(db, "RELEASE op");
+		}
+		(*dropped)++;
+		AUTOFREE char *p = op->path ? wire_escape_line(op->path, op->len) : NULL;
+		AUTOFREE char *p2 = op->path2 ? wire_escape_line(op->path2, op->len2) : NULL;
+		log_msg_ratelimit(&rl, LOG_LEVEL_ERR,
+				  "writer: %s %s%s%s failed for good (%s); dropped, and the"
+				  " roots are scanned again to put the inventory right",
+				  op_name(op->kind), p ? p : "", p2 ? " -> " : "", p2 ? p2 : "",
+				  db_error_text(a));
+	}
+	return r >= 0 ? store_commit(w->st) : r;
+}
+
+static void
+committed(struct writer *w, int64_t *last_commit)
+{
+	*last_commit = ipc_mono_ns();
+	if (w->vd) {
+		verdict_batch_committed(w->vd);
+		atomic_store(&w->violations, verdict_raised(w->vd));
+	}
+}
+
+static void
+request_rescan(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	void (*fn)(void *) = w->rescan;
+	void *arg = w->rescan_arg;
+	pthread_mutex_unlock(&w->lock);
+	if (fn) {
+		fn(arg);
+	}
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -272,26 +374,36 @@ writer_main(void *arg)
 		/* A failed batch (disk full, I/O error) is retried as a whole:
 		 * producers block on the full backlog meanwhile, so nothing is
 		 * dropped, and the rescan after a restart would reconcile even
-		 * what a crash lost. */
+		 * what a crash lost. A batch that fails for good (a
+		 * constraint: retrying cannot help) is applied again one
+		 * operation at a time, and only the operation at fault is
+		 * dropped and re-examined; otherwise one bad operation, which
+		 * an unprivileged user could provoke, blinded the agent. */
 		int64_t saved_epoch = w->epoch;
 		for (unsigned attempt = 0;; attempt++) {
-			int r = store_begin(w->st);
 			int64_t now = lw_now_ns();
-			for (struct writer_op *op = batch; op && r >= 0; op = op->next) {
-				r = apply(w, op, now);
-			}
-			if (r >= 0 && (r = store_commit(w->st)) >= 0) {
-				last_commit = ipc_mono_ns();
-				if (w->vd) {
-					verdict_batch_committed(w->vd);
-					atomic_store(&w->violations, verdict_raised(w->vd));
-				}
+			int r = run_batch(w, batch, now);
+			if (r >= 0) {
+				committed(w, &last_commit);
 				break;
 			}
 			store_rollback(w->st);
 			w->epoch = saved_epoch;
+			if (db_error_is_permanent(r)) {
+				int dropped = 0;
+				r = run_isolated(w, batch, now, &dropped);
+				if (r >= 0) {
+					committed(w, &last_commit);
+					if (dropped) {
+						request_rescan(w);
+					}
+					break;
+				}
+				store_rollback(w->st);
+				w->epoch = saved_epoch;
+			}
 			log_err("writer: batch of %zu operations failed (%s); retrying",
-				n, strerror(-r));
+				n, db_error_text(r));
 			sleep(attempt < 5 ? 1 : 5);
 		}
 		while (batch) {
@@ -329,6 +441,15 @@ writer_start(struct store *st, size_t backlog, int64_t epoch, struct writer **ou
 	pthread_setname_np(w->thread, "lw-writer");
 	*out = w;
 	return 0;
+}
+
+void
+writer_set_rescan(struct writer *w, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&w->lock);
+	w->rescan = fn;
+	w->rescan_arg = arg;
+	pthread_mutex_unlock(&w->lock);
 }
 
 int64_t

@@ -57,6 +57,10 @@ struct writer;
 /* Takes ownership of @st (opened DB_MODE_WRITER) and starts the thread.
  * @epoch is the stamp in force until the first WRITER_OP_EPOCH. */
 int writer_start(struct store *st, size_t backlog, int64_t epoch, struct writer **out);
+/* @fn is called (on the writer thread) when an operation failed for good
+ * and was dropped, to have the inventory put right by a reconciling scan
+ * (leakwatchd: watcher_request_full_scan). Thread-safe. */
+void writer_set_rescan(struct writer *w, void (*fn)(void *arg), void *arg);
 /* Takes ownership of @op. */
 void writer_submit(struct writer *w, struct writer_op *op);
 /* The generation of the newest directory operation submitted

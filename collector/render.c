@@ -2,6 +2,7 @@
 #include "render.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -71,9 +72,13 @@ render_event(struct wire_buf *out, const struct cstore_event_row *row)
 	if (chain_body_parse(row->body ? row->body : "", row->body ? row->body_len : 0, &body,
 			     err, sizeof(err)) < 0) {
 		add_text(o, WIRE_KEY_BODY_ERROR, err);
-		cJSON_AddItemToObject(o, WIRE_KEY_RAW_BODY,
-				      wire_json_bytes(row->body ? row->body : "",
-						      row->body ? row->body_len : 0));
+		/* escaped as a terminal line (\xNN, \n): a NUL or a control
+		 * byte in it stays readable and cannot end a string early in
+		 * whoever reads the answer (found by fuzz-collector) */
+		char *raw = wire_escape_line(row->body ? row->body : "",
+					     row->body ? row->body_len : 0);
+		add_text(o, WIRE_KEY_RAW_BODY, raw);
+		free(raw);
 		emit(out, o);
 		return;
 	}

@@ -6,7 +6,8 @@
  * ingest rules (chain_body_parse) before its members join the row, so
  * whatever was stored (rows from before those rules included) the answer
  * is valid JSON with one value per key. A body that fails is shown as
- * {"agent", "seq", "received", "body_error", "raw_body"} instead. Any
+ * {"agent", "seq", "received", "body_error", "raw_body"} instead, the raw
+ * body escaped as wire_escape_line() writes a line (\xNN, \n). Any
  * thread; no state. */
 #pragma once
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -40,6 +41,57 @@ db_exec(sqlite3 *db, const char *sql)
 		return -EIO;
 	}
 	return 0;
+}
+
+int
+db_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+	case SQLITE_MISUSE:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+const char *
+db_error_text(int r)
+{
+	switch (-r) {
+	case EEXIST:
+		return "a database constraint failed";
+	case E2BIG:
+		return "too big for the database";
+	case EINVAL:
+		return "the database refused the values";
+	case EBUSY:
+		return "the database is busy";
+	default:
+		return strerror(-r);
+	}
+}
+
+bool
+db_error_is_permanent(int r)
+{
+	return r == -EEXIST || r == -E2BIG || r == -EINVAL;
 }
 
 sqlite3_stmt *
@@ -170,6 +222,19 @@ open_at(const char *path, enum db_mode mode, int32_t app_id,
 		}
 		*out = db;
 		return 0;
+	}
+	/* The agent's inventory and the fleet's events are for their owner
+	 * only; a database made before that rule (0644) is tightened. SQLite
+	 * gives the WAL and shared-memory files the database's mode. */
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char f[4096];
+		struct stat st;
+		snprintf(f, sizeof(f), "%s%s", path, suffixes[i]);
+		if (lstat(f, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) &&
+		    st.st_uid == geteuid()) {
+			chmod(f, st.st_mode & 0700);
+		}
 	}
 	/* WAL lets the CLI and the workers read while the writer commits;
 	 * synchronous=NORMAL is durable against process crashes, and a power

@@ -30,6 +30,17 @@ void db_close(sqlite3 *db); /* NULL is a no-op */
 
 /* Runs SQL without results; logs and returns -EIO on failure. */
 int db_exec(sqlite3 *db, const char *sql);
+/* An SQLite result code as -errno, sorted by what a retry can do:
+ * -EBUSY (busy, locked), -ENOSPC (full), -ENOMEM and -EIO (I/O, and
+ * anything else, corruption included: the operator must act, and
+ * retrying loses nothing) may pass; -EEXIST (a constraint), -E2BIG (too
+ * big) and -EINVAL (mismatch, range, misuse) fail the same way every
+ * time. */
+int db_errno(int rc);
+/* What an error of db_errno() means, for a log line. */
+const char *db_error_text(int r);
+/* True for the errors db_errno() calls permanent. */
+bool db_error_is_permanent(int r);
 /* Prepares a statement that lives as long as the connection (the caller
  * finalizes it). Aborts on failure: our SQL is a constant, so a failure is
  * a programming error. */

@@ -122,6 +122,18 @@ wire_json_bytes(const char *s, size_t len)
 	return node;
 }
 
+/* Characters that act on a terminal or on how a line reads rather than
+ * show: the C1 controls (U+0080..U+009F; U+009B is CSI on terminals that
+ * take 8-bit controls) and the bidirectional overrides and isolates
+ * (U+202A..U+202E, U+2066..U+2069), with which "memo\u202Etxt.exe"
+ * reads as an innocent name. */
+static bool
+cp_is_control(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
 char *
 wire_escape_line(const char *s, size_t len)
 {
@@ -150,7 +162,15 @@ wire_escape_line(const char *s, size_t len)
 			i++;
 		} else {
 			size_t n = wire_utf8_seq_len(p + i, len - i);
-			if (n) {
+			unsigned cp = n == 2 ? ((c & 0x1fu) << 6) | (p[i + 1] & 0x3fu)
+				    : n == 3 ? ((c & 0x0fu) << 12) | ((p[i + 1] & 0x3fu) << 6) |
+						       (p[i + 2] & 0x3fu)
+					     : 0;
+			if (n && (cp_is_control(cp))) {
+				snprintf(esc, sizeof(esc), "\\u%04x", cp);
+				wire_buf_put(&b, esc, 6);
+				i += n;
+			} else if (n) {
 				wire_buf_put(&b, (const char *)p + i, n);
 				i += n;
 			} else {

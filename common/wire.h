@@ -196,9 +196,11 @@ cJSON *wire_json_bytes(const char *s, size_t len);
  * come from files and peers that may be hostile. */
 bool wire_json_int(const cJSON *v, long long min, long long max, long long *out);
 
-/* Escapes @len bytes for a human-readable single line: printable characters
- * pass, backslash and control bytes become C escapes (\n, \t, \\, \xNN),
- * invalid UTF-8 becomes \xNN. Caller frees. */
+/* Escapes @len bytes for a human-readable single line on a terminal:
+ * printable characters pass, backslash and control bytes become C escapes
+ * (\n, \t, \\, \xNN), invalid UTF-8 becomes \xNN, and the C1 controls and
+ * bidirectional overrides become \uNNNN. Every command that shows a name
+ * or a value from a file to a person goes through this. Caller frees. */
 char *wire_escape_line(const char *s, size_t len);
 
 /* Returns the length of the valid UTF-8 sequence at @s (1-4), or 0 if the

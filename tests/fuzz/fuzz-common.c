@@ -1,6 +1,7 @@
 /* fuzz-common.c — libFuzzer target for the parsers outside the extractors:
  * agent.json parsing and validation (common/config.c, agent-config.c),
- * globs, JSON/line escaping of file names, file-type sniffing, the raw
+ * globs, JSON/line escaping of file names, the strict JSON parser and
+ * writer (round trip), file-type sniffing, the raw
  * marking scan of binary content, and the helper protocol's reader (what
  * a compromised helper could send the agent). */
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include "filetype.h"
 #include "glob.h"
 #include "ipc.h"
+#include "json.h"
 #include "marking.h"
 #include "wire.h"
 
@@ -51,6 +53,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wire_buf b = {0};
 	wire_buf_json_string(&b, (const char *)data, size);
 	wire_buf_fini(&b);
+	/* strict JSON (common/json.c): what it accepts, written and parsed
+	 * again, is accepted and written the same; nothing it accepts holds
+	 * a number that is not finite */
+	for (unsigned flags = 0; flags <= LW_JSON_BYTES; flags += LW_JSON_BYTES) {
+		cJSON *v = NULL;
+		struct lw_json_error je;
+		if (lw_json_parse((const char *)data, size, flags, &v, &je) == 0) {
+			char *once = lw_json_print(v);
+			cJSON *w = NULL;
+			if (lw_json_parse(once, strlen(once), LW_JSON_BYTES, &w, &je) < 0) {
+				fprintf(stderr, "json: written form does not parse: %s (%s)\n", once,
+					je.msg);
+				abort();
+			}
+			char *twice = lw_json_print(w);
+			if (strcmp(once, twice) != 0) {
+				fprintf(stderr, "json: not stable: %s / %s\n", once, twice);
+				abort();
+			}
+			free(once);
+			free(twice);
+			cJSON_Delete(w);
+		}
+		cJSON_Delete(v);
+	}
 	free(wire_escape_line((const char *)data, size));
 	if (size) {
 		filetype_sniff(data, size, size, "x.bin");

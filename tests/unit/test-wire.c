@@ -26,6 +26,10 @@ static const struct {
 	{"nul inside", "a\0b", 3, "\"a\\u0000b\"", "a\\x00b"},
 	{"del", "\x7f", 1, "\"\\u007f\"", "\\x7f"},
 	{"4-byte", "\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"", "\xf0\x9f\x98\x80"},
+	{"C1 control CSI", "a\xc2\x9b" "2Jb", 6, "\"a\xc2\x9b" "2Jb\"", "a\\u009b2Jb"},
+	{"right-to-left override", "memo\xe2\x80\xaetxt.exe", 14,
+	 "\"memo\xe2\x80\xaetxt.exe\"", "memo\\u202etxt.exe"},
+	{"escape sequence", "\x1b[2J", 4, "\"\\u001b[2J\"", "\\x1b[2J"},
 	{"above U+10FFFF", "\xf4\x90\x80\x80", 4, "\"\\udcf4\\udc90\\udc80\\udc80\"",
 	 "\\xf4\\x90\\x80\\x80"},
 };

@@ -4,6 +4,7 @@
  * puts back a row a walk's sweep removed under a worker's SEEN. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "store.h"
@@ -27,6 +28,77 @@ has(struct store *st, const char *path)
 	int n = store_lookup_path(st, path, strlen(path), &r);
 	file_rec_fini(&r);
 	return n;
+}
+
+static void
+count_rescan(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* One operation that fails for good (here a trigger's constraint, as a
+ * race of renames once made a UNIQUE constraint fail) costs only itself:
+ * the rest of its batch and every later batch commit, and a rescan is
+ * asked for. Before, the writer retried that batch for ever. */
+static void
+test_permanent_error(const char *db)
+{
+	char err[256];
+	struct store *st = NULL;
+	th_ok(store_open(db, DB_MODE_WRITER, &st, err, sizeof(err)) == 0, "open again");
+	sqlite3_exec(store_db(st),
+		     "CREATE TRIGGER refuse_bad BEFORE INSERT ON files WHEN NEW.path = CAST('/r/bad' AS BLOB)"
+		     " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+		     NULL, NULL, NULL);
+	struct writer *w = NULL;
+	th_ok(writer_start(st, 64, 1, &w) == 0, "writer starts");
+	int rescans = 0;
+	writer_set_rescan(w, count_rescan, &rescans);
+	int64_t g = writer_dir_gen(w);
+	writer_submit(w, put("/r/before", 1, g));
+	writer_submit(w, put("/r/bad", 2, g));
+	writer_submit(w, put("/r/after", 3, g));
+	/* a later batch: wait until the first one is through */
+	for (int i = 0; i < 500 && writer_backlog(w); i++) {
+		usleep(10000);
+	}
+	writer_submit(w, put("/r/later", 4, g));
+	writer_stop(w);
+	th_ok(store_open(db, DB_MODE_READER, &st, err, sizeof(err)) == 0, "reopen");
+	th_inteq(has(st, "/r/bad"), 0, "the operation that fails for good is dropped");
+	th_inteq(has(st, "/r/before") + has(st, "/r/after"), 2,
+		 "the rest of its batch is committed");
+	th_inteq(has(st, "/r/later"), 1, "and the next batch too");
+	th_inteq(rescans, 1, "a rescan is asked for, once");
+	sqlite3_exec(store_db(st), "DROP TRIGGER refuse_bad", NULL, NULL, NULL);
+	store_close(st);
+}
+
+/* The root cause of the wedge: /r/m/f deleted (its row kept as history),
+ * then a directory holding an f renamed onto /r/m. */
+static void
+test_rename_onto_history(const char *db)
+{
+	char err[256];
+	struct store *st = NULL;
+	th_ok(store_open(db, DB_MODE_WRITER, &st, err, sizeof(err)) == 0, "open for rename");
+	struct writer *w = NULL;
+	th_ok(writer_start(st, 64, 1, &w) == 0, "writer starts");
+	int rescans = 0;
+	writer_set_rescan(w, count_rescan, &rescans);
+	int64_t g = writer_dir_gen(w);
+	writer_submit(w, put("/r/m/f", 1, g));
+	writer_submit(w, writer_op_new(WRITER_OP_GONE_BELOW, "/r/m", 4, NULL, 0));
+	writer_submit(w, put("/r/n/f", 2, writer_dir_gen(w)));
+	writer_submit(w, writer_op_new(WRITER_OP_RENAME_DIR, "/r/n", 4, "/r/m", 4));
+	writer_stop(w);
+	th_ok(store_open(db, DB_MODE_READER, &st, err, sizeof(err)) == 0, "reopen");
+	struct file_rec r = {0};
+	th_ok(store_lookup_path(st, "/r/m/f", 6, &r) == 1 && r.sha256[0] == 2,
+	      "a directory renamed onto a name with history takes it over");
+	file_rec_fini(&r);
+	th_inteq(rescans, 0, "without any operation dropped");
+	store_close(st);
 }
 
 int
@@ -85,5 +157,7 @@ main(void)
 	      "with the hash the worker compared against");
 	file_rec_fini(&r);
 	store_close(st);
+	test_permanent_error(db);
+	test_rename_onto_history(db);
 	return th_done();
 }
