@@ -97,9 +97,15 @@ helper_binary(void)
 		char *slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/leakwatch-classify", self);
-			if (access(path, X_OK) == 0) {
-				return path;
+			/* beside us when installed; in the build tree each
+			 * program has its folder (agent/, cli/, classify/) */
+			static const char *const where[] = {"/leakwatch-classify",
+							    "/../classify/leakwatch-classify"};
+			for (size_t i = 0; i < LW_ARRAY_SIZE(where); i++) {
+				snprintf(path, sizeof(path), "%s%s", self, where[i]);
+				if (access(path, X_OK) == 0) {
+					return path;
+				}
 			}
 		}
 	}

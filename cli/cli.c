@@ -92,6 +92,21 @@ cli_open_store(struct cli *c, struct store **out)
 	return r;
 }
 
+int
+cli_open_writer(struct cli *c, struct store **out)
+{
+	const char *db = cli_db_path(c, false);
+	if (!db) {
+		return -EINVAL;
+	}
+	char err[1024];
+	int r = store_open(db, DB_MODE_WRITER, out, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "leakwatch: %s\n", err);
+	}
+	return r;
+}
+
 void
 cli_print_path(const char *s, size_t len)
 {

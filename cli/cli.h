@@ -22,6 +22,9 @@ const char *cli_db_path(struct cli *c, bool quiet);
 /* Opens the inventory read-only. Prints a message naming the file and
  * returns -errno on failure. */
 int cli_open_store(struct cli *c, struct store **out);
+/* Opens the inventory for writing (registrations, a restore). Prints a
+ * message naming the file and returns -errno on failure. */
+int cli_open_writer(struct cli *c, struct store **out);
 /* Prints @len bytes of @s for a human (escaped, one line). */
 void cli_print_path(const char *s, size_t len);
 /* @s escaped for a terminal (wire_escape_line), or a copy of @none (NULL
