@@ -98,10 +98,8 @@ publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 			reporter_kick(rs->rep); /* news: do not wait for the poll */
 		}
 	}
-	struct writer_op *op = writer_op_new(WRITER_OP_STATUS, NULL, 0, NULL, 0);
-	op->json = status_build(cfg, &ws, &sp, rs->rep ? &rst : NULL, pending, started, stopping);
-	op->value = getpid();
-	writer_submit(wr, op);
+	writer_status(wr, getpid(),
+		      status_build(cfg, &ws, &sp, rs->rep ? &rst : NULL, pending, started, stopping));
 }
 
 /* Loads the configured policy (or the built-in one). On failure the
@@ -125,13 +123,9 @@ load_policy(const struct agent_config *cfg, struct policy **out, char *err, size
 static void
 submit_policy(const struct agent_config *cfg, struct writer *wr, struct policy *p)
 {
-	struct writer_op *op = writer_op_new(WRITER_OP_POLICY, cfg->quarantine_dir,
-					     strlen(cfg->quarantine_dir), NULL, 0);
-	op->ptr = p;
-	op->value = cfg->collector_url ? cfg->outbox_max : 0;
 	/* sightings exist for the fleet's trace: only with a collector */
-	op->flag = cfg->collector_url != NULL;
-	writer_submit(wr, op);
+	writer_policy(wr, p, cfg->quarantine_dir, cfg->collector_url ? cfg->outbox_max : 0,
+		      cfg->collector_url != NULL);
 }
 
 /* SIGHUP or `leakwatch reload`: a policy that does not validate leaves the
@@ -462,7 +456,6 @@ main(int argc, char **argv)
 	worker_pool_join(pool);
 	pool = NULL;
 	{
-		struct writer_op *op = writer_op_new(WRITER_OP_STATUS, NULL, 0, NULL, 0);
 		struct status_policy sp = {.file = cfg->policy, .loaded_ns = ps.loaded_ns,
 					   .tried_ns = ps.tried_ns,
 					   .error = ps.error[0] ? ps.error : NULL,
@@ -471,9 +464,8 @@ main(int argc, char **argv)
 		if (rs.rep) {
 			reporter_get_stats(rs.rep, &rst);
 		}
-		op->json = status_build(cfg, &ws, &sp, rs.rep ? &rst : NULL, 0, started, true);
-		op->value = getpid();
-		writer_submit(wr, op);
+		writer_status(wr, getpid(),
+			      status_build(cfg, &ws, &sp, rs.rep ? &rst : NULL, 0, started, true));
 	}
 	be = NULL; /* finalised by watcher_stop() */
 fail_watcher:

@@ -208,7 +208,7 @@ fifo_insert_before(struct wq *q, struct wq_item *it, struct wq_item *at)
  * held it, or the walk's sweep would see that file's old stamp and mark it
  * deleted. A file rewritten without pause would hold a barrier back for
  * ever that way; after WQ_REQUEUE_AHEAD it queues at the back, and the
- * writer puts back a row such a sweep removed (WRITER_OP_SEEN). */
+ * writer puts back a row such a sweep removed (writer_seen()). */
 #define WQ_REQUEUE_AHEAD 8
 
 static void

@@ -196,10 +196,7 @@ send_events(struct reporter *r)
 		log_err("reporter: the collector refused event %lld for good (HTTP %ld: %.200s);"
 			" kept in the database, skipped",
 			(long long)last, status, resp ? resp : "");
-		struct writer_op *op = writer_op_new(WRITER_OP_ACKED, NULL, 0, NULL, 0);
-		op->json = lw_asprintf("[%lld]", (long long)last);
-		op->flag = true;
-		writer_submit(r->wr, op);
+		writer_acked(r->wr, lw_asprintf("[%lld]", (long long)last), true);
 		r->sent_upto = last;
 		return 1;
 	}
@@ -224,12 +221,10 @@ send_events(struct reporter *r)
 		note_failure(r, "POST /v1/events: the answer does not acknowledge the batch");
 		return -EPROTO;
 	}
-	struct writer_op *op = writer_op_new(WRITER_OP_ACKED, NULL, 0, NULL, 0);
 	char *t = cJSON_PrintUnformatted(acked);
-	op->json = lw_strdup(t);
+	writer_acked(r->wr, lw_strdup(t), false);
 	cJSON_free(t);
 	cJSON_Delete(o);
-	writer_submit(r->wr, op);
 	r->sent_upto = last;
 	note_success(r, n);
 	return 1;

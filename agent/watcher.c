@@ -152,13 +152,6 @@ join(struct watcher *w, const struct dir_node *dir, const char *name, size_t nle
 	return p;
 }
 
-static void
-submit(struct watcher *w, enum writer_op_kind kind, const char *a, size_t alen,
-       const char *b, size_t blen)
-{
-	writer_submit(w->wr, writer_op_new(kind, a, alen, b, blen));
-}
-
 /* --- watches ---------------------------------------------------------- */
 
 static void
@@ -251,9 +244,7 @@ walk_start(struct watcher *w, struct dir_node *parent, const char *name, size_t 
 		wk->prefix = lw_strndup(name, len);
 		wk->prefix_len = len;
 	}
-	struct writer_op *op = writer_op_new(WRITER_OP_EPOCH, NULL, 0, NULL, 0);
-	op->value = wk->epoch;
-	writer_submit(w->wr, op);
+	writer_epoch(w->wr, wk->epoch);
 	walk_push(wk, parent, name, len, recursive);
 	wk->next = w->walks;
 	w->walks = wk;
@@ -297,17 +288,12 @@ static void
 barrier_run(struct walk_barrier *b)
 {
 	struct watcher *w = b->w;
-	struct writer_op *op = writer_op_new(WRITER_OP_SWEEP, b->prefix, b->prefix_len,
-					     NULL, 0);
-	op->flag = b->recursive;
-	op->value = b->epoch;
-	writer_submit(w->wr, op);
+	writer_sweep(w->wr, b->prefix, b->prefix_len, b->recursive, b->epoch);
 	if (b->full) {
 		log_info("watch: full scan of %s done in %.3f s", b->prefix,
 			 (double)(ipc_mono_ns() - b->started) / 1e9);
 		atomic_fetch_add(&w->st_full_done, 1);
-		writer_submit(w->wr, writer_op_new(WRITER_OP_FULL_SCAN_DONE, NULL, 0,
-						   NULL, 0));
+		writer_full_scan_done(w->wr);
 	}
 	atomic_fetch_sub(&w->st_walks, 1);
 }
@@ -559,7 +545,7 @@ moved_out(struct watcher *w, struct pending_move *m)
 		if (n) {
 			remove_subtree(w, n, true);
 		}
-		submit(w, WRITER_OP_GONE_BELOW, path, len, NULL, 0);
+		writer_gone_below(w->wr, path, len);
 	} else {
 		wq_push(w->q, path, len); /* the worker finds it gone */
 	}
@@ -616,7 +602,7 @@ moved_in(struct watcher *w, struct dir_node *dir, const struct watch_event *ev)
 			if (n) {
 				remove_subtree(w, n, true);
 			}
-			submit(w, WRITER_OP_GONE_BELOW, old, olen, NULL, 0);
+			writer_gone_below(w->wr, old, olen);
 		} else {
 			if (n) {
 				struct dir_node *clash =
@@ -626,7 +612,7 @@ moved_in(struct watcher *w, struct dir_node *dir, const struct watch_event *ev)
 				}
 				dirmap_relink(w->map, n, dir, ev->name, ev->name_len);
 			}
-			submit(w, WRITER_OP_RENAME_DIR, old, olen, to, nlen);
+			writer_rename_dir(w->wr, old, olen, to, nlen);
 			wq_rekey_below(w->q, old, olen, to, nlen);
 			/* Confirms the moved tree cheaply (no re-hash of unchanged
 			 * files) and catches writes whose events named the old path
@@ -635,7 +621,7 @@ moved_in(struct watcher *w, struct dir_node *dir, const struct watch_event *ev)
 		}
 	} else {
 		if (!excluded) {
-			submit(w, WRITER_OP_RENAME, old, olen, to, nlen);
+			writer_rename(w->wr, old, olen, to, nlen);
 			wq_push(w->q, to, nlen);
 		}
 		wq_push(w->q, old, olen);
@@ -655,7 +641,7 @@ root_gone(struct watcher *w, struct dir_node *n)
 			atomic_fetch_add(&w->st_roots_missing, 1);
 		}
 	}
-	submit(w, WRITER_OP_GONE_BELOW, n->name, n->name_len, NULL, 0);
+	writer_gone_below(w->wr, n->name, n->name_len);
 	remove_subtree(w, n, true);
 }
 
@@ -724,7 +710,7 @@ handle_event(struct watcher *w, const struct watch_event *ev)
 			if (n) {
 				remove_subtree(w, n, false);
 			}
-			submit(w, WRITER_OP_GONE_BELOW, path, len, NULL, 0);
+			writer_gone_below(w->wr, path, len);
 		}
 		return;
 	}

@@ -144,31 +144,15 @@ rec_from_stat(struct file_rec *rec, const struct stat *st)
 static void
 put(struct worker *wk, const struct wq_item *it, struct file_rec *rec)
 {
-	struct writer_op *op = writer_op_new(WRITER_OP_PUT, it->path, it->len, NULL, 0);
-	op->rec = *rec; /* moves the owned strings */
-	op->dir_gen = wk->dir_gen;
-	memset(rec, 0, sizeof(*rec));
-	writer_submit(wk->pool->wr, op);
-}
-
-static void
-simple(struct worker *wk, const struct wq_item *it, enum writer_op_kind kind)
-{
-	struct writer_op *op = writer_op_new(kind, it->path, it->len, NULL, 0);
-	op->dir_gen = wk->dir_gen;
-	writer_submit(wk->pool->wr, op);
+	writer_put(wk->pool->wr, it->path, it->len, rec, wk->dir_gen);
 }
 
 /* The file is as @rec (its row) says: stamp it. The row goes along in case
- * a sweep removed it meanwhile (see the writer's WRITER_OP_SEEN). */
+ * a sweep removed it meanwhile (see writer_seen()). */
 static void
 seen(struct worker *wk, const struct wq_item *it, struct file_rec *rec)
 {
-	struct writer_op *op = writer_op_new(WRITER_OP_SEEN, it->path, it->len, NULL, 0);
-	op->rec = *rec;
-	op->dir_gen = wk->dir_gen;
-	memset(rec, 0, sizeof(*rec));
-	writer_submit(wk->pool->wr, op);
+	writer_seen(wk->pool->wr, it->path, it->len, rec, wk->dir_gen);
 }
 
 /* Same kind, identity, content stamp, ctime and ownership as recorded, and
@@ -451,7 +435,7 @@ examine(struct worker *wk, struct wq_item *it)
 	if (fstatat(AT_FDCWD, it->path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		int e = errno;
 		if (e == ENOENT || e == ENOTDIR) {
-			simple(wk, it, WRITER_OP_GONE);
+			writer_gone(wk->pool->wr, it->path, it->len);
 		} else {
 			struct file_rec rec = {.kind = FILE_KIND_REGULAR};
 			rec.error = lw_asprintf("stat: %s", strerror(e));
@@ -462,7 +446,7 @@ examine(struct worker *wk, struct wq_item *it)
 	if (S_ISDIR(st.st_mode)) {
 		/* the watcher handles directories; a file row at this path is
 		 * stale */
-		simple(wk, it, WRITER_OP_GONE);
+		writer_gone(wk->pool->wr, it->path, it->len);
 		return STEP_DONE;
 	}
 	struct file_rec rec = {0};
@@ -524,7 +508,7 @@ examine(struct worker *wk, struct wq_item *it)
 		int e = errno;
 		file_rec_fini(&rec);
 		if (e == ENOENT || e == ENOTDIR) {
-			simple(wk, it, WRITER_OP_GONE);
+			writer_gone(wk->pool->wr, it->path, it->len);
 			return STEP_DONE;
 		}
 		if (e == ELOOP) {

@@ -33,6 +33,57 @@
  * older than all of them is checked against the file system instead. */
 #define WRITER_DIROPS 1024
 
+enum op_kind {
+	OP_PUT,
+	OP_SEEN,
+	OP_GONE,
+	OP_RENAME,
+	OP_RENAME_DIR,
+	OP_GONE_BELOW,
+	OP_SWEEP,
+	OP_EPOCH,
+	OP_FULL_SCAN_DONE,
+	OP_STATUS,
+	OP_POLICY,
+	OP_ACKED,
+};
+
+/* One operation; only the members of its kind are set. */
+struct writer_op {
+	enum op_kind kind;
+	char *path;  /* the file or directory; the quarantine directory for
+		      * OP_POLICY */
+	size_t len;
+	char *path2; /* OP_RENAME, OP_RENAME_DIR: where it went */
+	size_t len2;
+	struct file_rec rec; /* OP_PUT, OP_SEEN */
+	/* OP_PUT, OP_SEEN: the directory-operation generation the worker read
+	 * before it looked at the path; OP_RENAME_DIR, OP_GONE_BELOW: the
+	 * operation's own */
+	int64_t dir_gen;
+	union {
+		struct {
+			bool recursive;
+			int64_t epoch;
+		} sweep;
+		int64_t epoch;
+		struct {
+			int pid;
+			char *json;
+		} status;
+		struct {
+			struct policy *policy;
+			int64_t outbox_max;
+			bool sightings;
+		} policy;
+		struct {
+			char *seqs;
+			bool refused;
+		} acked;
+	} u;
+	struct writer_op *next;
+};
+
 struct writer {
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -60,9 +111,8 @@ struct writer {
 	atomic_llong violations;
 };
 
-struct writer_op *
-writer_op_new(enum writer_op_kind kind, const char *path, size_t len,
-	      const char *path2, size_t len2)
+static struct writer_op *
+op_new(enum op_kind kind, const char *path, size_t len, const char *path2, size_t len2)
 {
 	struct writer_op *op = lw_new(struct writer_op, 1);
 	op->kind = kind;
@@ -86,9 +136,26 @@ op_free(struct writer_op *op)
 {
 	free(op->path);
 	free(op->path2);
-	free(op->json);
-	if (op->kind == WRITER_OP_POLICY) {
-		policy_free(op->ptr);
+	switch (op->kind) {
+	case OP_STATUS:
+		free(op->u.status.json);
+		break;
+	case OP_POLICY:
+		policy_free(op->u.policy.policy);
+		break;
+	case OP_ACKED:
+		free(op->u.acked.seqs);
+		break;
+	case OP_PUT:
+	case OP_SEEN:
+	case OP_GONE:
+	case OP_RENAME:
+	case OP_RENAME_DIR:
+	case OP_GONE_BELOW:
+	case OP_SWEEP:
+	case OP_EPOCH:
+	case OP_FULL_SCAN_DONE:
+		break;
 	}
 	file_rec_fini(&op->rec);
 	free(op);
@@ -153,20 +220,20 @@ apply_put(struct writer *w, struct writer_op *op, int64_t now)
 static int
 apply(struct writer *w, struct writer_op *op, int64_t now)
 {
-	if ((op->kind == WRITER_OP_PUT || op->kind == WRITER_OP_SEEN) && overtaken(w, op)) {
+	if ((op->kind == OP_PUT || op->kind == OP_SEEN) && overtaken(w, op)) {
 		log_debug("writer: %s: moved or removed by a directory operation meanwhile;"
 			  " result dropped",
 			  op->path);
 		return 0;
 	}
-	if (op->kind == WRITER_OP_RENAME_DIR || op->kind == WRITER_OP_GONE_BELOW) {
+	if (op->kind == OP_RENAME_DIR || op->kind == OP_GONE_BELOW) {
 		remember_dirop(w, op);
 	}
 	int r;
 	switch (op->kind) {
-	case WRITER_OP_PUT:
+	case OP_PUT:
 		return apply_put(w, op, now);
-	case WRITER_OP_SEEN:
+	case OP_SEEN:
 		r = store_seen(w->st, op->path, op->len, w->epoch);
 		/* No live row: a walk's sweep got here first (the worker looked
 		 * before the sweep was applied, see queue.h on barriers). The
@@ -174,39 +241,40 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 		 * read, so that row is put back rather than the file lost
 		 * until the next full scan. */
 		return r != 0 ? r : apply_put(w, op, now);
-	case WRITER_OP_GONE:
+	case OP_GONE:
 		r = store_gone(w->st, op->path, op->len, now);
 		return r < 0 || !w->vd ? r : verdict_gone(w->vd, op->path, op->len);
-	case WRITER_OP_RENAME:
-	case WRITER_OP_RENAME_DIR: {
-		bool dir = op->kind == WRITER_OP_RENAME_DIR;
+	case OP_RENAME:
+	case OP_RENAME_DIR: {
+		bool dir = op->kind == OP_RENAME_DIR;
 		r = store_rename(w->st, op->path, op->len, op->path2, op->len2, dir, now);
 		if (r >= 0 && w->vd) {
 			r = verdict_moved(w->vd, op->path, op->len, op->path2, op->len2, dir, now);
 		}
 		return r;
 	}
-	case WRITER_OP_POLICY:
+	case OP_POLICY:
 		/* On a retried batch the policy is in force already; only the
 		 * evaluation is repeated. */
-		if (op->ptr && !w->vd) {
-			w->vd = verdict_new(w->st, op->ptr, op->path);
-		} else if (op->ptr) {
-			verdict_set_policy(w->vd, op->ptr);
+		if (op->u.policy.policy && !w->vd) {
+			w->vd = verdict_new(w->st, op->u.policy.policy, op->path);
+		} else if (op->u.policy.policy) {
+			verdict_set_policy(w->vd, op->u.policy.policy);
 		}
-		op->ptr = NULL;
-		vstore_set_outbox_max(verdict_vstore(w->vd), op->value);
-		verdict_set_sightings(w->vd, op->flag);
+		op->u.policy.policy = NULL;
+		vstore_set_outbox_max(verdict_vstore(w->vd), op->u.policy.outbox_max);
+		verdict_set_sightings(w->vd, op->u.policy.sightings);
 		return verdict_reevaluate(w->vd, now);
-	case WRITER_OP_ACKED:
-		return w->vd ? vstore_events_acked(verdict_vstore(w->vd), op->json,
-						   op->flag ? -1 : now)
+	case OP_ACKED:
+		return w->vd ? vstore_events_acked(verdict_vstore(w->vd), op->u.acked.seqs,
+						   op->u.acked.refused ? -1 : now)
 			     : 0;
-	case WRITER_OP_GONE_BELOW:
+	case OP_GONE_BELOW:
 		r = store_gone_below(w->st, op->path, op->len, now);
 		return r < 0 || !w->vd ? r : verdict_gone_below(w->vd, op->path, op->len);
-	case WRITER_OP_SWEEP:
-		r = store_sweep(w->st, op->path, op->len, op->flag, op->value, now);
+	case OP_SWEEP:
+		r = store_sweep(w->st, op->path, op->len, op->u.sweep.recursive, op->u.sweep.epoch,
+				now);
 		if (r > 0) {
 			log_debug("writer: sweep: %d rows not seen are marked deleted", r);
 			if (w->vd) {
@@ -215,16 +283,16 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 			}
 		}
 		return r;
-	case WRITER_OP_EPOCH:
-		w->epoch = op->value;
-		return store_meta_set(w->st, "epoch", op->value);
-	case WRITER_OP_FULL_SCAN_DONE:
+	case OP_EPOCH:
+		w->epoch = op->u.epoch;
+		return store_meta_set(w->st, "epoch", op->u.epoch);
+	case OP_FULL_SCAN_DONE:
 		if (w->vd) {
 			verdict_baseline_done(w->vd);
 		}
 		return store_meta_set(w->st, "last_full_scan", now);
-	case WRITER_OP_STATUS:
-		return store_status_put(w->st, (int)op->value, now, op->json);
+	case OP_STATUS:
+		return store_status_put(w->st, op->u.status.pid, now, op->u.status.json);
 	}
 	return -EINVAL;
 }
@@ -241,32 +309,32 @@ run_batch(struct writer *w, struct writer_op *batch, int64_t now)
 }
 
 static const char *
-op_name(enum writer_op_kind k)
+op_name(enum op_kind k)
 {
 	switch (k) {
-	case WRITER_OP_PUT:
+	case OP_PUT:
 		return "record";
-	case WRITER_OP_SEEN:
+	case OP_SEEN:
 		return "confirm";
-	case WRITER_OP_GONE:
+	case OP_GONE:
 		return "delete";
-	case WRITER_OP_RENAME:
+	case OP_RENAME:
 		return "rename";
-	case WRITER_OP_RENAME_DIR:
+	case OP_RENAME_DIR:
 		return "rename directory";
-	case WRITER_OP_GONE_BELOW:
+	case OP_GONE_BELOW:
 		return "delete directory";
-	case WRITER_OP_SWEEP:
+	case OP_SWEEP:
 		return "sweep";
-	case WRITER_OP_EPOCH:
+	case OP_EPOCH:
 		return "epoch";
-	case WRITER_OP_FULL_SCAN_DONE:
+	case OP_FULL_SCAN_DONE:
 		return "full scan done";
-	case WRITER_OP_STATUS:
+	case OP_STATUS:
 		return "status";
-	case WRITER_OP_POLICY:
+	case OP_POLICY:
 		return "policy";
-	case WRITER_OP_ACKED:
+	case OP_ACKED:
 		return "acknowledgement";
 	}
 	return "?";
@@ -458,12 +526,12 @@ writer_dir_gen(struct writer *w)
 	return atomic_load(&w->dir_gen);
 }
 
-void
-writer_submit(struct writer *w, struct writer_op *op)
+static void
+submit(struct writer *w, struct writer_op *op)
 {
 	op->next = NULL;
 	pthread_mutex_lock(&w->lock);
-	if (op->kind == WRITER_OP_RENAME_DIR || op->kind == WRITER_OP_GONE_BELOW) {
+	if (op->kind == OP_RENAME_DIR || op->kind == OP_GONE_BELOW) {
 		/* under the lock: generations follow submission order */
 		op->dir_gen = atomic_fetch_add(&w->dir_gen, 1) + 1;
 	}
@@ -479,6 +547,105 @@ writer_submit(struct writer *w, struct writer_op *op)
 	w->queued++;
 	pthread_cond_signal(&w->has_work);
 	pthread_mutex_unlock(&w->lock);
+}
+
+void
+writer_put(struct writer *w, const char *path, size_t len, struct file_rec *rec,
+	   int64_t dir_gen)
+{
+	struct writer_op *op = op_new(OP_PUT, path, len, NULL, 0);
+	op->rec = *rec; /* moves the owned strings */
+	memset(rec, 0, sizeof(*rec));
+	op->dir_gen = dir_gen;
+	submit(w, op);
+}
+
+void
+writer_seen(struct writer *w, const char *path, size_t len, struct file_rec *rec,
+	    int64_t dir_gen)
+{
+	struct writer_op *op = op_new(OP_SEEN, path, len, NULL, 0);
+	op->rec = *rec;
+	memset(rec, 0, sizeof(*rec));
+	op->dir_gen = dir_gen;
+	submit(w, op);
+}
+
+void
+writer_gone(struct writer *w, const char *path, size_t len)
+{
+	submit(w, op_new(OP_GONE, path, len, NULL, 0));
+}
+
+void
+writer_rename(struct writer *w, const char *from, size_t flen, const char *to, size_t tlen)
+{
+	submit(w, op_new(OP_RENAME, from, flen, to, tlen));
+}
+
+void
+writer_rename_dir(struct writer *w, const char *from, size_t flen, const char *to,
+		  size_t tlen)
+{
+	submit(w, op_new(OP_RENAME_DIR, from, flen, to, tlen));
+}
+
+void
+writer_gone_below(struct writer *w, const char *dir, size_t len)
+{
+	submit(w, op_new(OP_GONE_BELOW, dir, len, NULL, 0));
+}
+
+void
+writer_sweep(struct writer *w, const char *dir, size_t len, bool recursive, int64_t epoch)
+{
+	struct writer_op *op = op_new(OP_SWEEP, dir, len, NULL, 0);
+	op->u.sweep.recursive = recursive;
+	op->u.sweep.epoch = epoch;
+	submit(w, op);
+}
+
+void
+writer_epoch(struct writer *w, int64_t epoch)
+{
+	struct writer_op *op = op_new(OP_EPOCH, NULL, 0, NULL, 0);
+	op->u.epoch = epoch;
+	submit(w, op);
+}
+
+void
+writer_full_scan_done(struct writer *w)
+{
+	submit(w, op_new(OP_FULL_SCAN_DONE, NULL, 0, NULL, 0));
+}
+
+void
+writer_status(struct writer *w, int pid, char *json)
+{
+	struct writer_op *op = op_new(OP_STATUS, NULL, 0, NULL, 0);
+	op->u.status.pid = pid;
+	op->u.status.json = json;
+	submit(w, op);
+}
+
+void
+writer_policy(struct writer *w, struct policy *policy, const char *quarantine_dir,
+	      int64_t outbox_max, bool sightings)
+{
+	struct writer_op *op = op_new(OP_POLICY, quarantine_dir, strlen(quarantine_dir), NULL, 0);
+	op->u.policy.policy = policy;
+	op->u.policy.outbox_max = outbox_max;
+	op->u.policy.sightings = sightings;
+	submit(w, op);
+}
+
+void
+writer_acked(struct writer *w, char *seqs_json, bool refused)
+{
+	struct writer_op *op = op_new(OP_ACKED, NULL, 0, NULL, 0);
+	op->u.acked.seqs = seqs_json;
+	op->u.acked.refused = refused;
+	submit(w, op);
 }
 
 int64_t

@@ -10,15 +10,19 @@
 #include "store.h"
 #include "writer.h"
 
-static struct writer_op *
-put(const char *path, uint8_t fill, int64_t dir_gen)
+static struct file_rec
+rec_of(uint8_t fill)
 {
-	struct writer_op *op = writer_op_new(WRITER_OP_PUT, path, strlen(path), NULL, 0);
-	op->rec.kind = FILE_KIND_REGULAR;
-	op->rec.has_sha = true;
-	memset(op->rec.sha256, fill, sizeof(op->rec.sha256));
-	op->dir_gen = dir_gen;
-	return op;
+	struct file_rec r = {.kind = FILE_KIND_REGULAR, .has_sha = true};
+	memset(r.sha256, fill, sizeof(r.sha256));
+	return r;
+}
+
+static void
+put(struct writer *w, const char *path, uint8_t fill, int64_t dir_gen)
+{
+	struct file_rec r = rec_of(fill);
+	writer_put(w, path, strlen(path), &r, dir_gen);
 }
 
 static int
@@ -55,14 +59,14 @@ test_permanent_error(const char *db)
 	int rescans = 0;
 	writer_set_rescan(w, count_rescan, &rescans);
 	int64_t g = writer_dir_gen(w);
-	writer_submit(w, put("/r/before", 1, g));
-	writer_submit(w, put("/r/bad", 2, g));
-	writer_submit(w, put("/r/after", 3, g));
+	put(w, "/r/before", 1, g);
+	put(w, "/r/bad", 2, g);
+	put(w, "/r/after", 3, g);
 	/* a later batch: wait until the first one is through */
 	for (int i = 0; i < 500 && writer_backlog(w); i++) {
 		usleep(10000);
 	}
-	writer_submit(w, put("/r/later", 4, g));
+	put(w, "/r/later", 4, g);
 	writer_stop(w);
 	th_ok(store_open(db, DB_MODE_READER, &st, err, sizeof(err)) == 0, "reopen");
 	th_inteq(has(st, "/r/bad"), 0, "the operation that fails for good is dropped");
@@ -87,10 +91,10 @@ test_rename_onto_history(const char *db)
 	int rescans = 0;
 	writer_set_rescan(w, count_rescan, &rescans);
 	int64_t g = writer_dir_gen(w);
-	writer_submit(w, put("/r/m/f", 1, g));
-	writer_submit(w, writer_op_new(WRITER_OP_GONE_BELOW, "/r/m", 4, NULL, 0));
-	writer_submit(w, put("/r/n/f", 2, writer_dir_gen(w)));
-	writer_submit(w, writer_op_new(WRITER_OP_RENAME_DIR, "/r/n", 4, "/r/m", 4));
+	put(w, "/r/m/f", 1, g);
+	writer_gone_below(w, "/r/m", 4);
+	put(w, "/r/n/f", 2, writer_dir_gen(w));
+	writer_rename_dir(w, "/r/n", 4, "/r/m", 4);
 	writer_stop(w);
 	th_ok(store_open(db, DB_MODE_READER, &st, err, sizeof(err)) == 0, "reopen");
 	struct file_rec r = {0};
@@ -111,37 +115,29 @@ main(void)
 	struct writer *w = NULL;
 	th_ok(writer_start(st, 64, 1, &w) == 0, "writer starts");
 	int64_t g0 = writer_dir_gen(w);
-	writer_submit(w, put("/r/b1/x", 1, g0));
-	writer_submit(w, put("/r/d/y", 2, g0));
-	struct writer_op *ren = writer_op_new(WRITER_OP_RENAME_DIR, "/r/b1", 5, "/r/c1", 5);
-	writer_submit(w, ren);
+	put(w, "/r/b1/x", 1, g0);
+	put(w, "/r/d/y", 2, g0);
+	writer_rename_dir(w, "/r/b1", 5, "/r/c1", 5);
 	th_ok(writer_dir_gen(w) == g0 + 1, "a directory operation takes a generation");
 	/* a worker looked at /r/b1/x before the rename; its result comes late */
-	writer_submit(w, put("/r/b1/x", 3, g0));
+	put(w, "/r/b1/x", 3, g0);
 	/* an older result for a path no directory operation touched */
-	writer_submit(w, put("/r/d/z", 4, g0));
+	put(w, "/r/d/z", 4, g0);
 	/* a result that saw the rename applies normally */
-	writer_submit(w, put("/r/c1/new", 5, writer_dir_gen(w)));
-	struct writer_op *gone = writer_op_new(WRITER_OP_GONE_BELOW, "/r/d", 4, NULL, 0);
-	writer_submit(w, gone);
-	writer_submit(w, put("/r/d/late", 6, g0 + 1)); /* looked before the removal */
+	put(w, "/r/c1/new", 5, writer_dir_gen(w));
+	writer_gone_below(w, "/r/d", 4);
+	put(w, "/r/d/late", 6, g0 + 1); /* looked before the removal */
 
 	/* A walk (epoch 5) sweeps /r/s while a worker that found /r/s/f
 	 * unchanged has its SEEN in flight: the file exists, so the SEEN puts
 	 * the row back instead of stamping nothing. */
 	g0 = writer_dir_gen(w);
-	writer_submit(w, put("/r/s/f", 7, g0));
-	writer_submit(w, put("/r/s/g", 8, g0));
-	struct writer_op *ep = writer_op_new(WRITER_OP_EPOCH, NULL, 0, NULL, 0);
-	ep->value = 5;
-	writer_submit(w, ep);
-	struct writer_op *sw = writer_op_new(WRITER_OP_SWEEP, "/r/s", 4, NULL, 0);
-	sw->flag = true;
-	sw->value = 5;
-	writer_submit(w, sw);
-	struct writer_op *sn = put("/r/s/f", 7, g0);
-	sn->kind = WRITER_OP_SEEN;
-	writer_submit(w, sn);
+	put(w, "/r/s/f", 7, g0);
+	put(w, "/r/s/g", 8, g0);
+	writer_epoch(w, 5);
+	writer_sweep(w, "/r/s", 4, true, 5);
+	struct file_rec sn = rec_of(7);
+	writer_seen(w, "/r/s/f", 6, &sn, g0);
 	writer_stop(w);
 
 	th_ok(store_open(db, DB_MODE_READER, &st, err, sizeof(err)) == 0, "reopen");
