@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "ipc.h"
 #include "log.h"
 #include "mem.h"
@@ -178,7 +179,7 @@ static int start_once(struct helper *h);
 static int
 start(struct helper *h)
 {
-	if (h->failed_at && ipc_mono_ns() - h->failed_at < HELPER_RETRY_NS) {
+	if (h->failed_at && clock_mono_ns() - h->failed_at < HELPER_RETRY_NS) {
 		return -EAGAIN;
 	}
 	int r = 0;
@@ -190,7 +191,7 @@ start(struct helper *h)
 		}
 		h->failures++;
 	}
-	h->failed_at = ipc_mono_ns();
+	h->failed_at = clock_mono_ns();
 	return r;
 }
 
@@ -298,7 +299,7 @@ start_once(struct helper *h)
 	uint32_t type = 0;
 	char *payload = NULL;
 	size_t len = 0;
-	r = ipc_reader_recv(h->sock, &h->rd, ipc_mono_ns() + HELPER_START_TIMEOUT_NS, &type,
+	r = ipc_reader_recv(h->sock, &h->rd, clock_mono_ns() + HELPER_START_TIMEOUT_NS, &type,
 			    &payload, &len, NULL);
 	if (r < 0 || type != HELPER_MSG_READY) {
 		char why[128] = "no greeting";
@@ -389,7 +390,7 @@ send_unsent(struct helper *h)
 		return r;
 	}
 	if (from == 0) {
-		h->head_since = ipc_mono_ns();
+		h->head_since = clock_mono_ns();
 	}
 	h->sent = upto;
 	return 0;
@@ -484,7 +485,7 @@ exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json)
 	if (h->solo) {
 		h->solo--;
 	}
-	h->head_since = ipc_mono_ns();
+	h->head_since = clock_mono_ns();
 	return 1;
 }
 

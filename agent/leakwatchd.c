@@ -18,6 +18,7 @@
 
 #include "agent-config.h"
 #include "chain.h"
+#include "clock.h"
 #include "fpstore.h"
 #include "log.h"
 #include "mem.h"
@@ -76,7 +77,7 @@ publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 		reporter_get_stats(rs->rep, &rst);
 		if ((long long)ws.full_scans_done != rs->scans_seen) {
 			rs->scans_seen = (long long)ws.full_scans_done;
-			rs->last_scan_ns = lw_now_ns();
+			rs->last_scan_ns = clock_wall_ns();
 		}
 		/* the heartbeat's view of this agent */
 		cJSON *hb = cJSON_CreateObject();
@@ -135,7 +136,7 @@ reload_policy(const struct agent_config *cfg, struct writer *wr, struct worker_p
 	      struct watcher *wt, struct policy_state *ps)
 {
 	struct policy *p = NULL;
-	ps->tried_ns = lw_now_ns();
+	ps->tried_ns = clock_wall_ns();
 	if (load_policy(cfg, &p, ps->error, sizeof(ps->error)) < 0) {
 		log_err("policy: reload refused, keeping the policy in force: %s", ps->error);
 		return;
@@ -379,7 +380,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
-	int64_t started = lw_now_ns();
+	int64_t started = clock_wall_ns();
 	const struct watch_backend *be = &watch_backend_inotifytools;
 	struct store *st = NULL;
 	struct writer *wr = NULL;
@@ -432,7 +433,7 @@ main(int argc, char **argv)
 		log_info("main: reporting to %s", cfg->collector_url);
 	}
 	/* before the watcher: every file the walk records is judged */
-	ps.loaded_ns = ps.tried_ns = lw_now_ns();
+	ps.loaded_ns = ps.tried_ns = clock_wall_ns();
 	submit_policy(cfg, wr, policy);
 	policy = NULL;
 	q = wq_new((size_t)cfg->queue_size);

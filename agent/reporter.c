@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 
+#include "clock.h"
 #include "http-client.h"
 #include "ipc.h"
 #include "json.h"
@@ -94,7 +95,7 @@ note_success(struct reporter *r, int64_t acked)
 	r->stats.failures = 0;
 	r->stats.error[0] = '\0';
 	r->stats.sent += acked;
-	r->stats.last_ok_ns = lw_now_ns();
+	r->stats.last_ok_ns = clock_wall_ns();
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -274,7 +275,7 @@ reporter_main(void *arg)
 	struct reporter *r = arg;
 	for (;;) {
 		int rc = 0;
-		int64_t now = ipc_mono_ns();
+		int64_t now = clock_mono_ns();
 		pthread_mutex_lock(&r->lock);
 		bool have_hb = r->heartbeat != NULL; /* the main loop's first view */
 		pthread_mutex_unlock(&r->lock);
@@ -324,7 +325,7 @@ reporter_start(const struct reporter_opts *o, struct writer *wr, struct reporter
 	r->next_batch = db_prepare(db, "SELECT seq, uuid, time, kind, prev, hash, body FROM events"
 				       " WHERE acked IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2");
 	r->count = db_prepare(db, "SELECT count(*) FROM events WHERE acked IS NULL");
-	r->last_heartbeat_ns = ipc_mono_ns() - (int64_t)r->heartbeat_s * 1000000000;
+	r->last_heartbeat_ns = clock_mono_ns() - (int64_t)r->heartbeat_s * 1000000000;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

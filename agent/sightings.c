@@ -9,7 +9,7 @@
 #include "wire.h"
 
 void
-findings_copy(cJSON *o, const cJSON *findings, bool rules)
+sightings_findings_copy(cJSON *o, const cJSON *findings, bool rules)
 {
 	static const char *const keep[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
 					   WIRE_KEY_MATCHES, WIRE_KEY_RULES};
@@ -61,7 +61,7 @@ sightings_seen(struct vstore *vs, const char *path, size_t len, const struct fil
 	cJSON_AddStringToObject(o, WIRE_KEY_SHA256, hex);
 	cJSON_AddNumberToObject(o, WIRE_KEY_SIZE, (double)rec->size);
 	cJSON_AddStringToObject(o, WIRE_KEY_TYPE, rec->type);
-	findings_copy(o, findings, false);
+	sightings_findings_copy(o, findings, false);
 	chain_time(first, t);
 	cJSON_AddStringToObject(o, WIRE_KEY_FIRST_SEEN, t);
 	chain_time(now, t);

@@ -142,14 +142,6 @@ struct store {
 	sqlite3_stmt *stmt[S_COUNT];
 };
 
-int64_t
-lw_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int
 store_rank_of(const char *level)
 {

@@ -134,8 +134,6 @@ int store_counts(struct store *st, int64_t *files, int64_t *errors);
 /* The status JSON the agent last published: 1 and *json (caller frees). */
 int store_status_get(struct store *st, int *pid, int64_t *updated, char **json);
 
-int64_t lw_now_ns(void);
-
 /* Binds parameters 1 and 2 of @s to the range of paths strictly below
  * directory @dir ("dir/" up to "dir0", '0' being '/' + 1) for a
  * "path >= ?1 AND path < ?2" clause. *lo and *hi hold the bound bytes until

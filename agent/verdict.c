@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "chain.h"
+#include "clock.h"
 #include "log.h"
 #include "mem.h"
 #include "quarantine.h"
@@ -286,7 +287,7 @@ violation_body(struct verdict *vd, const struct policy_rule_info *ri, const stru
 	cJSON_AddNumberToObject(f, WIRE_KEY_UID, c->rec->uid);
 	cJSON_AddStringToObject(f, WIRE_KEY_OWNER, owner_name(vd, c->rec->uid));
 	cJSON_AddNumberToObject(f, WIRE_KEY_MODE, c->rec->mode & 07777);
-	findings_copy(f, c->fa->root, true);
+	sightings_findings_copy(f, c->fa->root, true);
 	if (count) {
 		cJSON_AddNumberToObject(o, WIRE_KEY_COUNT, count);
 		cJSON_AddNumberToObject(o, WIRE_KEY_WINDOW_S, ri->volume_window_s);
@@ -576,7 +577,7 @@ int
 verdict_gone(struct verdict *vd, const char *path, size_t len)
 {
 	int r = vstore_state_clear(vd->vs, path, len);
-	return r < 0 || !vd->sightings ? r : sightings_gone(vd->vs, path, len, lw_now_ns());
+	return r < 0 || !vd->sightings ? r : sightings_gone(vd->vs, path, len, clock_wall_ns());
 }
 
 int
@@ -584,7 +585,7 @@ verdict_gone_below(struct verdict *vd, const char *dir, size_t len)
 {
 	int r = vstore_state_clear_gone_below(vd->vs, dir, len);
 	if (r >= 0 && vd->sightings) {
-		r = sightings_gone_below(vd->vs, dir, len, lw_now_ns());
+		r = sightings_gone_below(vd->vs, dir, len, clock_wall_ns());
 	}
 	return r;
 }

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dirmap.h"
 #include "glob.h"
 #include "ipc.h"
@@ -237,7 +238,7 @@ walk_start(struct watcher *w, struct dir_node *parent, const char *name, size_t 
 	wk->epoch = ++w->epoch;
 	wk->recursive = recursive;
 	wk->full = full;
-	wk->started = ipc_mono_ns();
+	wk->started = clock_mono_ns();
 	if (parent) {
 		wk->prefix = join(w, parent, name, len, &wk->prefix_len);
 	} else {
@@ -291,7 +292,7 @@ barrier_run(struct walk_barrier *b)
 	writer_sweep(w->wr, b->prefix, b->prefix_len, b->recursive, b->epoch);
 	if (b->full) {
 		log_info("watch: full scan of %s done in %.3f s", b->prefix,
-			 (double)(ipc_mono_ns() - b->started) / 1e9);
+			 (double)(clock_mono_ns() - b->started) / 1e9);
 		atomic_fetch_add(&w->st_full_done, 1);
 		writer_full_scan_done(w->wr);
 	}
@@ -520,7 +521,7 @@ move_add(struct watcher *w, struct dir_node *parent, const struct watch_event *e
 	m->name = lw_strndup(ev->name, ev->name_len);
 	m->len = ev->name_len;
 	m->is_dir = (ev->mask & IN_ISDIR) != 0;
-	m->when = ipc_mono_ns();
+	m->when = clock_mono_ns();
 }
 
 static void
@@ -555,7 +556,7 @@ moved_out(struct watcher *w, struct pending_move *m)
 static void
 expire_moves(struct watcher *w, bool all)
 {
-	int64_t now = ipc_mono_ns();
+	int64_t now = clock_mono_ns();
 	for (size_t i = 0; i < w->nmoves;) {
 		if (all || now - w->moves[i].when >= MOVE_PAIR_WAIT_NS) {
 			struct pending_move m;
@@ -867,7 +868,7 @@ watcher_main(void *arg)
 		if (!w->walks && !w->nmoves) {
 			dirmap_collect(w->map);
 		}
-		int64_t now = ipc_mono_ns();
+		int64_t now = clock_mono_ns();
 		if (now - last_publish > 500 * 1000000ll) {
 			publish_unwatched(w);
 			last_publish = now;

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ipc.h"
 #include "log.h"
 #include "mem.h"
@@ -377,7 +378,7 @@ run_isolated(struct writer *w, struct writer_op *batch, int64_t now, int *droppe
 static void
 committed(struct writer *w, int64_t *last_commit)
 {
-	*last_commit = ipc_mono_ns();
+	*last_commit = clock_mono_ns();
 	if (w->vd) {
 		verdict_batch_committed(w->vd);
 		atomic_store(&w->violations, verdict_raised(w->vd));
@@ -407,7 +408,7 @@ writer_main(void *arg)
 			pthread_cond_wait(&w->has_work, &w->lock);
 		}
 		if (w->head && !w->stopping && w->queued < WRITER_GATHER_MIN &&
-		    ipc_mono_ns() - last_commit < WRITER_GATHER_NS) {
+		    clock_mono_ns() - last_commit < WRITER_GATHER_NS) {
 			struct timespec until;
 			clock_gettime(CLOCK_MONOTONIC, &until);
 			until.tv_nsec += WRITER_GATHER_NS;
@@ -449,7 +450,7 @@ writer_main(void *arg)
 		 * an unprivileged user could provoke, blinded the agent. */
 		int64_t saved_epoch = w->epoch;
 		for (unsigned attempt = 0;; attempt++) {
-			int64_t now = lw_now_ns();
+			int64_t now = clock_wall_ns();
 			int r = run_batch(w, batch, now);
 			if (r >= 0) {
 				committed(w, &last_commit);

@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "classify.h"
+#include "clock.h"
 #include "db.h"
 #include "extract.h"
 #include "filetype.h"
@@ -343,7 +344,7 @@ handle(struct helper_ctx *c, struct ipc_batch *out, uint32_t type, const char *p
 		return 0;
 	}
 	struct extract_limits lim = c->limits;
-	lim.deadline_ns = ipc_mono_ns() + c->timeout_ns;
+	lim.deadline_ns = clock_mono_ns() + c->timeout_ns;
 	c->have_total = false;
 	c->members = 0;
 	c->file_sha = sha;
@@ -607,7 +608,7 @@ main(int argc, char **argv)
 	for (;;) {
 		bool queued = ipc_reader_ready(HELPER_SOCK_FD, &in);
 		if (out.n && (out.n >= REPLY_BATCH || !queued ||
-			      ipc_mono_ns() - out.first_ns >= REPLY_HOLD_NS) &&
+			      clock_mono_ns() - out.first_ns >= REPLY_HOLD_NS) &&
 		    ipc_batch_flush(HELPER_SOCK_FD, &out) < 0) {
 			break;
 		}

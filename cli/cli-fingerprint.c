@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "fpstore.h"
 #include "hash.h"
 #include "helper.h"
@@ -113,8 +114,8 @@ fp_add(struct cli *c, int argc, char **argv)
 			.source_len = strlen(path), .fps = fps, .fps_len = fps_len,
 			.nfps = fps_len / 8,
 		};
-		int w = benign ? fpstore_put_benign(store_db(st), &d, lw_now_ns())
-			       : fpstore_put(store_db(st), &d, lw_now_ns());
+		int w = benign ? fpstore_put_benign(store_db(st), &d, clock_wall_ns())
+			       : fpstore_put(store_db(st), &d, clock_wall_ns());
 		if (w < 0) {
 			status = 2;
 		} else if (benign) {

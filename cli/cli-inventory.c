@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "hash.h"
 #include "mem.h"
 #include "wire.h"
@@ -120,7 +121,7 @@ cli_status(struct cli *c, int argc, char **argv)
 	}
 	cJSON *runflag = cJSON_GetObjectItem(o, WIRE_KEY_RUNNING);
 	bool running = cJSON_IsTrue(runflag) && pid_alive(pid) &&
-		       lw_now_ns() - updated < 30ll * 1000000000;
+		       clock_wall_ns() - updated < 30ll * 1000000000;
 	cJSON_DeleteItemFromObject(o, WIRE_KEY_RUNNING);
 	cJSON_AddBoolToObject(o, WIRE_KEY_RUNNING, running);
 	json_add_time(o, WIRE_KEY_UPDATED, updated);

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "json.h"
 #include "mem.h"
 #include "policy.h"
@@ -26,7 +27,7 @@ parse_since(const char *s, int64_t *out)
 	long long n = strtoll(s, &end, 10);
 	if (end != s && n >= 0 && end[0] && !end[1] && strchr("smhd", end[0])) {
 		long long unit = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
-		*out = lw_now_ns() - n * unit * 1000000000ll;
+		*out = clock_wall_ns() - n * unit * 1000000000ll;
 		return 0;
 	}
 	static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
@@ -220,7 +221,7 @@ restore(struct cli *c, const char *id)
 		copy.id = lw_strdup(q.id);
 		copy.path = lw_strndup(q.path, q.len);
 		copy.stored = lw_strdup(q.stored);
-		if ((r = vstore_quarantine_restored(vs, id, lw_now_ns())) < 0 ||
+		if ((r = vstore_quarantine_restored(vs, id, clock_wall_ns())) < 0 ||
 		    (r = quarantine_restore(&copy)) < 0) {
 			AUTOFREE char *shown = cli_escape(copy.path, "?");
 			fprintf(stderr, "leakwatch: cannot restore %s to %s: %s\n", id, shown,

@@ -18,7 +18,7 @@
 #include "render.h"
 #include "rfc3339.h"
 #include "server-private.h"
-#include "verify.h"
+#include "cevent.h"
 
 /* The request body as one NUL-terminated string (the NUL is ours; a NUL
  * inside the body makes it malformed). NULL and a 400 sent if empty. */
@@ -69,7 +69,7 @@ parse_object(struct server *srv, struct evhttp_request *req, const char *buf, si
 }
 
 void
-handle_events(struct server *srv, struct evhttp_request *req, const struct srv_caller *who)
+handlers_events(struct server *srv, struct evhttp_request *req, const struct srv_caller *who)
 {
 	size_t len = 0;
 	AUTOFREE char *buf = request_body(srv, req, &len);
@@ -82,7 +82,7 @@ handle_events(struct server *srv, struct evhttp_request *req, const struct srv_c
 	}
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, WIRE_KEY_EVENTS);
 	char err[512];
-	struct chain_event *evs = NULL;
+	struct cevent *evs = NULL;
 	size_t n = 0, parsed = 0;
 	if (!cJSON_IsArray(arr)) {
 		srv_error(srv, req, 400, "\"events\" must be an array");
@@ -97,11 +97,11 @@ handle_events(struct server *srv, struct evhttp_request *req, const struct srv_c
 	}
 	/* Every event is checked before anything is stored: a malformed
 	 * batch is refused whole, and the agent learns which event. */
-	evs = lw_new(struct chain_event, n ? n : 1);
+	evs = lw_new(struct cevent, n ? n : 1);
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr)
 	{
-		if (chain_event_parse(it, &evs[parsed], err, sizeof(err)) < 0) {
+		if (cevent_parse(it, &evs[parsed], err, sizeof(err)) < 0) {
 			srv_error(srv, req, 400, err);
 			goto out;
 		}
@@ -121,7 +121,7 @@ handle_events(struct server *srv, struct evhttp_request *req, const struct srv_c
 		srv->m.chain_alerts[k] += (uint64_t)st.alerts[k];
 		if (st.alerts[k]) {
 			log_warn("collector: %s: chain alert: %d x %s", who->cn, st.alerts[k],
-				 chain_alert_kind_name((enum chain_alert_kind)k));
+				 cevent_alert_kind_name((enum cevent_alert_kind)k));
 		}
 	}
 	struct wire_buf out = {0};
@@ -137,7 +137,7 @@ handle_events(struct server *srv, struct evhttp_request *req, const struct srv_c
 	wire_buf_fini(&out);
 out:
 	for (size_t i = 0; i < parsed; i++) {
-		chain_event_fini(&evs[i]);
+		cevent_fini(&evs[i]);
 	}
 	free(evs);
 	cJSON_Delete(root);
@@ -154,7 +154,7 @@ query_text_ok(const char *s)
 			return false;
 		}
 	}
-	return chain_text_ok(s, strlen(s));
+	return cevent_text_ok(s, strlen(s));
 }
 
 /* A member that must be of one type when present; NULL when absent or null. */
@@ -173,7 +173,7 @@ typed(const cJSON *o, const char *key, cJSON_bool (*is)(const cJSON *), const ch
 }
 
 void
-handle_heartbeat(struct server *srv, struct evhttp_request *req, const struct srv_caller *who)
+handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct srv_caller *who)
 {
 	size_t len = 0;
 	AUTOFREE char *buf = request_body(srv, req, &len);
@@ -264,7 +264,7 @@ parse_query(struct evhttp_request *req, const char *what, struct cstore_query *q
 			}
 			q->since = since_buf;
 		} else if (strcmp(k, WIRE_QUERY_SEVERITY) == 0 && is_viol) {
-			if (!(q->min_severity = chain_severity_rank(v))) {
+			if (!(q->min_severity = cevent_severity_rank(v))) {
 				snprintf(err, errlen, "severity: low, medium, high or critical");
 				return -EINVAL;
 			}
@@ -346,7 +346,7 @@ alert_row(const struct cstore_alert_row *row, void *arg)
 }
 
 void
-handle_query(struct server *srv, struct evhttp_request *req, const char *what)
+handlers_query(struct server *srv, struct evhttp_request *req, const char *what)
 {
 	struct cstore_query q = {0};
 	char since[RFC3339_LEN];
@@ -402,7 +402,7 @@ metric(struct wire_buf *b, const char *name, const char *help, const char *type,
 }
 
 void
-handle_metrics(struct server *srv, struct evhttp_request *req)
+handlers_metrics(struct server *srv, struct evhttp_request *req)
 {
 	static const int codes[SRV_CODE_COUNT] = {200, 400, 403, 404, 405, 413, 429, 500, 503};
 	struct srv_metrics *m = &srv->m;
@@ -420,7 +420,7 @@ handle_metrics(struct server *srv, struct evhttp_request *req)
 	       (double)m->events_duplicate, false);
 	for (int k = 0; k < 3; k++) {
 		snprintf(labels, sizeof(labels), "{kind=\"%s\"}",
-			 chain_alert_kind_name((enum chain_alert_kind)k));
+			 cevent_alert_kind_name((enum cevent_alert_kind)k));
 		metric(&b, "leakwatch_collector_chain_alerts_total",
 		       "hash-chain alerts recorded, by kind", "counter", labels,
 		       (double)m->chain_alerts[k], k == 0);

@@ -9,7 +9,7 @@
 #include "collector-config.h"
 #include "log.h"
 #include "server.h"
-#include "store.h"
+#include "cstore.h"
 #include "tls.h"
 
 static void

@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "json.h"
-#include "verify.h"
+#include "cevent.h"
 
 static void
 add_text(cJSON *o, const char *key, const char *v)
@@ -69,7 +69,7 @@ render_event(struct wire_buf *out, const struct cstore_event_row *row)
 	add_text(o, WIRE_KEY_RECEIVED, row->received);
 	char err[256];
 	cJSON *body = NULL;
-	if (chain_body_parse(row->body ? row->body : "", row->body ? row->body_len : 0, &body,
+	if (cevent_body_parse(row->body ? row->body : "", row->body ? row->body_len : 0, &body,
 			     err, sizeof(err)) < 0) {
 		add_text(o, WIRE_KEY_BODY_ERROR, err);
 		/* escaped as a terminal line (\xNN, \n): a NUL or a control

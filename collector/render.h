@@ -3,7 +3,7 @@
  *
  * Every answer is built from parsed values and written by lw_json_write(),
  * never by pasting stored text: a stored body is parsed again with the
- * ingest rules (chain_body_parse) before its members join the row, so
+ * ingest rules (cevent_body_parse) before its members join the row, so
  * whatever was stored (rows from before those rules included) the answer
  * is valid JSON with one value per key. A body that fails is shown as
  * {"agent", "seq", "received", "body_error", "raw_body"} instead, the raw
@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "store.h"
+#include "cstore.h"
 #include "wire.h"
 
 /* Each appends one JSON object to @out. */

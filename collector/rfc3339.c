@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 static bool
 leap(int y)
 {
@@ -79,9 +81,7 @@ rfc3339_format(long long ms, char *buf)
 void
 rfc3339_now(char *buf)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rfc3339_format((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, buf);
+	rfc3339_format(clock_wall_ns() / 1000000, buf);
 }
 
 int
@@ -111,9 +111,7 @@ rfc3339_parse_since(const char *s, char *buf)
 		if (n > 100LL * 365 * 86400 / mult) {
 			return -EINVAL;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		long long now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		long long now_ms = clock_wall_ns() / 1000000;
 		long long ms = now_ms - n * mult * 1000;
 		rfc3339_format(ms < 0 ? 0 : ms, buf);
 		return 0;

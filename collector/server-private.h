@@ -10,7 +10,7 @@
 
 #include "collector-config.h"
 #include "ratelimit.h"
-#include "store.h"
+#include "cstore.h"
 #include "wire.h"
 
 /* The HTTP statuses we answer with, for /metrics. */
@@ -31,7 +31,7 @@ struct srv_metrics {
 	uint64_t responses[SRV_CODE_COUNT];
 	uint64_t events_stored;
 	uint64_t events_duplicate;
-	uint64_t chain_alerts[3]; /* by enum chain_alert_kind */
+	uint64_t chain_alerts[3]; /* by enum cevent_alert_kind */
 	uint64_t batches;
 	uint64_t heartbeats;
 	uint64_t store_errors;
@@ -64,9 +64,9 @@ void srv_reply(struct server *srv, struct evhttp_request *req, int code,
 /* Sends {"error": @msg} with @code. */
 void srv_error(struct server *srv, struct evhttp_request *req, int code, const char *msg);
 
-void handle_events(struct server *srv, struct evhttp_request *req,
+void handlers_events(struct server *srv, struct evhttp_request *req,
 		   const struct srv_caller *who);
-void handle_heartbeat(struct server *srv, struct evhttp_request *req,
+void handlers_heartbeat(struct server *srv, struct evhttp_request *req,
 		      const struct srv_caller *who);
-void handle_query(struct server *srv, struct evhttp_request *req, const char *what);
-void handle_metrics(struct server *srv, struct evhttp_request *req);
+void handlers_query(struct server *srv, struct evhttp_request *req, const char *what);
+void handlers_metrics(struct server *srv, struct evhttp_request *req);

@@ -30,19 +30,12 @@
 #include <event2/listener.h>
 #include <openssl/err.h>
 
+#include "clock.h"
 #include "guard.h"
 #include "log.h"
 #include "mem.h"
 #include "server-private.h"
 #include "tls.h"
-
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static enum srv_code
 code_index(int code)
@@ -215,7 +208,7 @@ on_request(struct evhttp_request *req, void *arg)
 		srv_error(srv, req, 400, "malformed request line");
 		return;
 	}
-	if (!ratelimit_take(srv->rl, who.cn, mono_ms())) {
+	if (!ratelimit_take(srv->rl, who.cn, clock_mono_ns() / 1000000)) {
 		srv_error(srv, req, 429, "too many requests from this certificate; slow down");
 		return;
 	}
@@ -259,13 +252,13 @@ on_request(struct evhttp_request *req, void *arg)
 			srv_reply(srv, req, 200, &b, false);
 			wire_buf_fini(&b);
 		} else if (i == 1) {
-			handle_metrics(srv, req);
+			handlers_metrics(srv, req);
 		} else if (i == 2) {
-			handle_events(srv, req, &who);
+			handlers_events(srv, req, &who);
 		} else if (i == 3) {
-			handle_heartbeat(srv, req, &who);
+			handlers_heartbeat(srv, req, &who);
 		} else {
-			handle_query(srv, req, routes[i].query);
+			handlers_query(srv, req, routes[i].query);
 		}
 		return;
 	}
@@ -383,9 +376,7 @@ server_new(const struct collector_config *cfg, struct cstore *store, struct serv
 	struct server *srv = lw_new(struct server, 1);
 	srv->cfg = cfg;
 	srv->store = store;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	srv->m.started_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	srv->m.started_ms = clock_wall_ns() / 1000000;
 	int r = -ENOMEM;
 	/* OpenSSL writes to sockets the peer closed: EPIPE, not a signal. */
 	signal(SIGPIPE, SIG_IGN);

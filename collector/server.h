@@ -4,7 +4,7 @@
 #pragma once
 
 #include "collector-config.h"
-#include "store.h"
+#include "cstore.h"
 
 struct server;
 

@@ -10,15 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "mem.h"
-
-int64_t
-ipc_mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int
 write_all(int sock, const void *buf, size_t len)
@@ -64,7 +57,7 @@ ipc_batch_add(struct ipc_batch *b, uint32_t type, const void *payload, size_t le
 		b->fds[b->nfds++] = fd;
 	}
 	if (b->n++ == 0) {
-		b->first_ns = ipc_mono_ns();
+		b->first_ns = clock_mono_ns();
 	}
 	return 0;
 }
@@ -312,7 +305,7 @@ wait_readable(int sock, int64_t deadline_ns)
 	for (;;) {
 		int timeout = -1;
 		if (deadline_ns) {
-			int64_t left = deadline_ns - ipc_mono_ns();
+			int64_t left = deadline_ns - clock_mono_ns();
 			if (left <= 0) {
 				return -ETIMEDOUT;
 			}

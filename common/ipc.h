@@ -66,5 +66,3 @@ void ipc_reader_reset(struct ipc_reader *rd);
 /* True if a message (or the peer's close) is waiting on @sock, or arrives
  * within @timeout_ms. */
 bool ipc_readable(int sock, int timeout_ms);
-
-int64_t ipc_mono_ns(void);

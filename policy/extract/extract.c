@@ -12,6 +12,7 @@
 #endif
 
 
+#include "clock.h"
 #include "extract-private.h"
 #include "mem.h"
 
@@ -97,14 +98,6 @@ extract_fail(struct xctx *x, enum extract_stop stop, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 bool
 extract_should_stop(struct xctx *x, bool now)
 {
@@ -117,7 +110,7 @@ extract_should_stop(struct xctx *x, bool now)
 	if (!now && (++x->checks & 63) != 0) {
 		return false;
 	}
-	if (now_ns() >= x->lim.deadline_ns) {
+	if (clock_mono_ns() >= x->lim.deadline_ns) {
 		extract_fail(x, EXTRACT_STOP_TIME, "limit: time (deadline passed)");
 		return true;
 	}

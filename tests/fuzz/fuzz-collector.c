@@ -11,7 +11,7 @@
 
 #include "json.h"
 #include "render.h"
-#include "verify.h"
+#include "cevent.h"
 #include "collector-config.h"
 #include "rfc3339.h"
 
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* a batch, as handle_events() reads it */
+	/* a batch, as handlers_events() reads it */
 	cJSON *root = NULL;
 	struct lw_json_error je;
 	if (lw_json_parse((const char *)data, size, 0, &root, &je) < 0) {
@@ -30,16 +30,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr)
 	{
-		struct chain_event ev;
+		struct cevent ev;
 		char err[256];
-		if (chain_event_parse(it, &ev, err, sizeof(err)) == 0) {
+		if (cevent_parse(it, &ev, err, sizeof(err)) == 0) {
 			char hex[LW_SHA256_HEX_LEN + 1];
-			chain_event_hash(&ev, hex);
-			struct chain_facts f = {.last_seq = 3, .have_prev = true};
-			struct chain_alert al[3];
+			cevent_hash(&ev, hex);
+			struct cevent_facts f = {.last_seq = 3, .have_prev = true};
+			struct cevent_alert al[3];
 			int n = 0;
-			chain_verify(&ev, hex, &f, al, &n);
-			chain_event_fini(&ev);
+			cevent_verify(&ev, hex, &f, al, &n);
+			cevent_fini(&ev);
 		}
 	}
 	cJSON_Delete(root);

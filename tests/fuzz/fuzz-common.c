@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent-config.h"
+#include "clock.h"
 #include "config.h"
 #include "filetype.h"
 #include "glob.h"
@@ -102,7 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				char *payload = NULL;
 				size_t len;
 				int passed = -1;
-				int r = ipc_reader_recv(sv[1], &rd, ipc_mono_ns() + 1000000000, &type,
+				int r = ipc_reader_recv(sv[1], &rd, clock_mono_ns() + 1000000000, &type,
 							&payload, &len, &passed);
 				free(payload);
 				if (r < 0) {

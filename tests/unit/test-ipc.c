@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "harness.h"
 #include "ipc.h"
 #include "mem.h"
@@ -144,7 +145,7 @@ main(void)
 			char *p = NULL;
 			size_t len = 0;
 			int fd = -2;
-			int r = ipc_reader_recv(sv[1], &rd, ipc_mono_ns() + 10000000000ll, &type, &p,
+			int r = ipc_reader_recv(sv[1], &rd, clock_mono_ns() + 10000000000ll, &type, &p,
 						&len, &fd);
 			th_inteq(r, 0, "cut stream: recv %d", k);
 			th_inteq((long long)len, 1000 + 3000 * (k % 4), "cut stream: length %d", k);
@@ -220,10 +221,10 @@ main(void)
 		uint32_t type;
 		char *p = NULL;
 		size_t len;
-		int64_t t0 = ipc_mono_ns();
+		int64_t t0 = clock_mono_ns();
 		th_inteq(ipc_reader_recv(sv[1], &rd, t0 + 50000000, &type, &p, &len, NULL),
 			 -ETIMEDOUT, "deadline");
-		th_ok(ipc_mono_ns() - t0 >= 50000000, "waited until the deadline");
+		th_ok(clock_mono_ns() - t0 >= 50000000, "waited until the deadline");
 		ipc_reader_reset(&rd);
 		close(sv[0]);
 		close(sv[1]);

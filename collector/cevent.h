@@ -1,8 +1,8 @@
-/* verify.h — one agent event as the collector sees it, and the verification
+/* cevent.h — one agent event as the collector sees it, and the verification
  * of each agent's hash chain (doc/protocol.md, "Events and the hash chain").
  *
  * Pure functions: parsing and deciding. What is stored already is asked of
- * the store by the caller (collector/ingest.c) and handed in as facts, so
+ * the store by the caller (collector/cstore.c) and handed in as facts, so
  * the rules can be tested without a database. Any thread. */
 #pragma once
 
@@ -15,31 +15,31 @@
 #include "chain.h" /* common: the hash both ends compute, CHAIN_UUID_LEN */
 #include "hash.h"
 
-#define CHAIN_TIME_MAX 40
+#define CEVENT_TIME_MAX 40
 
-enum chain_kind {
-	CHAIN_KIND_VIOLATION,
-	CHAIN_KIND_SIGHTING,
+enum cevent_kind {
+	CEVENT_KIND_VIOLATION,
+	CEVENT_KIND_SIGHTING,
 };
 
 /* Flags stored with an event. */
-enum chain_flag {
-	CHAIN_FLAG_EDIT = 1,   /* hash does not match the event */
-	CHAIN_FLAG_GAP = 2,    /* events before it are missing */
-	CHAIN_FLAG_REPLAY = 4, /* seq taken by another uuid, or prev mismatch */
+enum cevent_flag {
+	CEVENT_FLAG_EDIT = 1,   /* hash does not match the event */
+	CEVENT_FLAG_GAP = 2,    /* events before it are missing */
+	CEVENT_FLAG_REPLAY = 4, /* seq taken by another uuid, or prev mismatch */
 };
 
-enum chain_alert_kind {
-	CHAIN_ALERT_EDIT,
-	CHAIN_ALERT_GAP,
-	CHAIN_ALERT_REPLAY,
+enum cevent_alert_kind {
+	CEVENT_ALERT_EDIT,
+	CEVENT_ALERT_GAP,
+	CEVENT_ALERT_REPLAY,
 };
 
-struct chain_event {
+struct cevent {
 	int64_t seq;
 	char uuid[CHAIN_UUID_LEN + 1];
-	char time[CHAIN_TIME_MAX + 1];
-	enum chain_kind kind;
+	char time[CEVENT_TIME_MAX + 1];
+	enum cevent_kind kind;
 	char prev[LW_SHA256_HEX_LEN + 1];
 	char hash[LW_SHA256_HEX_LEN + 1];
 	const char *body; /* borrowed from the parsed request; valid as long as it */
@@ -51,12 +51,12 @@ struct chain_event {
 	char *match_ids;     /* sighting: "\nid1\nid2\n" or NULL; owned */
 };
 
-void chain_event_fini(struct chain_event *ev); /* NULL is a no-op */
+void cevent_fini(struct cevent *ev); /* NULL is a no-op */
 
 /* Fills @ev from one element of a request's "events" array. Returns 0, or
  * -EPROTO with what is wrong in @err (the caller answers 400 and stores
  * nothing of the batch). */
-int chain_event_parse(const cJSON *obj, struct chain_event *ev, char *err,
+int cevent_parse(const cJSON *obj, struct cevent *ev, char *err,
 		      size_t errlen);
 
 /* Parses an event body's text strictly (common/json.h, \udcXX escapes
@@ -65,24 +65,24 @@ int chain_event_parse(const cJSON *obj, struct chain_event *ev, char *err,
  * Used at ingest, and again on every stored body an answer includes, so
  * rows stored before these checks cannot shape an answer either. Returns 0
  * and *out (cJSON_Delete), or -EPROTO with what is wrong in @err. */
-int chain_body_parse(const char *body, size_t len, cJSON **out, char *err, size_t errlen);
+int cevent_body_parse(const char *body, size_t len, cJSON **out, char *err, size_t errlen);
 
 /* The event's hash into @hex (65 bytes), as common/chain.c computes it:
  * the agent uses the same function. */
-void chain_event_hash(const struct chain_event *ev, char *hex);
+void cevent_hash(const struct cevent *ev, char *hex);
 
 /* True if @len bytes at @s are valid UTF-8 without NULs: what PostgreSQL's
  * text columns accept, so both stores take exactly the same events. */
-bool chain_text_ok(const char *s, size_t len);
+bool cevent_text_ok(const char *s, size_t len);
 
 /* 1 low, 2 medium, 3 high, 4 critical; 0 for anything else. */
-int chain_severity_rank(const char *s);
-const char *chain_severity_name(int rank);
-const char *chain_alert_kind_name(enum chain_alert_kind k);
+int cevent_severity_rank(const char *s);
+const char *cevent_severity_name(int rank);
+const char *cevent_alert_kind_name(enum cevent_alert_kind k);
 
 /* What the store knows when @ev arrives (its uuid is not stored: a
  * duplicate is acknowledged before verification). */
-struct chain_facts {
+struct cevent_facts {
 	int64_t last_seq;   /* highest seq stored for the agent, 0 if none */
 	bool seq_taken;     /* an event with this seq is stored (another uuid) */
 	char seq_taken_uuid[CHAIN_UUID_LEN + 1];
@@ -90,14 +90,14 @@ struct chain_facts {
 	char prev_hash[LW_SHA256_HEX_LEN + 1]; /* its hash, if have_prev */
 };
 
-struct chain_alert {
-	enum chain_alert_kind kind;
+struct cevent_alert {
+	enum cevent_alert_kind kind;
 	char detail[200];
 };
 
 /* Verifies @ev (whose recomputed hash is @computed) against @facts.
- * Returns the enum chain_flag bits for the stored event and writes one
+ * Returns the enum cevent_flag bits for the stored event and writes one
  * alert per problem into @alerts (room for 3), their number in *nalerts. */
-unsigned chain_verify(const struct chain_event *ev, const char *computed,
-		      const struct chain_facts *facts, struct chain_alert *alerts,
+unsigned cevent_verify(const struct cevent *ev, const char *computed,
+		      const struct cevent_facts *facts, struct cevent_alert *alerts,
 		      int *nalerts);

@@ -1,4 +1,4 @@
-/* store-pg.c — the fleet store in PostgreSQL through libpq (see store.h),
+/* cstore-pg.c — the fleet store in PostgreSQL through libpq (see cstore.h),
  * for fleets that outgrow one machine: several collectors may share one
  * database.
  *
@@ -14,7 +14,7 @@
  * One connection, owned by the event-loop thread; a lost connection is
  * reset at the next request (which answers 503 meanwhile). Tables carry an
  * lw_ prefix: the database may be shared with other applications. */
-#include "store.h"
+#include "cstore.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -276,11 +276,11 @@ pg_seq_event(struct cstore *base, const char *agent, int64_t seq, char *hash, ch
 }
 
 static int
-pg_insert_event(struct cstore *base, const char *agent, const struct chain_event *ev,
+pg_insert_event(struct cstore *base, const char *agent, const struct cevent *ev,
 		unsigned flags, const char *received)
 {
 	struct pg_store *s = (struct pg_store *)base;
-	bool v = ev->kind == CHAIN_KIND_VIOLATION;
+	bool v = ev->kind == CEVENT_KIND_VIOLATION;
 	char seqs[24], flagss[16], sevs[16];
 	snprintf(seqs, sizeof(seqs), "%" PRId64, ev->seq);
 	snprintf(flagss, sizeof(flagss), "%u", flags);

@@ -1,10 +1,10 @@
-/* store-sqlite.c — the embedded fleet store (see store.h).
+/* cstore-sqlite.c — the embedded fleet store (see cstore.h).
  *
  * One SQLite file in WAL mode, opened through common/db.c (application id,
  * migrations by user_version). One connection, owned by the event-loop
  * thread; a batch is one BEGIN IMMEDIATE transaction, so each agent batch
  * costs one commit whatever its size ("batched writes"). */
-#include "store.h"
+#include "cstore.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -214,12 +214,12 @@ sq_seq_event(struct cstore *base, const char *agent, int64_t seq, char *hash, ch
 }
 
 static int
-sq_insert_event(struct cstore *base, const char *agent, const struct chain_event *ev,
+sq_insert_event(struct cstore *base, const char *agent, const struct cevent *ev,
 		unsigned flags, const char *received)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = s->st[Q_INSERT_EVENT];
-	bool v = ev->kind == CHAIN_KIND_VIOLATION;
+	bool v = ev->kind == CEVENT_KIND_VIOLATION;
 	bind_text(st, 1, agent);
 	sqlite3_bind_int64(st, 2, ev->seq);
 	bind_text(st, 3, ev->uuid);

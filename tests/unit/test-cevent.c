@@ -1,17 +1,17 @@
-/* test-chain.c — the collector's event parsing and hash-chain rules
- * (collector/chain.c), then the same rules through the SQLite store
- * (collector/ingest.c + store-sqlite.c) on a file in th_tmpdir(). */
+/* test-cevent.c — the collector's event parsing and hash-chain rules
+ * (collector/cevent.c), then the same rules through the SQLite store
+ * (collector/cstore.c + cstore-sqlite.c) on a file in th_tmpdir(). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "json.h"
 #include "render.h"
-#include "verify.h"
+#include "cevent.h"
 #include "harness.h"
 #include "mem.h"
 #include "rfc3339.h"
-#include "store.h"
+#include "cstore.h"
 
 #define ZERO "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -20,13 +20,13 @@ static char *
 event_json(int64_t seq, const char *uuid, const char *prev,
 	   const char *body, char *hash)
 {
-	struct chain_event ev = {.seq = seq, .kind = CHAIN_KIND_VIOLATION};
+	struct cevent ev = {.seq = seq, .kind = CEVENT_KIND_VIOLATION};
 	snprintf(ev.uuid, sizeof(ev.uuid), "%s", uuid);
 	snprintf(ev.time, sizeof(ev.time), "2026-11-23T05:10:34.123Z");
 	snprintf(ev.prev, sizeof(ev.prev), "%s", prev);
 	ev.body = body;
 	ev.body_len = strlen(body);
-	chain_event_hash(&ev, hash);
+	cevent_hash(&ev, hash);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "seq", (double)seq);
 	cJSON_AddStringToObject(o, "uuid", uuid);
@@ -48,14 +48,14 @@ test_known_hash(void)
 {
 	/* The protocol's formula, computed independently:
 	 * printf '%s\n1\n%s\n%s\nviolation\n%s' ZERO UUID TIME BODY | sha256sum */
-	struct chain_event ev = {.seq = 1, .kind = CHAIN_KIND_VIOLATION};
+	struct cevent ev = {.seq = 1, .kind = CEVENT_KIND_VIOLATION};
 	snprintf(ev.uuid, sizeof(ev.uuid), "0b8e6f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b");
 	snprintf(ev.time, sizeof(ev.time), "2026-11-23T05:10:34.123Z");
 	snprintf(ev.prev, sizeof(ev.prev), ZERO);
 	ev.body = "{}";
 	ev.body_len = 2;
 	char hex[65];
-	chain_event_hash(&ev, hex);
+	cevent_hash(&ev, hex);
 	th_streq(hex, "1908c7412560cd0fc1c097ce204c9b0e2f9200f23a471ec014e974b69c0e21ce", "hash follows the protocol's formula");
 }
 
@@ -157,58 +157,58 @@ static void
 test_parse(void)
 {
 	for (size_t i = 0; i < LW_ARRAY_SIZE(parse_cases); i++) {
-		/* strictly, as handle_events() reads a batch */
+		/* strictly, as handlers_events() reads a batch */
 		cJSON *o = NULL;
 		struct lw_json_error je;
 		th_ok(lw_json_parse(parse_cases[i].json, strlen(parse_cases[i].json), 0, &o, &je) == 0,
 		      "envelope of %s parses (%s)", parse_cases[i].name, je.msg);
-		struct chain_event ev;
+		struct cevent ev;
 		char err[256] = "";
-		int r = chain_event_parse(o, &ev, err, sizeof(err));
+		int r = cevent_parse(o, &ev, err, sizeof(err));
 		if (parse_cases[i].want_err) {
 			th_ok(r < 0 && strstr(err, parse_cases[i].want_err), "parse %s: \"%s\" (got %s)",
 			      parse_cases[i].name, parse_cases[i].want_err, err);
 		} else {
 			th_ok(r == 0, "parse %s (%s)", parse_cases[i].name, err);
-			if (r == 0 && ev.kind == CHAIN_KIND_SIGHTING) {
+			if (r == 0 && ev.kind == CEVENT_KIND_SIGHTING) {
 				th_streq(ev.match_ids, "\nreg-1\nreg-2\n", "match ids indexed");
 			}
 			if (r == 0) {
-				chain_event_fini(&ev);
+				cevent_fini(&ev);
 			}
 		}
 		cJSON_Delete(o);
 	}
-	th_ok(!chain_text_ok("a\xff", 2), "raw invalid UTF-8 refused");
-	th_ok(chain_text_ok("\xe2\x82\xac", 3), "valid UTF-8 accepted");
+	th_ok(!cevent_text_ok("a\xff", 2), "raw invalid UTF-8 refused");
+	th_ok(cevent_text_ok("\xe2\x82\xac", 3), "valid UTF-8 accepted");
 }
 
 static const struct {
 	const char *name;
 	int64_t seq;
 	bool hash_ok;
-	struct chain_facts facts;
+	struct cevent_facts facts;
 	const char *prev; /* the event's prev */
 	unsigned want_flags;
 	const char *want_detail; /* substring of the first alert, or NULL */
 } verify_cases[] = {
 	{"first event", 1, true, {.last_seq = 0}, ZERO, 0, NULL},
 	{"first event, prev not zero", 1, true, {.last_seq = 0}, "aa",
-	 CHAIN_FLAG_REPLAY, "prev does not match the hash of seq 0"},
+	 CEVENT_FLAG_REPLAY, "prev does not match the hash of seq 0"},
 	{"next in order", 5, true, {.last_seq = 4, .have_prev = true, .prev_hash = "aa"}, "aa", 0,
 	 NULL},
 	{"edited", 5, false, {.last_seq = 4, .have_prev = true, .prev_hash = "aa"}, "aa",
-	 CHAIN_FLAG_EDIT, "seq 5: hash does not match"},
-	{"one missing", 6, true, {.last_seq = 4}, "bb", CHAIN_FLAG_GAP, "seq 5 missing"},
-	{"range missing", 9, true, {.last_seq = 4}, "bb", CHAIN_FLAG_GAP, "seq 5-8 missing"},
+	 CEVENT_FLAG_EDIT, "seq 5: hash does not match"},
+	{"one missing", 6, true, {.last_seq = 4}, "bb", CEVENT_FLAG_GAP, "seq 5 missing"},
+	{"range missing", 9, true, {.last_seq = 4}, "bb", CEVENT_FLAG_GAP, "seq 5-8 missing"},
 	{"seq taken", 3, true, {.last_seq = 4, .seq_taken = true,
 				.seq_taken_uuid = "11111111-1111-1111-1111-111111111111"},
-	 "aa", CHAIN_FLAG_REPLAY, "stored already as event 11111111"},
+	 "aa", CEVENT_FLAG_REPLAY, "stored already as event 11111111"},
 	{"prev mismatch", 5, true, {.last_seq = 4, .have_prev = true, .prev_hash = "aa"}, "ab",
-	 CHAIN_FLAG_REPLAY, "prev does not match the hash of seq 4"},
+	 CEVENT_FLAG_REPLAY, "prev does not match the hash of seq 4"},
 	{"late arrival into a gap", 3, true, {.last_seq = 6, .have_prev = true,
 					      .prev_hash = "aa"}, "aa", 0, NULL},
-	{"edited and gap", 9, false, {.last_seq = 4}, "aa", CHAIN_FLAG_EDIT | CHAIN_FLAG_GAP,
+	{"edited and gap", 9, false, {.last_seq = 4}, "aa", CEVENT_FLAG_EDIT | CEVENT_FLAG_GAP,
 	 "hash does not match"},
 };
 
@@ -216,13 +216,13 @@ static void
 test_verify(void)
 {
 	for (size_t i = 0; i < LW_ARRAY_SIZE(verify_cases); i++) {
-		struct chain_event ev = {.seq = verify_cases[i].seq};
+		struct cevent ev = {.seq = verify_cases[i].seq};
 		snprintf(ev.hash, sizeof(ev.hash), "%s", "cafe");
 		snprintf(ev.prev, sizeof(ev.prev), "%s", verify_cases[i].prev);
 		snprintf(ev.uuid, sizeof(ev.uuid), "22222222-2222-2222-2222-222222222222");
-		struct chain_alert al[3];
+		struct cevent_alert al[3];
 		int n = -1;
-		unsigned f = chain_verify(&ev, verify_cases[i].hash_ok ? "cafe" : "beef",
+		unsigned f = cevent_verify(&ev, verify_cases[i].hash_ok ? "cafe" : "beef",
 					  &verify_cases[i].facts, al, &n);
 		th_inteq(f, verify_cases[i].want_flags, "verify %s: flags", verify_cases[i].name);
 		int want_n = __builtin_popcount(verify_cases[i].want_flags);
@@ -266,12 +266,12 @@ test_ingest(void)
 	};
 	char prev[65] = ZERO, hash[65];
 	cJSON *docs[4];
-	struct chain_event evs[4];
+	struct cevent evs[4];
 	for (int i = 0; i < 4; i++) {
 		char *js = event_json(i + 1, uuids[i], prev, body_ok, hash);
 		docs[i] = cJSON_Parse(js);
 		free(js);
-		th_ok(chain_event_parse(docs[i], &evs[i], err, sizeof(err)) == 0, "event %d parses (%s)",
+		th_ok(cevent_parse(docs[i], &evs[i], err, sizeof(err)) == 0, "event %d parses (%s)",
 		      i + 1, err);
 		memcpy(prev, hash, sizeof(prev));
 	}
@@ -281,10 +281,10 @@ test_ingest(void)
 	th_ok(cstore_ingest(s, "a1", evs, 2, &st) == 0 && st.stored == 0 && st.duplicates == 2,
 	      "batch 1-2 again: duplicates");
 	th_ok(cstore_ingest(s, "a1", evs + 3, 1, &st) == 0 && st.stored == 1 &&
-		      st.alerts[CHAIN_ALERT_GAP] == 1 && st.alerts[CHAIN_ALERT_EDIT] == 0,
+		      st.alerts[CEVENT_ALERT_GAP] == 1 && st.alerts[CEVENT_ALERT_EDIT] == 0,
 	      "event 4 after 2: gap");
 	th_ok(cstore_ingest(s, "a1", evs + 2, 1, &st) == 0 && st.stored == 1 &&
-		      st.alerts[CHAIN_ALERT_GAP] + st.alerts[CHAIN_ALERT_REPLAY] == 0,
+		      st.alerts[CEVENT_ALERT_GAP] + st.alerts[CEVENT_ALERT_REPLAY] == 0,
 	      "event 3 arriving late fills the gap silently");
 	/* another agent's chain is its own */
 	th_ok(cstore_ingest(s, "a2", evs, 1, &st) == 0 && st.stored == 1 &&
@@ -302,7 +302,7 @@ test_ingest(void)
 	th_ok(n == 1 && strstr(out.data, "\"kind\":\"gap\""), "one gap alert (%s)", out.data);
 	wire_buf_fini(&out);
 	for (int i = 0; i < 4; i++) {
-		chain_event_fini(&evs[i]);
+		cevent_fini(&evs[i]);
 		cJSON_Delete(docs[i]);
 	}
 	cstore_close(s);

@@ -1,5 +1,5 @@
-/* store.h — the collector's fleet storage behind one small interface, with
- * two implementations: store-sqlite.c (embedded default) and store-pg.c
+/* cstore.h — the collector's fleet storage behind one small interface, with
+ * two implementations: cstore-sqlite.c (embedded default) and cstore-pg.c
  * (PostgreSQL, for several collectors in front of one database).
  *
  * A store belongs to the thread that opened it (the collector's event loop).
@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "verify.h"
+#include "cevent.h"
 #include "wire.h"
 
 struct cstore;
@@ -32,7 +32,7 @@ struct cstore_heartbeat {
 /* Filters of the GET endpoints; NULL / 0 means "any". */
 struct cstore_query {
 	const char *since;   /* canonical RFC 3339 (rfc3339_parse_since) */
-	int min_severity;    /* chain_severity_rank */
+	int min_severity;    /* cevent_severity_rank */
 	const char *rule;
 	const char *agent;
 	const char *sha256;  /* trace */
@@ -90,7 +90,7 @@ struct cstore_ops {
 	int (*seq_event)(struct cstore *s, const char *agent, int64_t seq,
 			 char hash[LW_SHA256_HEX_LEN + 1], char uuid[CHAIN_UUID_LEN + 1]);
 	int (*insert_event)(struct cstore *s, const char *agent,
-			    const struct chain_event *ev, unsigned flags, const char *received);
+			    const struct cevent *ev, unsigned flags, const char *received);
 	int (*insert_alert)(struct cstore *s, const char *agent, const char *kind, int64_t seq,
 			    const char *detail, const char *time);
 	/* Records the agent's new state and commits. */
@@ -130,11 +130,11 @@ void cstore_close(struct cstore *s); /* NULL is a no-op */
 struct cstore_ingest_stats {
 	int stored;
 	int duplicates;
-	int alerts[3]; /* by enum chain_alert_kind */
+	int alerts[3]; /* by enum cevent_alert_kind */
 };
 
 /* Verifies and stores @n parsed events of @agent in one transaction
  * (retrying a conflict a few times). On 0 every event is committed or was
  * stored before, and may be acknowledged. */
-int cstore_ingest(struct cstore *s, const char *agent, struct chain_event *evs, size_t n,
+int cstore_ingest(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
 		  struct cstore_ingest_stats *stats);

@@ -1,7 +1,7 @@
-/* ingest.c — the store-independent part of storage: one agent batch,
- * verified against the chain and stored in one transaction (see store.h).
+/* cstore.c — the store-independent part of storage: one agent batch,
+ * verified against the chain and stored in one transaction (see cstore.h).
  * Runs on the collector's event-loop thread. */
-#include "store.h"
+#include "cstore.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,7 +30,7 @@ cstore_close(struct cstore *s)
 }
 
 static int
-ingest_once(struct cstore *s, const char *agent, struct chain_event *evs, size_t n,
+ingest_once(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
 	    struct cstore_ingest_stats *st)
 {
 	int64_t last_seq = 0;
@@ -43,7 +43,7 @@ ingest_once(struct cstore *s, const char *agent, struct chain_event *evs, size_t
 	bool broken = false;
 	memset(st, 0, sizeof(*st));
 	for (size_t i = 0; i < n; i++) {
-		struct chain_event *ev = &evs[i];
+		struct cevent *ev = &evs[i];
 		if ((r = s->ops->has_uuid(s, agent, ev->uuid)) < 0) {
 			goto fail;
 		}
@@ -51,7 +51,7 @@ ingest_once(struct cstore *s, const char *agent, struct chain_event *evs, size_t
 			st->duplicates++;
 			continue;
 		}
-		struct chain_facts f = {.last_seq = last_seq};
+		struct cevent_facts f = {.last_seq = last_seq};
 		char uuid[CHAIN_UUID_LEN + 1];
 		if ((r = s->ops->seq_event(s, agent, ev->seq, f.prev_hash, uuid)) < 0) {
 			goto fail;
@@ -67,15 +67,15 @@ ingest_once(struct cstore *s, const char *agent, struct chain_event *evs, size_t
 			f.have_prev = r == 1;
 		}
 		char computed[LW_SHA256_HEX_LEN + 1];
-		chain_event_hash(ev, computed);
-		struct chain_alert alerts[3];
+		cevent_hash(ev, computed);
+		struct cevent_alert alerts[3];
 		int nal = 0;
-		unsigned flags = chain_verify(ev, computed, &f, alerts, &nal);
+		unsigned flags = cevent_verify(ev, computed, &f, alerts, &nal);
 		if ((r = s->ops->insert_event(s, agent, ev, flags, now)) < 0) {
 			goto fail;
 		}
 		for (int a = 0; a < nal; a++) {
-			const char *kind = chain_alert_kind_name(alerts[a].kind);
+			const char *kind = cevent_alert_kind_name(alerts[a].kind);
 			if ((r = s->ops->insert_alert(s, agent, kind, ev->seq, alerts[a].detail,
 						      now)) < 0) {
 				goto fail;
@@ -98,7 +98,7 @@ fail:
 }
 
 int
-cstore_ingest(struct cstore *s, const char *agent, struct chain_event *evs, size_t n,
+cstore_ingest(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
 	      struct cstore_ingest_stats *st)
 {
 	int r = -EAGAIN;

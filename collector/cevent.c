@@ -1,5 +1,5 @@
-/* verify.c — event parsing and hash-chain rules (see chain.h). Stateless. */
-#include "verify.h"
+/* cevent.c — event parsing and hash-chain rules (see chain.h). Stateless. */
+#include "cevent.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,7 +14,7 @@
 static const char *const severity_names[] = {NULL, "low", "medium", "high", "critical"};
 
 int
-chain_severity_rank(const char *s)
+cevent_severity_rank(const char *s)
 {
 	for (int i = 1; i < (int)LW_ARRAY_SIZE(severity_names); i++) {
 		if (s && strcmp(s, severity_names[i]) == 0) {
@@ -25,27 +25,27 @@ chain_severity_rank(const char *s)
 }
 
 const char *
-chain_severity_name(int rank)
+cevent_severity_name(int rank)
 {
 	return rank >= 1 && rank <= 4 ? severity_names[rank] : "unknown";
 }
 
 const char *
-chain_alert_kind_name(enum chain_alert_kind k)
+cevent_alert_kind_name(enum cevent_alert_kind k)
 {
 	switch (k) {
-	case CHAIN_ALERT_EDIT:
+	case CEVENT_ALERT_EDIT:
 		return WIRE_ALERT_EDIT;
-	case CHAIN_ALERT_GAP:
+	case CEVENT_ALERT_GAP:
 		return WIRE_ALERT_GAP;
-	case CHAIN_ALERT_REPLAY:
+	case CEVENT_ALERT_REPLAY:
 		return WIRE_ALERT_REPLAY;
 	}
 	return "?";
 }
 
 bool
-chain_text_ok(const char *s, size_t len)
+cevent_text_ok(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -60,7 +60,7 @@ chain_text_ok(const char *s, size_t len)
 }
 
 void
-chain_event_fini(struct chain_event *ev)
+cevent_fini(struct cevent *ev)
 {
 	if (!ev) {
 		return;
@@ -119,14 +119,14 @@ plain_text(const char *s)
 			return false;
 		}
 	}
-	return chain_text_ok(s, strlen(s));
+	return cevent_text_ok(s, strlen(s));
 }
 
 /* Keys the collector writes into its answers beside a body's own. */
 static const char *const reserved_keys[] = {WIRE_KEY_AGENT, WIRE_KEY_SEQ, WIRE_KEY_RECEIVED};
 
 int
-chain_body_parse(const char *body, size_t len, cJSON **out, char *err, size_t errlen)
+cevent_body_parse(const char *body, size_t len, cJSON **out, char *err, size_t errlen)
 {
 	struct lw_json_error je;
 	cJSON *b = NULL;
@@ -156,23 +156,23 @@ chain_body_parse(const char *body, size_t len, cJSON **out, char *err, size_t er
 }
 
 static int
-parse_body(struct chain_event *ev, char *err, size_t errlen)
+parse_body(struct cevent *ev, char *err, size_t errlen)
 {
 	char why[256];
 	cJSON *b = NULL;
-	if (chain_body_parse(ev->body, ev->body_len, &b, why, sizeof(why)) < 0) {
+	if (cevent_body_parse(ev->body, ev->body_len, &b, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "seq %" PRId64 ": %s", ev->seq, why);
 		return -EPROTO;
 	}
 	int r = -EPROTO;
-	if (ev->kind == CHAIN_KIND_VIOLATION) {
+	if (ev->kind == CEVENT_KIND_VIOLATION) {
 		const char *rule = str_member(b, WIRE_KEY_RULE);
 		const char *sev = str_member(b, WIRE_KEY_SEVERITY);
 		if (!rule || !rule[0] || strlen(rule) >= sizeof(ev->rule) || !plain_text(rule)) {
 			snprintf(err, errlen, "seq %" PRId64 ": violation without a rule", ev->seq);
 			goto out;
 		}
-		if (!(ev->severity = chain_severity_rank(sev))) {
+		if (!(ev->severity = cevent_severity_rank(sev))) {
 			snprintf(err, errlen,
 				 "seq %" PRId64 ": severity must be low, medium, high or critical",
 				 ev->seq);
@@ -207,7 +207,7 @@ out:
 }
 
 int
-chain_event_parse(const cJSON *o, struct chain_event *ev, char *err, size_t errlen)
+cevent_parse(const cJSON *o, struct cevent *ev, char *err, size_t errlen)
 {
 	memset(ev, 0, sizeof(*ev));
 	if (!cJSON_IsObject(o)) {
@@ -233,7 +233,7 @@ chain_event_parse(const cJSON *o, struct chain_event *ev, char *err, size_t errl
 	const char *what = NULL;
 	if (!uuid || !is_uuid(uuid)) {
 		what = "uuid must be a UUID (8-4-4-4-12 hex digits)";
-	} else if (!time || strlen(time) > CHAIN_TIME_MAX || !rfc3339_is_utc(time)) {
+	} else if (!time || strlen(time) > CEVENT_TIME_MAX || !rfc3339_is_utc(time)) {
 		what = "time must be RFC 3339 UTC (2026-11-23T05:10:34.123Z)";
 	} else if (!kind || (strcmp(kind, WIRE_EVENT_VIOLATION) != 0 &&
 			     strcmp(kind, WIRE_EVENT_SIGHTING) != 0)) {
@@ -251,13 +251,13 @@ chain_event_parse(const cJSON *o, struct chain_event *ev, char *err, size_t errl
 	}
 	snprintf(ev->uuid, sizeof(ev->uuid), "%s", uuid);
 	snprintf(ev->time, sizeof(ev->time), "%s", time);
-	ev->kind = strcmp(kind, WIRE_EVENT_VIOLATION) == 0 ? CHAIN_KIND_VIOLATION
-							   : CHAIN_KIND_SIGHTING;
+	ev->kind = strcmp(kind, WIRE_EVENT_VIOLATION) == 0 ? CEVENT_KIND_VIOLATION
+							   : CEVENT_KIND_SIGHTING;
 	snprintf(ev->prev, sizeof(ev->prev), "%s", prev);
 	snprintf(ev->hash, sizeof(ev->hash), "%s", hash);
 	ev->body = body->valuestring;
 	ev->body_len = strlen(body->valuestring);
-	if (!chain_text_ok(ev->body, ev->body_len)) {
+	if (!cevent_text_ok(ev->body, ev->body_len)) {
 		/* file names that are not UTF-8 travel as \udcXX escapes
 		 * inside the body text (wire.h), never as raw bytes */
 		snprintf(err, errlen, "seq %" PRId64 ": body is not valid UTF-8", ev->seq);
@@ -265,16 +265,16 @@ chain_event_parse(const cJSON *o, struct chain_event *ev, char *err, size_t errl
 	}
 	int r = parse_body(ev, err, errlen);
 	if (r < 0) {
-		chain_event_fini(ev);
+		cevent_fini(ev);
 	}
 	return r;
 }
 
 void
-chain_event_hash(const struct chain_event *ev, char *hex)
+cevent_hash(const struct cevent *ev, char *hex)
 {
 	chain_hash(ev->prev, ev->seq, ev->uuid, ev->time,
-		   ev->kind == CHAIN_KIND_VIOLATION ? WIRE_EVENT_VIOLATION : WIRE_EVENT_SIGHTING,
+		   ev->kind == CEVENT_KIND_VIOLATION ? WIRE_EVENT_VIOLATION : WIRE_EVENT_SIGHTING,
 		   ev->body, ev->body_len, hex);
 }
 
@@ -282,37 +282,37 @@ static const char zero_hash[] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
 unsigned
-chain_verify(const struct chain_event *ev, const char *computed,
-	     const struct chain_facts *f, struct chain_alert *alerts, int *nalerts)
+cevent_verify(const struct cevent *ev, const char *computed,
+	     const struct cevent_facts *f, struct cevent_alert *alerts, int *nalerts)
 {
 	unsigned flags = 0;
 	int n = 0;
 	if (strcmp(computed, ev->hash) != 0) {
-		flags |= CHAIN_FLAG_EDIT;
-		alerts[n].kind = CHAIN_ALERT_EDIT;
+		flags |= CEVENT_FLAG_EDIT;
+		alerts[n].kind = CEVENT_ALERT_EDIT;
 		snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
 			 "seq %" PRId64 ": hash does not match the event's contents", ev->seq);
 	}
 	if (f->seq_taken) {
 		/* Two events with one seq: a second machine with this
 		 * identity (cloned VM, copied key) or a replayed log. */
-		flags |= CHAIN_FLAG_REPLAY;
-		alerts[n].kind = CHAIN_ALERT_REPLAY;
+		flags |= CEVENT_FLAG_REPLAY;
+		alerts[n].kind = CEVENT_ALERT_REPLAY;
 		snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
 			 "seq %" PRId64 ": stored already as event %s; this is %s:"
 			 " two machines with this identity?",
 			 ev->seq, f->seq_taken_uuid, ev->uuid);
 	} else if (ev->seq == 1 ? strcmp(ev->prev, zero_hash) != 0
 				: f->have_prev && strcmp(ev->prev, f->prev_hash) != 0) {
-		flags |= CHAIN_FLAG_REPLAY;
-		alerts[n].kind = CHAIN_ALERT_REPLAY;
+		flags |= CEVENT_FLAG_REPLAY;
+		alerts[n].kind = CEVENT_ALERT_REPLAY;
 		snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
 			 "seq %" PRId64 ": prev does not match the hash of seq %" PRId64,
 			 ev->seq, ev->seq - 1);
 	}
 	if (ev->seq > f->last_seq + 1) {
-		flags |= CHAIN_FLAG_GAP;
-		alerts[n].kind = CHAIN_ALERT_GAP;
+		flags |= CEVENT_FLAG_GAP;
+		alerts[n].kind = CEVENT_ALERT_GAP;
 		if (ev->seq == f->last_seq + 2) {
 			snprintf(alerts[n++].detail, sizeof(alerts[0].detail),
 				 "seq %" PRId64 " missing", f->last_seq + 1);
