@@ -96,11 +96,7 @@ load_collector(struct cfg_ctx *ctx, const char *path, const cJSON *root,
 	return 0;
 }
 
-static const char *const classify_keys[] = {
-	"enabled", "timeout_ms", "max_file_mb", "memory_mb", "max_text_mb", "max_depth",
-	"max_members", "max_ratio", NULL,
-};
-
+/* classify: "enabled" and the limits of the table in classify-limits.c */
 static int
 load_classify(struct cfg_ctx *ctx, const cJSON *root, struct agent_config *cfg)
 {
@@ -108,46 +104,24 @@ load_classify(struct cfg_ctx *ctx, const cJSON *root, struct agent_config *cfg)
 	if (!c) {
 		return 0;
 	}
-	int r = cfg_check_keys(ctx, c, "/classify", classify_keys);
+	const char *keys[CLASSIFY_LIMIT_COUNT + 2] = {"enabled"};
+	for (size_t i = 0; i < CLASSIFY_LIMIT_COUNT; i++) {
+		keys[i + 1] = classify_limit_defs[i].key;
+	}
+	int r = cfg_check_keys(ctx, c, "/classify", keys);
 	if (r < 0) {
 		return r;
 	}
 	if ((r = cfg_get_bool(ctx, c, "/classify", "enabled", false, &cfg->classify)) < 0) {
 		return r;
 	}
-	long long v = cfg->classify_timeout_ms;
-	if ((r = cfg_get_int(ctx, c, "/classify", "timeout_ms", false, 100, 3600000, &v)) < 0) {
-		return r;
-	}
-	cfg->classify_timeout_ms = (int)v;
-	v = cfg->classify_max_file_mb;
-	if ((r = cfg_get_int(ctx, c, "/classify", "max_file_mb", false, 1, 16384, &v)) < 0) {
-		return r;
-	}
-	cfg->classify_max_file_mb = (int)v;
-	v = cfg->classify_memory_mb;
-	if ((r = cfg_get_int(ctx, c, "/classify", "memory_mb", false, 64, 65536, &v)) < 0) {
-		return r;
-	}
-	cfg->classify_memory_mb = (int)v;
-	static const struct {
-		const char *key;
-		long long max;
-		size_t off;
-	} limits[] = {
-		{"max_text_mb", 4096, offsetof(struct agent_config, classify_max_text_mb)},
-		{"max_depth", 64, offsetof(struct agent_config, classify_max_depth)},
-		{"max_members", 10000000, offsetof(struct agent_config, classify_max_members)},
-		{"max_ratio", 100000, offsetof(struct agent_config, classify_max_ratio)},
-	};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(limits); i++) {
-		int *field = (int *)((char *)cfg + limits[i].off);
-		v = *field;
-		if ((r = cfg_get_int(ctx, c, "/classify", limits[i].key, false, 1, limits[i].max,
-				     &v)) < 0) {
+	for (size_t i = 0; i < CLASSIFY_LIMIT_COUNT; i++) {
+		const struct classify_limit_def *d = &classify_limit_defs[i];
+		long long v = cfg->classify_limits.v[i];
+		if ((r = cfg_get_int(ctx, c, "/classify", d->key, false, d->min, d->max, &v)) < 0) {
 			return r;
 		}
-		*field = (int)v;
+		cfg->classify_limits.v[i] = (int)v;
 	}
 	return 0;
 }
@@ -283,9 +257,7 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 	cfg->degraded_rescan_interval = 60;
 	cfg->queue_size = 16384;
 	cfg->classify = true;
-	cfg->classify_timeout_ms = 30000;
-	cfg->classify_max_file_mb = 256;
-	cfg->classify_memory_mb = 1024;
+	classify_limits_default(&cfg->classify_limits);
 	int r = cfg_parse_file(&ctx, path, 1 << 20, &root);
 	if (r < 0) {
 		goto fail;

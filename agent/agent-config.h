@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "classify-limits.h"
 #include "log.h"
 
 struct agent_config {
@@ -30,15 +31,8 @@ struct agent_config {
 	int queue_size;      /* pending paths held in memory before the walk waits */
 	/* "classify": the sandboxed classify helper */
 	bool classify;           /* classify new content (default true) */
-	int classify_timeout_ms; /* per file (default 30000) */
-	int classify_max_file_mb;/* bytes of a file examined (default 256) */
-	int classify_memory_mb;  /* helper address-space limit (default 1024) */
-	/* extraction limits against hostile files (0: the extractor's default,
-	 * see policy/extract/extract.h) */
-	int classify_max_text_mb;
-	int classify_max_depth;
-	int classify_max_members;
-	int classify_max_ratio;
+	/* classify.timeout_ms, max_file_mb, ...: common/classify-limits.h */
+	struct classify_limits classify_limits;
 };
 
 /* Loads and validates @path. On failure returns -errno and writes one message

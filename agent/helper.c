@@ -124,15 +124,6 @@ helper_new(const struct helper_opts *o)
 		h->detectors = lw_strdup(o->detectors_json);
 	}
 	h->o.detectors_json = h->detectors;
-	if (h->o.timeout_ms <= 0) {
-		h->o.timeout_ms = 30000;
-	}
-	if (h->o.max_file_mb <= 0) {
-		h->o.max_file_mb = HELPER_MAX_FILE_MB;
-	}
-	if (h->o.memory_mb <= 0) {
-		h->o.memory_mb = 1024;
-	}
 	h->pid = -1;
 	h->sock = -1;
 	h->fp_gen = -1;
@@ -202,40 +193,15 @@ start_once(struct helper *h)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		return -errno;
 	}
-	char timeout[32], maxmb[32], memmb[32];
-	snprintf(timeout, sizeof(timeout), "%d", h->o.timeout_ms);
-	snprintf(maxmb, sizeof(maxmb), "%d", h->o.max_file_mb);
-	snprintf(memmb, sizeof(memmb), "%d", h->o.memory_mb);
 	const char *bin = helper_binary();
-	char *argv[24];
-	char lim[4][32];
-	int a = 0;
+	char *argv[2 * CLASSIFY_LIMIT_COUNT + 6];
+	char lim[CLASSIFY_LIMIT_COUNT][16];
+	size_t a = 0;
 	argv[a++] = (char *)"leakwatch-classify";
-	argv[a++] = (char *)"--timeout-ms";
-	argv[a++] = timeout;
-	argv[a++] = (char *)"--max-file-mb";
-	argv[a++] = maxmb;
-	argv[a++] = (char *)"--memory-mb";
-	argv[a++] = memmb;
+	a += classify_limits_argv(&h->o.lim, lim, argv + a);
 	if (h->db_path) {
 		argv[a++] = (char *)"--db";
 		argv[a++] = h->db_path;
-	}
-	const struct {
-		const char *opt;
-		int v;
-	} limits[] = {
-		{"--max-text-mb", h->o.max_text_mb},
-		{"--max-depth", h->o.max_depth},
-		{"--max-members", h->o.max_members},
-		{"--max-ratio", h->o.max_ratio},
-	};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(limits); i++) {
-		if (limits[i].v > 0) {
-			snprintf(lim[i], sizeof(lim[i]), "%d", limits[i].v);
-			argv[a++] = (char *)limits[i].opt;
-			argv[a++] = lim[i];
-		}
 	}
 	if (h->detectors) {
 		argv[a++] = (char *)"--detectors";
@@ -272,7 +238,7 @@ start_once(struct helper *h)
 		}
 		asan_env[k++] = lw_asprintf("ASAN_OPTIONS=detect_leaks=0:max_allocation_size_mb=%d:"
 					    "allocator_may_return_null=0",
-					    h->o.memory_mb);
+					    h->o.lim.v[CLASSIFY_MEMORY_MB]);
 		asan_env[k] = NULL;
 		env = asan_env;
 	}
@@ -310,7 +276,7 @@ start_once(struct helper *h)
 	}
 	cJSON *o = cJSON_Parse(payload);
 	long long gen = 0;
-	wire_json_int(cJSON_GetObjectItem(o, "fp_gen"), LLONG_MIN, LLONG_MAX, &gen);
+	wire_json_int(cJSON_GetObjectItem(o, WIRE_KEY_FP_GEN), LLONG_MIN, LLONG_MAX, &gen);
 	h->fp_gen = gen;
 	cJSON_Delete(o);
 	free(payload);
@@ -446,7 +412,7 @@ exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json)
 		 * before, or when that request was sent. With more requests
 		 * queued it may hold the answer while it works on the next one
 		 * (classify-main.c, REPLY_BATCH), which can take a timeout too. */
-		int64_t t = (int64_t)h->o.timeout_ms * 1000000;
+		int64_t t = (int64_t)h->o.lim.v[CLASSIFY_TIMEOUT_MS] * 1000000;
 		int64_t deadline = h->head_since + (h->sent > 1 ? 2 * t : t * 3 / 2) + 2000000000ll;
 		r = ipc_reader_recv(h->sock, &h->rd, deadline, &got, reply, reply_len, NULL);
 		if (r == 0 && got != want) {
@@ -468,7 +434,7 @@ exchange_once(struct helper *h, char **reply, size_t *reply_len, char **json)
 		char what[200];
 		if (r == -ETIMEDOUT) {
 			snprintf(what, sizeof(what), "timed out after %d ms and was killed",
-				 h->o.timeout_ms);
+				 h->o.lim.v[CLASSIFY_TIMEOUT_MS]);
 		} else if (r == -EPROTO) {
 			snprintf(what, sizeof(what), "broke the protocol and was killed");
 		} else {

@@ -17,19 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* MiB of a file the helper examines unless told otherwise. */
-#define HELPER_MAX_FILE_MB 256
+#include "classify-limits.h"
 
 struct helper_opts {
 	const char *db_path;  /* registered fingerprints from here; may be NULL */
-	int timeout_ms;       /* per file (default 30000) */
-	int max_file_mb;      /* bytes of a file examined (default HELPER_MAX_FILE_MB) */
-	int memory_mb;        /* the helper's address-space limit (default 1024) */
-	/* extraction limits; 0: the extractor's defaults */
-	int max_text_mb;
-	int max_depth;
-	int max_members;
-	int max_ratio;
+	/* every limit set (classify_limits_default(), then the caller's) */
+	struct classify_limits lim;
 	/* the policy's custom detectors (policy_detectors_json()); NULL or
 	 * "[]": none */
 	const char *detectors_json;

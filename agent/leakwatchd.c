@@ -402,13 +402,7 @@ main(int argc, char **argv)
 	bool empty = store_is_empty(st) == 1;
 	struct worker_classify cls = {
 		.enabled = cfg->classify,
-		.helper = {.db_path = cfg->db_path, .timeout_ms = cfg->classify_timeout_ms,
-			   .max_file_mb = cfg->classify_max_file_mb,
-			   .memory_mb = cfg->classify_memory_mb,
-			   .max_text_mb = cfg->classify_max_text_mb,
-			   .max_depth = cfg->classify_max_depth,
-			   .max_members = cfg->classify_max_members,
-			   .max_ratio = cfg->classify_max_ratio},
+		.helper = {.db_path = cfg->db_path, .lim = cfg->classify_limits},
 		.fp_gen = fpstore_generation(store_db(st)),
 	};
 	ps.detectors = lw_strdup(policy_detectors_json(policy));

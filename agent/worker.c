@@ -415,8 +415,7 @@ enum step {
 static int64_t
 helper_hash_max(const struct worker_pool *p)
 {
-	return (int64_t)(p->hopts.max_file_mb > 0 ? p->hopts.max_file_mb : HELPER_MAX_FILE_MB)
-	       << 20;
+	return (int64_t)p->hopts.lim.v[CLASSIFY_MAX_FILE_MB] << 20;
 }
 /* Files a worker sends to a borrowed helper before it lets a waiting
  * worker have it: workers outnumber helpers, and each waiting worker holds

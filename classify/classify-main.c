@@ -24,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "classify-limits.h"
 #include "classify.h"
 #include "clock.h"
 #include "db.h"
@@ -471,139 +472,117 @@ warm_up(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: leakwatch-classify [--db DB] [--timeout-ms N] [--max-file-mb N]"
-			" [--memory-mb N]\n"
-			"       [--max-text-mb N] [--max-depth N] [--max-members N] [--max-ratio N]\n"
-			"(started by leakwatchd and leakwatch scan with the socket as fd 3)\n");
+	fprintf(stderr, "usage: leakwatch-classify [--db DB] [--detectors JSON]");
+	for (size_t i = 0; i < CLASSIFY_LIMIT_COUNT; i++) {
+		fprintf(stderr, "%s[%s N]", i % 4 == 0 ? "\n       " : " ",
+			classify_limit_flag((enum classify_limit)i));
+	}
+	fprintf(stderr, "\n(started by leakwatchd and leakwatch scan with the socket as fd 3)\n");
 }
 
-int
-main(int argc, char **argv)
+struct args {
+	const char *db_path;
+	const char *detectors; /* JSON: policy_detectors_json() */
+	struct classify_limits lim;
+};
+
+/* The limits come as the options of common/classify-limits.c, so the
+ * agent, the CLI and this helper cannot disagree on a name or a range. */
+static int
+parse_args(int argc, char **argv, struct args *a)
 {
-	log_init("leakwatch-classify");
-	const char *db_path = NULL;
-	const char *detectors = NULL; /* JSON: policy_detectors_json() */
-	long timeout_ms = 30000, max_mb = 256, memory_mb = 1024;
-	struct extract_limits xl;
-	extract_limits_default(&xl);
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"timeout-ms", required_argument, NULL, 't'},
-		{"max-file-mb", required_argument, NULL, 'm'},
-		{"memory-mb", required_argument, NULL, 'M'},
-		{"max-text-mb", required_argument, NULL, 'T'},
-		{"max-depth", required_argument, NULL, 'D'},
-		{"max-members", required_argument, NULL, 'N'},
-		{"max-ratio", required_argument, NULL, 'R'},
-		{"detectors", required_argument, NULL, 'X'},
-		{0},
+	enum { OPT_DB = 1000, OPT_DETECTORS, OPT_LIMIT };
+	struct option opts[CLASSIFY_LIMIT_COUNT + 3] = {
+		{"db", required_argument, NULL, OPT_DB},
+		{"detectors", required_argument, NULL, OPT_DETECTORS},
 	};
+	for (size_t i = 0; i < CLASSIFY_LIMIT_COUNT; i++) {
+		opts[i + 2] = (struct option){classify_limit_flag((enum classify_limit)i) + 2,
+					      required_argument, NULL, OPT_LIMIT + (int)i};
+	}
+	classify_limits_default(&a->lim);
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'd':
-			db_path = optarg;
-			break;
-		case 't':
-			timeout_ms = strtol(optarg, NULL, 10);
-			break;
-		case 'm':
-			max_mb = strtol(optarg, NULL, 10);
-			break;
-		case 'M':
-			memory_mb = strtol(optarg, NULL, 10);
-			break;
-		case 'T':
-			xl.max_text_bytes = (size_t)strtoul(optarg, NULL, 10) << 20;
-			break;
-		case 'D':
-			xl.max_depth = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'N':
-			xl.max_members = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'R':
-			xl.max_ratio = strtod(optarg, NULL);
-			break;
-		case 'X':
-			detectors = optarg;
-			break;
-		default:
+		if (o == OPT_DB) {
+			a->db_path = optarg;
+		} else if (o == OPT_DETECTORS) {
+			a->detectors = optarg;
+		} else if (o >= OPT_LIMIT && o < OPT_LIMIT + CLASSIFY_LIMIT_COUNT) {
+			const char *flag = classify_limit_flag((enum classify_limit)(o - OPT_LIMIT));
+			if (classify_limits_set_flag(&a->lim, flag, optarg) < 0) {
+				log_err("%s %s: out of range", flag, optarg);
+				return -EINVAL;
+			}
+		} else {
 			usage();
-			return 2;
+			return -EINVAL;
 		}
 	}
 	struct stat st;
-	if (fstat(HELPER_SOCK_FD, &st) < 0 || !S_ISSOCK(st.st_mode) || timeout_ms <= 0 ||
-	    max_mb <= 0 || memory_mb < 64) {
+	if (optind != argc || fstat(HELPER_SOCK_FD, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		usage();
-		return 2;
+		return -EINVAL;
 	}
-	struct rules_set *rules = NULL;
-	if (detectors) {
-		struct cfg_ctx ctx = {.file = "--detectors"};
-		cJSON *arr = cJSON_Parse(detectors);
-		int r = arr ? policy_detectors_build(arr, &ctx, "", &rules) : -EINVAL;
-		cJSON_Delete(arr);
-		if (r < 0) {
-			log_err("%s", ctx.err[0] ? ctx.err : "--detectors: not JSON");
-			return 2;
-		}
-		/* compiled here, before the sandbox; policy_load() only
-		 * validates, so the agent and the CLI never compile them */
-		rules_prepare(rules);
+	return 0;
+}
+
+/* The policy's custom detectors, compiled here before the sandbox;
+ * policy_load() only validates them, so the agent and the CLI never
+ * compile them. */
+static int
+load_detectors(const char *json, struct rules_set **out)
+{
+	*out = NULL;
+	if (!json) {
+		return 0;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	/* libarchive converts member dates with localtime(): without TZ glibc
-	 * re-reads /etc/localtime for every docx (and the sandbox refuses it) */
-	setenv("TZ", "UTC", 1);
-	tzset();
-	struct helper_ctx c = {
-		.max_file_bytes = (size_t)max_mb << 20,
-		.timeout_ns = (int64_t)timeout_ms * 1000000,
-		.limits = xl,
-		.sha = lw_sha256_new(),
-		.rules = rules,
-	};
+	struct cfg_ctx ctx = {.file = "--detectors"};
+	cJSON *arr = cJSON_Parse(json);
+	int r = arr ? policy_detectors_build(arr, &ctx, "", out) : -EINVAL;
+	cJSON_Delete(arr);
+	if (r < 0) {
+		log_err("%s", ctx.err[0] ? ctx.err : "--detectors: not JSON");
+		return r;
+	}
+	rules_prepare(*out);
+	return 0;
+}
+
+/* Registered documents, read before the sandbox closes the file system.
+ * Returns their generation (0 without a database); a database that cannot
+ * be read costs the excerpt detection only, with a warning. */
+static int64_t
+load_index(const char *db_path, struct fpindex **index)
+{
 	int64_t gen = 0;
-	if (db_path) {
-		struct store *s = NULL;
-		char err[512];
-		if (store_open(db_path, DB_MODE_READER, &s, err, sizeof(err)) == 0) {
-			int r = fpstore_load_index(store_db(s), &c.index, &gen);
-			if (r < 0) {
-				log_warn("classify: registered documents not loaded: %s", strerror(-r));
-			}
-			store_close(s);
-		} else {
-			log_warn("classify: %s; no registered documents", err);
-		}
+	if (!db_path) {
+		return 0;
 	}
-	/* Buffers for one file are freed before the next: keep that memory
-	 * in the heap (up to 32 MiB blocks, 256 MiB in all) instead of giving
-	 * it back to the kernel and faulting it in again for every file,
-	 * which cost 6-8 % of a scan. An idle helper trims it (main loop). */
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	mallopt(M_TRIM_THRESHOLD, 256 << 20);
-	warm_up();
-	struct sandbox_limits lim = {.memory_bytes = (size_t)memory_mb << 20};
-	if (sandbox_enter(&lim) < 0) {
-		return 1;
+	struct store *s = NULL;
+	char err[512];
+	if (store_open(db_path, DB_MODE_READER, &s, err, sizeof(err)) < 0) {
+		log_warn("classify: %s; no registered documents", err);
+		return 0;
 	}
-	char ready[64];
-	snprintf(ready, sizeof(ready), "{\"%s\":%zu,\"fp_gen\":%lld}", WIRE_KEY_FINGERPRINTS,
-		 c.index ? fpindex_count(c.index) : 0, (long long)gen);
+	int r = fpstore_load_index(store_db(s), index, &gen);
+	if (r < 0) {
+		log_warn("classify: registered documents not loaded: %s", strerror(-r));
+	}
+	store_close(s);
+	return gen;
+}
+
+/* Answers requests until the caller goes away or breaks the protocol.
+ * Replies wait while more requests are queued (the caller pipelines), up
+ * to REPLY_BATCH of them or REPLY_HOLD_NS: the caller then wakes once per
+ * batch instead of once per file. A lone request (the agent's workers) is
+ * answered at once. Requests come buffered (several per write from a
+ * pipelining caller): whether more are queued is known from the buffer or
+ * from a read, not a poll. */
+static void
+serve(struct helper_ctx *c)
+{
 	struct ipc_batch out = {0};
-	if (ipc_batch_add(&out, HELPER_MSG_READY, ready, strlen(ready), -1) < 0 ||
-	    ipc_batch_flush(HELPER_SOCK_FD, &out) < 0) {
-		return 1;
-	}
-	/* Replies wait while more requests are queued (the caller pipelines),
-	 * up to REPLY_BATCH of them or REPLY_HOLD_NS: the caller then wakes
-	 * once per batch instead of once per file. A lone request (the
-	 * agent's workers) is answered at once. Requests come buffered
-	 * (several per write from a pipelining caller): whether more are
-	 * queued is known from the buffer or from a read, not a poll. */
 	struct ipc_reader in = {0};
 	for (;;) {
 		bool queued = ipc_reader_ready(HELPER_SOCK_FD, &in);
@@ -633,7 +612,7 @@ main(int argc, char **argv)
 			}
 			break;
 		}
-		r = handle(&c, &out, type, payload, fd);
+		r = handle(c, &out, type, payload, fd);
 		free(payload);
 		if (r < 0) {
 			break;
@@ -643,10 +622,61 @@ main(int argc, char **argv)
 	ipc_batch_flush(HELPER_SOCK_FD, &out);
 	ipc_batch_fini(&out);
 	ipc_reader_reset(&in);
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("leakwatch-classify");
+	struct args a = {0};
+	struct rules_set *rules = NULL;
+	if (parse_args(argc, argv, &a) < 0 || load_detectors(a.detectors, &rules) < 0) {
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* libarchive converts member dates with localtime(): without TZ glibc
+	 * re-reads /etc/localtime for every docx (and the sandbox refuses it) */
+	setenv("TZ", "UTC", 1);
+	tzset();
+	struct helper_ctx c = {
+		.max_file_bytes = (size_t)a.lim.v[CLASSIFY_MAX_FILE_MB] << 20,
+		.timeout_ns = (int64_t)a.lim.v[CLASSIFY_TIMEOUT_MS] * 1000000,
+		.sha = lw_sha256_new(),
+		.rules = rules,
+	};
+	extract_limits_default(&c.limits);
+	c.limits.max_text_bytes = (size_t)a.lim.v[CLASSIFY_MAX_TEXT_MB] << 20;
+	c.limits.max_depth = (unsigned)a.lim.v[CLASSIFY_MAX_DEPTH];
+	c.limits.max_members = (unsigned)a.lim.v[CLASSIFY_MAX_MEMBERS];
+	c.limits.max_ratio = a.lim.v[CLASSIFY_MAX_RATIO];
+	int64_t gen = load_index(a.db_path, &c.index);
+	/* Buffers for one file are freed before the next: keep that memory
+	 * in the heap (up to 32 MiB blocks, 256 MiB in all) instead of giving
+	 * it back to the kernel and faulting it in again for every file,
+	 * which cost 6-8 % of a scan. An idle helper trims it (serve()). */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	warm_up();
+	struct sandbox_limits lim = {.memory_bytes = (size_t)a.lim.v[CLASSIFY_MEMORY_MB] << 20};
+	if (sandbox_enter(&lim) < 0) {
+		return 1;
+	}
+	char ready[64];
+	snprintf(ready, sizeof(ready), "{\"%s\":%zu,\"%s\":%lld}", WIRE_KEY_FINGERPRINTS,
+		 c.index ? fpindex_count(c.index) : 0, WIRE_KEY_FP_GEN, (long long)gen);
+	struct ipc_batch out = {0};
+	int r = ipc_batch_add(&out, HELPER_MSG_READY, ready, strlen(ready), -1);
+	if (r == 0) {
+		r = ipc_batch_flush(HELPER_SOCK_FD, &out);
+	}
+	ipc_batch_fini(&out);
+	if (r == 0) {
+		serve(&c);
+	}
 	fpindex_free(c.index);
 	rules_free(c.rules);
 	lw_sha256_free(c.sha);
 	free(c.buf);
 	free(c.hashes);
-	return 0;
+	return r == 0 ? 0 : 1;
 }

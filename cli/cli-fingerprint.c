@@ -64,6 +64,7 @@ fp_add(struct cli *c, int argc, char **argv)
 		return 2;
 	}
 	struct helper_opts ho = {0};
+	classify_limits_default(&ho.lim);
 	struct helper *h = helper_new(&ho);
 	int status = 0;
 	for (int i = optind; i < argc; i++) {

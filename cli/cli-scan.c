@@ -445,8 +445,8 @@ cli_scan(struct cli *c, int argc, char **argv)
 		{0},
 	};
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-	long timeout = 30000;
-	long memory = 1024;
+	struct classify_limits lim;
+	classify_limits_default(&lim);
 	const char *policy_file = NULL;
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -458,11 +458,20 @@ cli_scan(struct cli *c, int argc, char **argv)
 			jobs = strtol(optarg, NULL, 10);
 			break;
 		case 't':
-			timeout = strtol(optarg, NULL, 10);
+		case 'm': {
+			/* the agent's classify.timeout_ms and memory_mb, with
+			 * their ranges (common/classify-limits.c) */
+			const char *flag = o == 't' ? "timeout-ms" : "memory-mb";
+			if (classify_limits_set_flag(&lim, flag, optarg) < 0) {
+				enum classify_limit i =
+					o == 't' ? CLASSIFY_TIMEOUT_MS : CLASSIFY_MEMORY_MB;
+				fprintf(stderr, "leakwatch: scan: --%s: %s: a whole number"
+						" from %d to %d\n", flag, optarg,
+					classify_limit_defs[i].min, classify_limit_defs[i].max);
+				return 2;
+			}
 			break;
-		case 'm':
-			memory = strtol(optarg, NULL, 10);
-			break;
+		}
 		case 'p':
 			policy_file = optarg;
 			break;
@@ -472,9 +481,7 @@ cli_scan(struct cli *c, int argc, char **argv)
 			return 2;
 		}
 	}
-	/* the same floor as the agent's classify.memory_mb */
-	if (optind >= argc || jobs < 1 || jobs > 256 || timeout < 1 || timeout > 3600000 ||
-	    memory < 64 || memory > 65536) {
+	if (optind >= argc || jobs < 1 || jobs > 256) {
 		fprintf(stderr, "usage: leakwatch [-d DB] scan [--json] [--jobs N]"
 				" [--timeout-ms N] [--memory-mb N] [--policy FILE] PATH...\n");
 		return 2;
@@ -496,8 +503,8 @@ cli_scan(struct cli *c, int argc, char **argv)
 	pthread_mutex_init(&s.out, NULL);
 	pthread_mutex_init(&s.files.lock, NULL);
 	pthread_cond_init(&s.files.more, NULL);
-	s.hopts = (struct helper_opts){.db_path = fingerprint_db(c), .timeout_ms = (int)timeout,
-				       .memory_mb = (int)memory, .detectors_json = detectors};
+	s.hopts = (struct helper_opts){.db_path = fingerprint_db(c), .lim = lim,
+				       .detectors_json = detectors};
 	/* The threads start first and take files as the walk finds them;
 	 * a helper starts only when its thread has a file. Files come in
 	 * the walk's order (lines are printed as results arrive anyway). */

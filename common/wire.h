@@ -73,6 +73,7 @@
 #define WIRE_KEY_MEMBERS "members"
 #define WIRE_KEY_LABEL "label"
 #define WIRE_KEY_FINGERPRINTS "fingerprints"
+#define WIRE_KEY_FP_GEN "fp_gen" /* the helper's ready message: registered-set generation */
 
 /* violations and the event log (doc/protocol.md; leakwatch violations,
  * quarantine list --json) */

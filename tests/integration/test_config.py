@@ -90,5 +90,24 @@ ok(r.returncode == 2 and b"not a SQLite database" in r.stderr,
 r = subprocess.run([LEAKWATCH, "-c", cfgfile, "frobnicate"], stderr=subprocess.PIPE,
                    timeout=20)
 ok(r.returncode == 2 and b"unknown command" in r.stderr, "CLI: unknown command")
+# every command answers --help from the command table, without a database
+for cmd in ["status", "files", "find", "scan", "fingerprint", "violations", "quarantine",
+            "policy", "reload"]:
+    r = subprocess.run([LEAKWATCH, "-d", notdb, cmd, "--help"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=20)
+    ok(r.returncode == 0 and r.stdout.startswith(b"usage: leakwatch " + cmd.encode()),
+       "CLI: %s --help" % cmd, r.stdout + r.stderr)
+for cmd in ["agents", "violations", "alerts", "trace"]:
+    r = subprocess.run([LEAKWATCH, "--collector", "https://127.0.0.1:1", cmd, "--help"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    ok(r.returncode == 0 and b"--collector" in r.stdout and (b" " + cmd.encode()) in r.stdout,
+       "CLI: fleet %s --help" % cmd, r.stdout + r.stderr)
+r = subprocess.run([LEAKWATCH, "-d", notdb, "agents"], stderr=subprocess.PIPE, timeout=20)
+ok(r.returncode == 2 and b"needs --collector" in r.stderr,
+   "CLI: a fleet command without --collector says so", r.stderr)
+r = subprocess.run([LEAKWATCH, "--collector", "https://127.0.0.1:1", "scan", "/tmp"],
+                   stderr=subprocess.PIPE, timeout=20)
+ok(r.returncode == 2 and b"not with --collector" in r.stderr,
+   "CLI: a local command with --collector says so", r.stderr)
 subprocess.run(["rm", "-rf", base])
 done()

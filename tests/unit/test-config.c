@@ -1,11 +1,13 @@
 /* test-config.c — located config errors (common/config.c) and the agent's
  * schema (agent/agent-config.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent-config.h"
+#include "classify-limits.h"
 #include "config.h"
 #include "harness.h"
 
@@ -133,5 +135,66 @@ main(void)
 	r = agent_config_load(file, true, &cfg, err, sizeof(err));
 	th_ok(r < 0 && strstr(err, "/watch/0: watching / is not supported"), "/ refused (%s)",
 	      err);
+	/* the classify limits: one table, options spelled from the keys */
+	for (size_t i = 0; i < CLASSIFY_LIMIT_COUNT; i++) {
+		const struct classify_limit_def *d = &classify_limit_defs[i];
+		char want[40];
+		snprintf(want, sizeof(want), "--%s", d->key);
+		for (char *q = want; *q; q++) {
+			*q = *q == '_' ? '-' : *q;
+		}
+		th_streq(classify_limit_flag((enum classify_limit)i), want, "option of %s", d->key);
+		th_ok(d->min <= d->def && d->def <= d->max, "%s: default in range", d->key);
+		struct classify_limits l;
+		classify_limits_default(&l);
+		char num[32];
+		snprintf(num, sizeof(num), "%d", d->max);
+		th_ok(classify_limits_set_flag(&l, want, num) == 0 && l.v[i] == d->max,
+		      "%s: the maximum is taken", want);
+		snprintf(num, sizeof(num), "%lld", (long long)d->max + 1);
+		th_inteq(classify_limits_set_flag(&l, want + 2, num), -ERANGE, "%s: above refused",
+			 want);
+		snprintf(num, sizeof(num), "%lld", (long long)d->min - 1);
+		th_inteq(classify_limits_set_flag(&l, want, num), -ERANGE, "%s: below refused", want);
+		th_inteq(classify_limits_set_flag(&l, want, "12x"), -EINVAL, "%s: junk refused", want);
+		th_inteq(l.v[i], d->max, "%s: a refused value changes nothing", want);
+	}
+	{
+		struct classify_limits l;
+		classify_limits_default(&l);
+		th_inteq(classify_limits_set_flag(&l, "--no-such", "1"), -ENOENT, "unknown limit");
+		char buf[CLASSIFY_LIMIT_COUNT][16];
+		char *argv[2 * CLASSIFY_LIMIT_COUNT];
+		th_inteq((long long)classify_limits_argv(&l, buf, argv), 2 * CLASSIFY_LIMIT_COUNT,
+			 "every limit passed on");
+		th_streq(argv[0], "--timeout-ms", "first option");
+		th_streq(argv[1], "30000", "its default value");
+	}
+	/* the agent's configuration reads them by key, with their ranges */
+	snprintf(text, sizeof(text),
+		 "{\"watch\": [\"%s\"], \"state_dir\": \"%s\", \"classify\": {\"max_depth\": 7,"
+		 " \"timeout_ms\": 1000}}", root, state);
+	write_file(file, text);
+	cfg = NULL;
+	r = agent_config_load(file, true, &cfg, err, sizeof(err));
+	th_ok(r == 0 && cfg && cfg->classify_limits.v[CLASSIFY_MAX_DEPTH] == 7 &&
+	      cfg->classify_limits.v[CLASSIFY_TIMEOUT_MS] == 1000 &&
+	      cfg->classify_limits.v[CLASSIFY_MAX_RATIO] == 200, "classify limits read (%s)", err);
+	agent_config_free(cfg);
+	snprintf(text, sizeof(text),
+		 "{\"watch\": [\"%s\"], \"state_dir\": \"%s\", \"classify\": {\"max_depth\": 65}}",
+		 root, state);
+	write_file(file, text);
+	cfg = NULL;
+	r = agent_config_load(file, true, &cfg, err, sizeof(err));
+	th_ok(r < 0 && strstr(err, "/classify") && strstr(err, "max_depth"),
+	      "max_depth 65 refused, naming the place (%s)", err);
+	snprintf(text, sizeof(text),
+		 "{\"watch\": [\"%s\"], \"state_dir\": \"%s\", \"classify\": {\"max_dept\": 5}}",
+		 root, state);
+	write_file(file, text);
+	cfg = NULL;
+	r = agent_config_load(file, true, &cfg, err, sizeof(err));
+	th_ok(r < 0 && strstr(err, "max_dept"), "unknown classify key refused (%s)", err);
 	return th_done();
 }
