@@ -42,6 +42,23 @@ beside(const char *config, const char *name)
 					: lw_asprintf("%.*s/%s", (int)(slash - config), config, name);
 }
 
+#define A struct agent_config
+static const struct cfg_int_field collector_ints[] = {
+	CFG_INT(A, heartbeat_s, "heartbeat_s", 1, 86400),
+	CFG_INT(A, batch_max, "batch_max", 1, 1000),
+	CFG_LL(A, outbox_max, "outbox_max", 10, 100000000),
+};
+
+/* top-level integers; defaults set in agent_config_load(); workers 0 is
+ * resolved there to eight per core */
+static const struct cfg_int_field top_ints[] = {
+	CFG_INT(A, workers, "workers", 0, 256),
+	CFG_INT(A, rescan_interval, "rescan_interval", 0, 31 * 86400),
+	CFG_INT(A, degraded_rescan_interval, "degraded_rescan_interval", 1, 86400),
+	CFG_INT(A, queue_size, "queue_size", 64, 1 << 24),
+};
+#undef A
+
 static int
 load_collector(struct cfg_ctx *ctx, const char *path, const cJSON *root,
 	       struct agent_config *cfg, bool need_files)
@@ -77,23 +94,8 @@ load_collector(struct cfg_ctx *ctx, const char *path, const cJSON *root,
 			return cfg_fail(ctx, w, "%s: %s", files[i], strerror(errno));
 		}
 	}
-	long long v = cfg->heartbeat_s;
-	if ((r = cfg_get_int(ctx, c, "/collector", "heartbeat_s", false, 1, 86400, &v)) < 0) {
-		return r;
-	}
-	cfg->heartbeat_s = (int)v;
-	v = cfg->batch_max;
-	if ((r = cfg_get_int(ctx, c, "/collector", "batch_max", false, 1, 1000, &v)) < 0) {
-		return r;
-	}
-	cfg->batch_max = (int)v;
-	v = cfg->outbox_max;
-	if ((r = cfg_get_int(ctx, c, "/collector", "outbox_max", false, 10, 100000000, &v)) <
-	    0) {
-		return r;
-	}
-	cfg->outbox_max = v;
-	return 0;
+	return cfg_get_ints(ctx, c, "/collector", cfg, collector_ints,
+			    LW_ARRAY_SIZE(collector_ints));
 }
 
 /* classify: "enabled" and the limits of the table in classify-limits.c */
@@ -309,11 +311,9 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 	if ((r = cfg_get_log_level(&ctx, root, "/", "log_level", &cfg->log_level)) < 0) {
 		goto fail;
 	}
-	long long v = 0;
-	if ((r = cfg_get_int(&ctx, root, "/", "workers", false, 0, 256, &v)) < 0) {
+	if ((r = cfg_get_ints(&ctx, root, "/", cfg, top_ints, LW_ARRAY_SIZE(top_ints))) < 0) {
 		goto fail;
 	}
-	cfg->workers = (int)v;
 	if (cfg->workers == 0) {
 		/* Eight per core: a worker spends much of its time waiting for the
 		 * disk, the queue or the writer, and idle cores are lost time.
@@ -324,23 +324,6 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 		n = n > 0 ? n * 8 : 8;
 		cfg->workers = (int)(n > 64 ? 64 : n);
 	}
-	v = cfg->rescan_interval;
-	if ((r = cfg_get_int(&ctx, root, "/", "rescan_interval", false, 0, 31 * 86400,
-			     &v)) < 0) {
-		goto fail;
-	}
-	cfg->rescan_interval = (int)v;
-	v = cfg->degraded_rescan_interval;
-	if ((r = cfg_get_int(&ctx, root, "/", "degraded_rescan_interval", false, 1,
-			     86400, &v)) < 0) {
-		goto fail;
-	}
-	cfg->degraded_rescan_interval = (int)v;
-	v = cfg->queue_size;
-	if ((r = cfg_get_int(&ctx, root, "/", "queue_size", false, 64, 1 << 24, &v)) < 0) {
-		goto fail;
-	}
-	cfg->queue_size = (int)v;
 	if ((r = load_classify(&ctx, root, cfg)) < 0) {
 		goto fail;
 	}

@@ -190,26 +190,19 @@ load_admins(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg
 
 /* Every integer under "limits", with its bounds; defaults are set in
  * collector_config_load(). */
-static const struct {
-	const char *key;
-	size_t offset; /* of a long long or an int in struct collector_config */
-	bool is_ll;
-	long long min, max;
-} limits[] = {
+#define C struct collector_config
+static const struct cfg_int_field limits[] = {
 	/* 4 MiB is the protocol's batch limit; more is allowed for a fleet
 	 * whose events are unusually large, less for a tight front end. */
-	{"max_body_bytes", offsetof(struct collector_config, max_body_bytes), true, 4096,
-	 256LL << 20},
-	{"max_events", offsetof(struct collector_config, max_events), false, 1, 100000},
-	{"timeout_s", offsetof(struct collector_config, timeout_s), false, 1, 3600},
-	{"rate_per_minute", offsetof(struct collector_config, rate_per_minute), false, 1,
-	 10000000},
-	{"rate_burst", offsetof(struct collector_config, rate_burst), false, 1, 10000000},
-	{"max_connections", offsetof(struct collector_config, max_connections), false, 16,
-	 1000000},
-	{"max_handshakes_per_address", offsetof(struct collector_config, max_handshakes_per_address),
-	 false, 1, 1000000},
+	CFG_LL(C, max_body_bytes, "max_body_bytes", 4096, 256LL << 20),
+	CFG_INT(C, max_events, "max_events", 1, 100000),
+	CFG_INT(C, timeout_s, "timeout_s", 1, 3600),
+	CFG_INT(C, rate_per_minute, "rate_per_minute", 1, 10000000),
+	CFG_INT(C, rate_burst, "rate_burst", 1, 10000000),
+	CFG_INT(C, max_connections, "max_connections", 16, 1000000),
+	CFG_INT(C, max_handshakes_per_address, "max_handshakes_per_address", 1, 1000000),
 };
+#undef C
 
 static int
 load_limits(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg)
@@ -224,18 +217,10 @@ load_limits(struct cfg_ctx *ctx, const cJSON *root, struct collector_config *cfg
 	}
 	keys[LW_ARRAY_SIZE(limits)] = NULL;
 	int r = cfg_check_keys(ctx, l, "/limits", keys);
-	for (size_t i = 0; i < LW_ARRAY_SIZE(limits) && r == 0; i++) {
-		char *field = (char *)cfg + limits[i].offset;
-		long long v = limits[i].is_ll ? *(long long *)field : *(int *)field;
-		r = cfg_get_int(ctx, l, "/limits", limits[i].key, false, limits[i].min,
-				limits[i].max, &v);
-		if (limits[i].is_ll) {
-			*(long long *)field = v;
-		} else {
-			*(int *)field = (int)v;
-		}
+	if (r < 0) {
+		return r;
 	}
-	return r;
+	return cfg_get_ints(ctx, l, "/limits", cfg, limits, LW_ARRAY_SIZE(limits));
 }
 
 int

@@ -172,6 +172,27 @@ cfg_get_int(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 }
 
 int
+cfg_get_ints(struct cfg_ctx *ctx, const cJSON *obj, const char *where, void *base,
+	     const struct cfg_int_field *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *field = (char *)base + fields[i].offset;
+		long long v = fields[i].is_ll ? *(long long *)field : *(int *)field;
+		int r = cfg_get_int(ctx, obj, where, fields[i].key, false, fields[i].min,
+				    fields[i].max, &v);
+		if (r < 0) {
+			return r;
+		}
+		if (fields[i].is_ll) {
+			*(long long *)field = v;
+		} else {
+			*(int *)field = (int)v;
+		}
+	}
+	return 0;
+}
+
+int
 cfg_get_log_level(struct cfg_ctx *ctx, const cJSON *obj, const char *where, const char *key,
 		  enum log_level *out)
 {

@@ -44,6 +44,25 @@ int cfg_get_string(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 int cfg_get_int(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 		const char *key, bool required, long long min, long long max,
 		long long *out);
+/* One optional integer member of a configuration object, stored into the
+ * int (or long long, @is_ll) at @offset in the caller's struct: a loader
+ * keeps its integers in one table instead of a block per key. */
+struct cfg_int_field {
+	const char *key;
+	size_t offset;
+	bool is_ll;
+	long long min, max;
+};
+#define CFG_INT(type, field, key, min, max) \
+	{key, offsetof(type, field), false, min, max}
+#define CFG_LL(type, field, key, min, max) \
+	{key, offsetof(type, field), true, min, max}
+
+/* Reads every field of @fields present in @obj into @base; an absent key
+ * keeps the value already there (the default). Stops at the first error. */
+int cfg_get_ints(struct cfg_ctx *ctx, const cJSON *obj, const char *where, void *base,
+		 const struct cfg_int_field *fields, size_t n);
+
 /* "log_level": error, warn, info or debug; *out untouched when missing. */
 int cfg_get_log_level(struct cfg_ctx *ctx, const cJSON *obj, const char *where,
 		      const char *key, enum log_level *out);
