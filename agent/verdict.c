@@ -694,9 +694,17 @@ verdict_wants(const struct verdict *vd, const struct file_rec *rec)
 	if (rec->rank > 0 || policy_wants_plain_files(vd->policy)) {
 		return true;
 	}
-	/* Findings of a plain file say so in these exact words (worker.c
-	 * stores cJSON's unformatted print); anything else is parsed. */
-	const char *f = rec->findings;
-	return f && (!strstr(f, "\"pii\":[]") || !strstr(f, "\"matches\":[]") ||
-		     (strstr(f, "\"rules\":[") && !strstr(f, "\"rules\":[]")));
+	/* Parsed, not searched: the findings of a plain file are a few dozen
+	 * bytes, and a parse cannot be fooled by the way they happen to be
+	 * printed. Any non-empty list is enough to ask the policy; facts_load()
+	 * then keeps only well-formed entries. */
+	if (!rec->findings) {
+		return false;
+	}
+	cJSON *root = cJSON_Parse(rec->findings);
+	bool any = cJSON_GetArraySize(cJSON_GetObjectItem(root, WIRE_KEY_PII)) > 0 ||
+		   cJSON_GetArraySize(cJSON_GetObjectItem(root, WIRE_KEY_MATCHES)) > 0 ||
+		   cJSON_GetArraySize(cJSON_GetObjectItem(root, WIRE_KEY_RULES)) > 0;
+	cJSON_Delete(root);
+	return any;
 }
