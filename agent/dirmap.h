@@ -2,7 +2,7 @@
  *
  * Our source of truth for which directory a watch descriptor stands for
  * (libinotifytools' own maps go stale on renames and deletions, see
- * shared/notes/libinotifytools.md §3). Each node knows its parent and its
+ * doc/notes/libinotifytools.md §3). Each node knows its parent and its
  * name, so a directory rename is one relink and paths are rebuilt on demand.
  * Indexed by wd and by (dev, ino). Watcher thread only. */
 #pragma once

@@ -3,7 +3,7 @@
  * One row per path (the current file, or the last one that was there, with
  * when it went). Paths are BLOBs: file names are bytes. A connection belongs
  * to one thread: the writer thread owns the only writing connection; each
- * worker and the CLI open their own read-only ones. Returns follow STYLE.md:
+ * worker and the CLI open their own read-only ones. Returns follow doc/style.md:
  * 0 / 1 or -errno. */
 #pragma once
 

@@ -2,7 +2,7 @@
  *
  * libinotifytools keeps process-global state and is not thread-safe: the
  * watcher thread makes every call. We use only its safe subset
- * (shared/notes/libinotifytools.md §2): initialize, watch_file, next_events
+ * (doc/notes/libinotifytools.md §2): initialize, watch_file, next_events
  * with num = 1, remove_watch_by_wd on live watches, error, cleanup. Its own
  * wd/path maps are never consulted; agent/dirmap.c is the truth.
  *

@@ -3,7 +3,7 @@
  * Owns: the event backend, the directory map, the walks and the pending
  * renames. Runs on its own thread; the public functions only touch atomics.
  *
- * How nothing is missed (shared/notes/libinotifytools.md §5-7):
+ * How nothing is missed (doc/notes/libinotifytools.md §5-7):
  * - Every directory is watched before it is listed, by our own pre-order
  *   walker, so a file created during the listing is either listed or
  *   reported by an event.

@@ -1,7 +1,7 @@
 /* worker.c — worker threads (see worker.h).
  * Owns: per worker, a read-only inventory connection, a SHA-256 context and
  * a read buffer, reused across files (a fresh buffer per file costs page
- * faults; shared/bench/README.md). */
+ * faults; doc/benchmarking.md). */
 #include "worker.h"
 
 #include <errno.h>

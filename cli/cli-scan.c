@@ -191,7 +191,7 @@ string_member(const cJSON *r, const char *key)
 	return cJSON_IsString(v) ? v : NULL;
 }
 
-/* The DESIGN.md line: path, sha256, size, type, classification, pii,
+/* The doc/design.md line: path, sha256, size, type, classification, pii,
  * matches, error — in that order; with --policy, "rules" (the policy's
  * detectors that fired) after matches. Written out directly rather than
  * through a second cJSON tree: one per file. */

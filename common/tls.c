@@ -83,7 +83,7 @@ lw_tls_ctx_new(enum lw_tls_role role, const struct lw_tls_files *files,
 	}
 	char why[256];
 	r = -EPROTO;
-	/* TLS 1.2 is the floor (DESIGN.md); the maximum stays at the
+	/* TLS 1.2 is the floor (doc/design.md); the maximum stays at the
 	 * library's best, so 1.3 is chosen whenever the peer has it. */
 	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
 		snprintf(err, errlen, "openssl: cannot require TLS 1.2");

@@ -117,7 +117,7 @@ ok(r.returncode == 1 and line.get("rules") == ["nightjar"]
    "scan --policy reports the detectors that fired", r.stdout + r.stderr)
 r = subprocess.run([LEAKWATCH, "scan", "--json", njf], stdout=subprocess.PIPE)
 ok(r.returncode == 0 and "rules" not in json.loads(r.stdout),
-   "without --policy the scan line keeps the DESIGN.md keys", r.stdout)
+   "without --policy the scan line keeps the doc/design.md keys", r.stdout)
 
 # a baseline finds what was in the wrong place before the agent started
 early = os.path.join(root, "staging", "early.txt")

@@ -1,6 +1,6 @@
 /* policy-probe.c — development tool: classify plain-text files with the
  * detection core and print one JSON line per file in the shape of
- * `leakwatch scan --json` (DESIGN.md), for ../shared/corpus/evaluate.
+ * `leakwatch scan --json` (doc/design.md), for ../shared/corpus/evaluate.
  *
  *   policy-probe [-m MAX_BYTES] [--bench N] FILE...
  *

@@ -2,7 +2,7 @@
  * extract_buffer() (policy/extract), classify every document with
  * classify_document(), fold members into their container with
  * classify_merge(), and print one JSON line per file in the shape of
- * `leakwatch scan --json` (DESIGN.md), for ../shared/corpus/evaluate.
+ * `leakwatch scan --json` (doc/design.md), for ../shared/corpus/evaluate.
  *
  *   extract-probe [-d] [-t MS] [--bench N] FILE...
  *

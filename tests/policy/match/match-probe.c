@@ -1,7 +1,7 @@
 /* match-probe.c — development tool: register the corpus's registered
  * documents, then classify plain-text files with registered-document
  * matching and print one JSON line per file in the shape of
- * `leakwatch scan --json` (DESIGN.md), for ../shared/corpus/evaluate.
+ * `leakwatch scan --json` (doc/design.md), for ../shared/corpus/evaluate.
  *
  *   match-probe -r MANIFEST [-b BENIGN]... [-v] [--bench N] FILE...
  *
