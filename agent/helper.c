@@ -186,16 +186,12 @@ start(struct helper *h)
 	return r;
 }
 
-static int
-start_once(struct helper *h)
+/* The helper's command line: the limits, then the fingerprint database and
+ * the detectors when there are any. @argv has room for all; @lim holds the
+ * numbers' text. */
+static void
+helper_argv(const struct helper *h, char lim[][16], char **argv)
 {
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		return -errno;
-	}
-	const char *bin = helper_binary();
-	char *argv[2 * CLASSIFY_LIMIT_COUNT + 6];
-	char lim[CLASSIFY_LIMIT_COUNT][16];
 	size_t a = 0;
 	argv[a++] = (char *)"leakwatch-classify";
 	a += classify_limits_argv(&h->o.lim, lim, argv + a);
@@ -208,9 +204,61 @@ start_once(struct helper *h)
 		argv[a++] = h->detectors;
 	}
 	argv[a] = NULL;
+}
+
+/* An ASan build cannot have RLIMIT_AS (sandbox.c): it caps single
+ * allocations instead, and skips the exit-time leak check, whose tracer
+ * needs system calls the sandbox forbids. Returns an environment to free
+ * with asan_env_free(), or NULL outside ASan builds. */
+static char **
+asan_env_new(int memory_mb)
+{
+	if (!LW_ASAN) {
+		return NULL;
+	}
+	size_t n = 0;
+	while (environ[n]) {
+		n++;
+	}
+	char **env = lw_new(char *, n + 2);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0) {
+			env[k++] = environ[i];
+		}
+	}
+	env[k++] = lw_asprintf("ASAN_OPTIONS=detect_leaks=0:max_allocation_size_mb=%d:"
+			       "allocator_may_return_null=0",
+			       memory_mb);
+	env[k] = NULL;
+	return env;
+}
+
+static void
+asan_env_free(char **env)
+{
+	if (!env) {
+		return;
+	}
+	for (size_t i = 0; env[i]; i++) {
+		if (strncmp(env[i], "ASAN_OPTIONS=", 13) == 0) {
+			free(env[i]);
+		}
+	}
+	free(env);
+}
+
+/* Spawns the helper with @fd as its descriptor 3, every signal unblocked
+ * and at its default. Returns 0 or a positive errno (posix_spawn's). */
+static int
+spawn_helper(struct helper *h, const char *bin, int fd, pid_t *pid)
+{
+	char *argv[2 * CLASSIFY_LIMIT_COUNT + 6];
+	char lim[CLASSIFY_LIMIT_COUNT][16];
+	helper_argv(h, lim, argv);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 3); /* dup2 clears CLOEXEC */
+	posix_spawn_file_actions_adddup2(&fa, fd, 3); /* dup2 clears CLOEXEC */
 	posix_spawnattr_t at;
 	posix_spawnattr_init(&at);
 	sigset_t none, dfl;
@@ -219,54 +267,24 @@ start_once(struct helper *h)
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &dfl);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	char **env = environ;
-	char **asan_env = NULL;
-	if (LW_ASAN) {
-		/* An ASan build cannot have RLIMIT_AS (sandbox.c): cap single
-		 * allocations instead, and skip the exit-time leak check, whose
-		 * tracer needs system calls the sandbox forbids. */
-		size_t n = 0;
-		while (environ[n]) {
-			n++;
-		}
-		asan_env = lw_new(char *, n + 2);
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0) {
-				asan_env[k++] = environ[i];
-			}
-		}
-		asan_env[k++] = lw_asprintf("ASAN_OPTIONS=detect_leaks=0:max_allocation_size_mb=%d:"
-					    "allocator_may_return_null=0",
-					    h->o.lim.v[CLASSIFY_MEMORY_MB]);
-		asan_env[k] = NULL;
-		env = asan_env;
-	}
-	pid_t pid;
-	int r = posix_spawn(&pid, bin, &fa, &at, argv, env);
-	if (asan_env) {
-		for (size_t i = 0; asan_env[i]; i++) {
-			if (strncmp(asan_env[i], "ASAN_OPTIONS=", 13) == 0) {
-				free(asan_env[i]);
-			}
-		}
-		free(asan_env);
-	}
+	char **asan_env = asan_env_new(h->o.lim.v[CLASSIFY_MEMORY_MB]);
+	int r = posix_spawn(pid, bin, &fa, &at, argv, asan_env ? asan_env : environ);
+	asan_env_free(asan_env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
-	close(sv[1]);
-	if (r != 0) {
-		close(sv[0]);
-		log_warn_ratelimit(&helper_rl, "classify: cannot start %s: %s", bin, strerror(r));
-		return -r;
-	}
-	h->pid = pid;
-	h->sock = sv[0];
+	return r;
+}
+
+/* Waits for the helper's ready message, which carries the fingerprint
+ * generation it loaded. Returns 0 or -errno (the helper stopped). */
+static int
+await_ready(struct helper *h, const char *bin)
+{
 	uint32_t type = 0;
 	char *payload = NULL;
 	size_t len = 0;
-	r = ipc_reader_recv(h->sock, &h->rd, clock_mono_ns() + HELPER_START_TIMEOUT_NS, &type,
-			    &payload, &len, NULL);
+	int r = ipc_reader_recv(h->sock, &h->rd, clock_mono_ns() + HELPER_START_TIMEOUT_NS, &type,
+				&payload, &len, NULL);
 	if (r < 0 || type != HELPER_MSG_READY) {
 		char why[128] = "no greeting";
 		stop(h, why, sizeof(why));
@@ -281,6 +299,27 @@ start_once(struct helper *h)
 	cJSON_Delete(o);
 	free(payload);
 	return 0;
+}
+
+static int
+start_once(struct helper *h)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		return -errno;
+	}
+	const char *bin = helper_binary();
+	pid_t pid;
+	int r = spawn_helper(h, bin, sv[1], &pid);
+	close(sv[1]);
+	if (r != 0) {
+		close(sv[0]);
+		log_warn_ratelimit(&helper_rl, "classify: cannot start %s: %s", bin, strerror(r));
+		return -r;
+	}
+	h->pid = pid;
+	h->sock = sv[0];
+	return await_ready(h, bin);
 }
 
 /* {"error": "classify: helper <what>"} */

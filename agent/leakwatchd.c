@@ -299,12 +299,11 @@ secure_state_dir(const struct agent_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* Parses the command line into @config, @check_only and @verbose. Returns
+ * -1 to go on, or the exit status (0 after --version or --help). */
+static int
+parse_args(int argc, char **argv, const char **config, bool *check_only, bool *verbose)
 {
-	log_init("leakwatchd");
-	const char *config = "/etc/leakwatch/agent.json";
-	bool check_only = false, verbose = false;
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 'C'},
@@ -317,13 +316,13 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config = optarg;
+			*config = optarg;
 			break;
 		case 'C':
-			check_only = true;
+			*check_only = true;
 			break;
 		case 'v':
-			verbose = true;
+			*verbose = true;
 			break;
 		case 'V':
 			printf("leakwatchd %s\n", LW_VERSION);
@@ -340,26 +339,186 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* The configuration, its state directory made private and the policy:
+ * everything that can be wrong with the files before anything starts.
+ * Prints the one precise message and returns -1 on a problem. */
+static int
+load_setup(const char *config, struct agent_config **cfg, struct policy **policy)
+{
+	char err[1024];
+	if (agent_config_load(config, true, cfg, err, sizeof(err)) < 0 ||
+	    secure_state_dir(*cfg, err, sizeof(err)) < 0 ||
+	    load_policy(*cfg, policy, err, sizeof(err)) < 0) {
+		fprintf(stderr, "leakwatchd: %s\n", err);
+		agent_config_free(*cfg);
+		*cfg = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Signals are handled by the loop's signalfd; they are blocked before any
+ * thread starts so that every thread inherits the mask. */
+static void
+block_signals(void)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+}
+
+/* The running agent's parts, owned by the main thread. A part not (yet)
+ * started is NULL, so daemon_stop() can undo any prefix of daemon_start(). */
+struct daemon {
+	const struct agent_config *cfg;
+	const struct watch_backend *be; /* set while initialised and not handed over */
+	struct store *st;               /* until the writer takes it */
+	struct writer *wr;
+	struct wq *q;
+	struct worker_pool *pool;
+	struct watcher *wt;
+	struct worker_classify cls;
+	struct policy_state ps;
+	struct report_state rs;
+	int64_t started;
+};
+
+/* Starts the parts in dependency order: backend, store, writer, reporter,
+ * the policy, queue, workers, watcher. Takes @policy. Returns 0 or -errno
+ * (logged); on failure what was started is left for daemon_stop(). */
+static int
+daemon_start(struct daemon *d, struct policy *policy)
+{
+	const struct agent_config *cfg = d->cfg;
+	char err[1024];
+	int r;
+	/* First, while our fd numbers are low: libinotifytools select()s on
+	 * its fd and aborts for fds >= FD_SETSIZE. */
+	if ((r = watch_backend_inotifytools.init()) < 0) {
+		log_err("main: cannot initialise %s: %s", watch_backend_inotifytools.name,
+			strerror(-r));
+		policy_free(policy);
+		return r;
+	}
+	d->be = &watch_backend_inotifytools;
+	if ((r = store_open(cfg->db_path, DB_MODE_WRITER, &d->st, err, sizeof(err))) < 0) {
+		log_err("main: %s", err);
+		policy_free(policy);
+		return r;
+	}
+	int64_t epoch = 0;
+	store_meta_get(d->st, "epoch", &epoch);
+	bool empty = store_is_empty(d->st) == 1;
+	d->cls = (struct worker_classify){
+		.enabled = cfg->classify,
+		.helper = {.db_path = cfg->db_path, .lim = cfg->classify_limits},
+		.fp_gen = fpstore_generation(store_db(d->st)),
+	};
+	d->ps.detectors = lw_strdup(policy_detectors_json(policy));
+	d->cls.helper.detectors_json = d->ps.detectors;
+	if ((r = writer_start(d->st, WRITER_BACKLOG, epoch, &d->wr)) < 0) {
+		log_err("main: cannot start the writer: %s", strerror(-r));
+		policy_free(policy);
+		return r;
+	}
+	d->st = NULL; /* the writer's now */
+	if (cfg->collector_url) {
+		struct reporter_opts ro = {
+			.url = cfg->collector_url, .ca = cfg->collector_ca,
+			.cert = cfg->collector_cert, .key = cfg->collector_key,
+			.crl = cfg->collector_crl, .db_path = cfg->db_path,
+			.heartbeat_s = cfg->heartbeat_s, .batch_max = cfg->batch_max};
+		if ((r = reporter_start(&ro, d->wr, &d->rs.rep, err, sizeof(err))) < 0) {
+			log_err("main: collector: %s", err);
+			policy_free(policy);
+			return r;
+		}
+		log_info("main: reporting to %s", cfg->collector_url);
+	}
+	/* before the watcher: every file the walk records is judged */
+	d->ps.loaded_ns = d->ps.tried_ns = clock_wall_ns();
+	submit_policy(cfg, d->wr, policy);
+	d->q = wq_new((size_t)cfg->queue_size);
+	if ((r = worker_pool_start(cfg->workers, cfg->db_path, empty, &d->cls, d->q, d->wr,
+				   &d->pool)) < 0) {
+		log_err("main: cannot start the workers: %s", strerror(-r));
+		return r;
+	}
+	if ((r = watcher_start(cfg, d->be, d->q, d->wr, epoch, &d->wt)) < 0) {
+		log_err("main: cannot start the watcher: %s", strerror(-r));
+		return r;
+	}
+	writer_set_rescan(d->wr, rescan_all, d->wt);
+	log_info("main: leakwatchd %s watching %zu root(s) with %d worker(s); state in %s",
+		 LW_VERSION, cfg->nroots, cfg->workers, cfg->state_dir);
+	return 0;
+}
+
+/* Stops what daemon_start() started, in reverse. After a run, the last
+ * status ("not running", with the final figures) is written before the
+ * writer goes; what the collector has not acknowledged stays in the
+ * outbox. */
+static void
+daemon_stop(struct daemon *d)
+{
+	struct watcher_stats ws;
+	bool ran = d->wt != NULL;
+	if (ran) {
+		watcher_get_stats(d->wt, &ws);
+		writer_set_rescan(d->wr, NULL, NULL);
+		watcher_stop(d->wt);
+		d->be = NULL; /* finalised by watcher_stop() */
+	}
+	if (d->pool) {
+		wq_close(d->q);
+		worker_pool_join(d->pool);
+	}
+	if (ran) {
+		struct status_policy sp = {.file = d->cfg->policy, .loaded_ns = d->ps.loaded_ns,
+					   .tried_ns = d->ps.tried_ns,
+					   .error = d->ps.error[0] ? d->ps.error : NULL,
+					   .violations = writer_violations(d->wr)};
+		struct reporter_stats rst;
+		if (d->rs.rep) {
+			reporter_get_stats(d->rs.rep, &rst);
+		}
+		writer_status(d->wr, getpid(),
+			      status_build(d->cfg, &ws, &sp, d->rs.rep ? &rst : NULL, 0, d->started,
+					   true));
+	}
+	wq_free(d->q);
+	reporter_stop(d->rs.rep);
+	writer_stop(d->wr);
+	store_close(d->st);
+	if (d->be) {
+		d->be->fini();
+	}
+	free(d->ps.detectors);
+}
+
+int
+main(int argc, char **argv)
+{
+	log_init("leakwatchd");
+	const char *config = "/etc/leakwatch/agent.json";
+	bool check_only = false, verbose = false;
+	int r = parse_args(argc, argv, &config, &check_only, &verbose);
+	if (r >= 0) {
+		return r;
+	}
 	/* Everything the agent creates (the database and its WAL, the
 	 * quarantine) is its own alone; modes it means to give, it sets. */
 	umask(077);
 	struct agent_config *cfg = NULL;
-	char err[1024];
-	int r = agent_config_load(config, true, &cfg, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "leakwatchd: %s\n", err);
-		return 2;
-	}
-	if (secure_state_dir(cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "leakwatchd: %s\n", err);
-		agent_config_free(cfg);
-		return 2;
-	}
 	struct policy *policy = NULL;
-	struct policy_state ps = {0};
-	if (load_policy(cfg, &policy, err, sizeof(err)) < 0) {
-		fprintf(stderr, "leakwatchd: %s\n", err);
-		agent_config_free(cfg);
+	if (load_setup(config, &cfg, &policy) < 0) {
 		return 2;
 	}
 	if (check_only) {
@@ -369,117 +528,13 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : cfg->log_level);
-
-	/* Signals are handled by the loop's signalfd; block them before any
-	 * thread starts so that every thread inherits the mask. */
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-
-	int64_t started = clock_wall_ns();
-	const struct watch_backend *be = &watch_backend_inotifytools;
-	struct store *st = NULL;
-	struct writer *wr = NULL;
-	struct wq *q = NULL;
-	struct worker_pool *pool = NULL;
-	struct watcher *wt = NULL;
-	/* First, while our fd numbers are low: libinotifytools select()s on
-	 * its fd and aborts for fds >= FD_SETSIZE. */
-	if ((r = be->init()) < 0) {
-		log_err("main: cannot initialise %s: %s", be->name, strerror(-r));
-		goto fail_backend;
+	block_signals();
+	struct daemon d = {.cfg = cfg, .started = clock_wall_ns()};
+	r = daemon_start(&d, policy);
+	if (r >= 0) {
+		r = run_loop(cfg, d.wt, d.q, d.wr, d.pool, &d.ps, &d.rs, d.started, d.cls.fp_gen);
 	}
-	if ((r = store_open(cfg->db_path, DB_MODE_WRITER, &st, err, sizeof(err))) < 0) {
-		log_err("main: %s", err);
-		goto fail_store;
-	}
-	int64_t epoch = 0;
-	store_meta_get(st, "epoch", &epoch);
-	bool empty = store_is_empty(st) == 1;
-	struct worker_classify cls = {
-		.enabled = cfg->classify,
-		.helper = {.db_path = cfg->db_path, .lim = cfg->classify_limits},
-		.fp_gen = fpstore_generation(store_db(st)),
-	};
-	ps.detectors = lw_strdup(policy_detectors_json(policy));
-	cls.helper.detectors_json = ps.detectors;
-	if ((r = writer_start(st, WRITER_BACKLOG, epoch, &wr)) < 0) {
-		log_err("main: cannot start the writer: %s", strerror(-r));
-		store_close(st);
-		goto fail_store;
-	}
-	struct report_state rs = {0};
-	if (cfg->collector_url) {
-		struct reporter_opts ro = {
-			.url = cfg->collector_url, .ca = cfg->collector_ca,
-			.cert = cfg->collector_cert, .key = cfg->collector_key,
-			.crl = cfg->collector_crl, .db_path = cfg->db_path,
-			.heartbeat_s = cfg->heartbeat_s, .batch_max = cfg->batch_max};
-		if ((r = reporter_start(&ro, wr, &rs.rep, err, sizeof(err))) < 0) {
-			log_err("main: collector: %s", err);
-			writer_stop(wr);
-			goto fail_store;
-		}
-		log_info("main: reporting to %s", cfg->collector_url);
-	}
-	/* before the watcher: every file the walk records is judged */
-	ps.loaded_ns = ps.tried_ns = clock_wall_ns();
-	submit_policy(cfg, wr, policy);
-	policy = NULL;
-	q = wq_new((size_t)cfg->queue_size);
-	if ((r = worker_pool_start(cfg->workers, cfg->db_path, empty, &cls, q, wr, &pool)) < 0) {
-		log_err("main: cannot start the workers: %s", strerror(-r));
-		goto fail_workers;
-	}
-	if ((r = watcher_start(cfg, be, q, wr, epoch, &wt)) < 0) {
-		log_err("main: cannot start the watcher: %s", strerror(-r));
-		goto fail_watcher;
-	}
-	writer_set_rescan(wr, rescan_all, wt);
-	log_info("main: leakwatchd %s watching %zu root(s) with %d worker(s); state in %s",
-		 LW_VERSION, cfg->nroots, cfg->workers, cfg->state_dir);
-	r = run_loop(cfg, wt, q, wr, pool, &ps, &rs, started, cls.fp_gen);
-	struct watcher_stats ws;
-	watcher_get_stats(wt, &ws);
-	writer_set_rescan(wr, NULL, NULL);
-	watcher_stop(wt);
-	wq_close(q);
-	worker_pool_join(pool);
-	pool = NULL;
-	{
-		struct status_policy sp = {.file = cfg->policy, .loaded_ns = ps.loaded_ns,
-					   .tried_ns = ps.tried_ns,
-					   .error = ps.error[0] ? ps.error : NULL,
-					   .violations = writer_violations(wr)};
-		struct reporter_stats rst;
-		if (rs.rep) {
-			reporter_get_stats(rs.rep, &rst);
-		}
-		writer_status(wr, getpid(),
-			      status_build(cfg, &ws, &sp, rs.rep ? &rst : NULL, 0, started, true));
-	}
-	be = NULL; /* finalised by watcher_stop() */
-fail_watcher:
-	if (pool) {
-		wq_close(q);
-		worker_pool_join(pool);
-	}
-fail_workers:
-	wq_free(q);
-	/* what the collector has not acknowledged stays in the outbox */
-	reporter_stop(rs.rep);
-	writer_stop(wr);
-fail_store:
-	if (be) {
-		be->fini();
-	}
-fail_backend:
-	free(ps.detectors);
-	policy_free(policy);
+	daemon_stop(&d);
 	agent_config_free(cfg);
 	return r < 0 ? 1 : 0;
 }

@@ -114,6 +114,13 @@ facts_load(struct facts *fa, const char *path, size_t len, const struct file_rec
 	return fa->sensitive;
 }
 
+/* For CLEANUP(): the facts' tree goes with them on every exit. */
+static void
+facts_fini(struct facts *fa)
+{
+	cJSON_Delete(fa->root);
+}
+
 void
 verdict_set_sightings(struct verdict *vd, bool on)
 {
@@ -448,9 +455,8 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha) {
 		return 0;
 	}
-	struct facts fa;
+	CLEANUP(facts_fini) struct facts fa = {0};
 	if (!facts_load(&fa, path, len, rec) && !policy_wants_plain_files(vd->policy)) {
-		cJSON_Delete(fa.root);
 		/* no longer sensitive (re-classified): not there any more as such */
 		return old && vd->sightings ? sightings_gone(vd->vs, path, len, now) : 0;
 	}
@@ -463,7 +469,6 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 				  : 0;
 	}
 	if (rs < 0) {
-		cJSON_Delete(fa.root);
 		return rs;
 	}
 	struct change c = {.path = path, .len = len, .rec = rec, .fa = &fa};
@@ -494,9 +499,7 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 	} else {
 		c.ev.kind = POLICY_EV_BASELINE; /* re-classified, touched */
 	}
-	int r = judge(vd, &c, now);
-	cJSON_Delete(fa.root);
-	return r;
+	return judge(vd, &c, now);
 }
 
 static int
@@ -506,9 +509,8 @@ judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
 	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha) {
 		return 0;
 	}
-	struct facts fa;
+	CLEANUP(facts_fini) struct facts fa = {0};
 	if (!facts_load(&fa, to, tlen, rec) && !policy_wants_plain_files(vd->policy)) {
-		cJSON_Delete(fa.root);
 		return 0;
 	}
 	int rs = 0;
@@ -519,16 +521,13 @@ judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
 		}
 	}
 	if (rs < 0) {
-		cJSON_Delete(fa.root);
 		return rs;
 	}
 	struct change c = {.path = to, .len = tlen, .rec = rec, .fa = &fa, .from = from};
 	c.ev.kind = POLICY_EV_MOVED;
 	c.ev.zones = policy_zones_of(vd->policy, to, tlen);
 	c.ev.from_zones = policy_zones_of(vd->policy, from, strlen(from));
-	int r = judge(vd, &c, now);
-	cJSON_Delete(fa.root);
-	return r;
+	return judge(vd, &c, now);
 }
 
 struct moved_ctx {
@@ -603,10 +602,9 @@ reeval_row(const struct store_row *row, void *arg)
 	if (row->rec.kind != FILE_KIND_REGULAR || !row->rec.has_sha) {
 		return 0;
 	}
-	struct facts fa;
+	CLEANUP(facts_fini) struct facts fa = {0};
 	if (!facts_load(&fa, row->path, row->path_len, &row->rec) &&
 	    !policy_wants_plain_files(x->vd->policy)) {
-		cJSON_Delete(fa.root);
 		return 0;
 	}
 	x->files++;
@@ -615,15 +613,12 @@ reeval_row(const struct store_row *row, void *arg)
 					  x->now)
 			 : 0;
 	if (rs < 0) {
-		cJSON_Delete(fa.root);
 		return rs;
 	}
 	struct change c = {.path = row->path, .len = row->path_len, .rec = &row->rec, .fa = &fa};
 	c.ev.kind = POLICY_EV_BASELINE;
 	c.ev.zones = policy_zones_of(x->vd->policy, row->path, row->path_len);
-	int r = judge(x->vd, &c, x->now);
-	cJSON_Delete(fa.root);
-	return r;
+	return judge(x->vd, &c, x->now);
 }
 
 void

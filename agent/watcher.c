@@ -364,43 +364,13 @@ walk_finish(struct watcher *w, struct walk *wk)
 	}
 }
 
-/* Opens, watches (if not yet) and lists one directory of a walk. */
-static void
-walk_visit(struct watcher *w, struct walk *wk, struct walk_entry *e)
+/* The map's node for the directory @e names, whose inode is @st: the same
+ * node if it moved here (a rename the map had not heard of), else a new
+ * one replacing whatever had the name before. */
+static struct dir_node *
+node_for(struct watcher *w, const struct walk_entry *e, const struct stat *st)
 {
-	if (e->parent && e->parent->detached) {
-		return; /* its parent went away meanwhile */
-	}
-	size_t plen;
-	AUTOFREE char *path = e->parent ? join(w, e->parent, e->name, e->len, &plen)
-					: lw_strndup(e->name, e->len);
-	if (!e->parent) {
-		plen = e->len;
-	}
-	if (e->parent && path_is_excluded(w, path, plen)) {
-		return;
-	}
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		int err = errno;
-		if (err == ENOTDIR || err == ELOOP) {
-			wq_push(w->q, path, plen); /* no longer a directory */
-		} else if (err != ENOENT) {
-			log_warn_ratelimit(&watch_rl, "watch: %s: cannot open directory: %s",
-					   path, strerror(err));
-		}
-		return;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return;
-	}
-	if ((uint64_t)st.st_dev == w->state_dev && (uint64_t)st.st_ino == w->state_ino) {
-		close(fd); /* our own state: never watched, never recorded */
-		return;
-	}
-	struct dir_node *n = dirmap_by_inode(w->map, st.st_dev, st.st_ino);
+	struct dir_node *n = dirmap_by_inode(w->map, st->st_dev, st->st_ino);
 	if (n && (n->parent != e->parent || n->name_len != e->len ||
 		  memcmp(n->name, e->name, e->len) != 0)) {
 		if (!e->parent || !n->parent) {
@@ -417,27 +387,41 @@ walk_visit(struct watcher *w, struct walk *wk, struct walk_entry *e)
 			/* another directory used to have this name */
 			remove_subtree(w, old, true);
 		}
-		n = dirmap_add(w->map, e->parent, e->name, e->len, st.st_dev, st.st_ino);
+		n = dirmap_add(w->map, e->parent, e->name, e->len, st->st_dev, st->st_ino);
 	}
-	if (n->wd < 0) {
-		int wd = w->be->add(fd, path);
-		if (wd >= 0) {
-			struct dir_node *clash = dirmap_by_wd(w->map, wd);
-			if (clash && clash != n) {
-				/* the kernel reuses wds only after the old watch
-				 * is gone; the map has not heard yet */
-				set_wd(w, clash, -1);
-			}
-			set_wd(w, n, wd);
-		} else if (wd == -ENOSPC) {
-			note_watch_limit(w, path);
-		} else {
-			log_warn_ratelimit(&watch_rl, "watch: %s: cannot watch: %s", path,
-					   strerror(-wd));
-		}
-	}
-	n->visit_epoch = wk->epoch;
+	return n;
+}
 
+/* Adds the watch of @n (open as @fd) unless it has one. */
+static void
+watch_node(struct watcher *w, struct dir_node *n, int fd, const char *path)
+{
+	if (n->wd >= 0) {
+		return;
+	}
+	int wd = w->be->add(fd, path);
+	if (wd >= 0) {
+		struct dir_node *clash = dirmap_by_wd(w->map, wd);
+		if (clash && clash != n) {
+			/* the kernel reuses wds only after the old watch is
+			 * gone; the map has not heard yet */
+			set_wd(w, clash, -1);
+		}
+		set_wd(w, n, wd);
+	} else if (wd == -ENOSPC) {
+		note_watch_limit(w, path);
+	} else {
+		log_warn_ratelimit(&watch_rl, "watch: %s: cannot watch: %s", path, strerror(-wd));
+	}
+}
+
+/* Lists the directory @fd (@path, node @n): subdirectories join the walk
+ * (on a flat rescan only those new to the map), everything else goes to
+ * the work queue. Takes @fd. */
+static void
+list_dir(struct watcher *w, struct walk *wk, const struct walk_entry *e, struct dir_node *n,
+	 int fd, const char *path, size_t plen)
+{
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -473,17 +457,60 @@ walk_visit(struct watcher *w, struct walk *wk, struct walk_entry *e)
 			walk_push(wk, n, nm, nlen, true);
 			continue;
 		}
-		size_t dl = plen;
-		char *child = lw_malloc(dl + 1 + nlen + 1);
-		memcpy(child, path, dl);
-		child[dl] = '/';
-		memcpy(child + dl + 1, nm, nlen + 1);
-		if (!path_is_excluded(w, child, dl + 1 + nlen)) {
-			wq_push(w->q, child, dl + 1 + nlen);
+		char *child = lw_malloc(plen + 1 + nlen + 1);
+		memcpy(child, path, plen);
+		child[plen] = '/';
+		memcpy(child + plen + 1, nm, nlen + 1);
+		if (!path_is_excluded(w, child, plen + 1 + nlen)) {
+			wq_push(w->q, child, plen + 1 + nlen);
 		}
 		free(child);
 	}
 	closedir(d);
+}
+
+/* Opens, watches (if not yet) and lists one directory of a walk. The
+ * watch comes before the listing, so that nothing created in between is
+ * missed: it is either listed or reported. */
+static void
+walk_visit(struct watcher *w, struct walk *wk, struct walk_entry *e)
+{
+	if (e->parent && e->parent->detached) {
+		return; /* its parent went away meanwhile */
+	}
+	size_t plen;
+	AUTOFREE char *path = e->parent ? join(w, e->parent, e->name, e->len, &plen)
+					: lw_strndup(e->name, e->len);
+	if (!e->parent) {
+		plen = e->len;
+	}
+	if (e->parent && path_is_excluded(w, path, plen)) {
+		return;
+	}
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		if (err == ENOTDIR || err == ELOOP) {
+			wq_push(w->q, path, plen); /* no longer a directory */
+		} else if (err != ENOENT) {
+			log_warn_ratelimit(&watch_rl, "watch: %s: cannot open directory: %s",
+					   path, strerror(err));
+		}
+		return;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return;
+	}
+	if ((uint64_t)st.st_dev == w->state_dev && (uint64_t)st.st_ino == w->state_ino) {
+		close(fd); /* our own state: never watched, never recorded */
+		return;
+	}
+	struct dir_node *n = node_for(w, e, &st);
+	watch_node(w, n, fd, path);
+	n->visit_epoch = wk->epoch;
+	list_dir(w, wk, e, n, fd, path, plen);
 }
 
 /* Lists up to @budget directories of the newest walks. Returns true if any

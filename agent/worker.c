@@ -422,6 +422,165 @@ helper_hash_max(const struct worker_pool *p)
  * a file that would otherwise wait for the whole burst. */
 #define HELPER_SHARE (4 * HELPER_WINDOW)
 
+/* The first look at the path. Returns false when that settles it: gone
+ * (or a directory, which is the watcher's), or an error recorded. */
+static bool
+stat_path(struct worker *wk, struct wq_item *it, struct stat *st)
+{
+	if (fstatat(AT_FDCWD, it->path, st, AT_SYMLINK_NOFOLLOW) < 0) {
+		int e = errno;
+		if (e == ENOENT || e == ENOTDIR) {
+			writer_gone(wk->pool->wr, it->path, it->len);
+		} else {
+			struct file_rec rec = {.kind = FILE_KIND_REGULAR};
+			rec.error = lw_asprintf("stat: %s", strerror(e));
+			put(wk, it, &rec);
+		}
+		return false;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		/* the watcher handles directories; a file row at this path is
+		 * stale */
+		writer_gone(wk->pool->wr, it->path, it->len);
+		return false;
+	}
+	return true;
+}
+
+static void
+read_link_target(const char *path, struct file_rec *rec)
+{
+	char target[4096];
+	ssize_t n = readlink(path, target, sizeof(target));
+	if (n >= 0) {
+		rec->link_target = lw_malloc((size_t)n + 1);
+		memcpy(rec->link_target, target, (size_t)n);
+		rec->link_target[n] = '\0';
+		rec->link_len = (size_t)n;
+	}
+}
+
+/* What the inventory already knows decides how much work is left: nothing
+ * (unchanged), classification only (registered documents or detectors
+ * changed since), or reading and hashing too (*need_hash). Returns true
+ * when the item is finished: unchanged, not a regular file (FIFOs, sockets,
+ * devices are never opened), or content known under another name. */
+static bool
+use_inventory(struct worker *wk, struct wq_item *it, const struct stat *st,
+	      struct file_rec *rec, bool classifying, bool *need_hash)
+{
+	int64_t gen = row_gen(atomic_load(&wk->pool->fp_gen), atomic_load(&wk->pool->det_tag));
+	struct file_rec old = {0};
+	bool lookups = lookups_begin(wk);
+	*need_hash = true;
+	if (lookups && store_lookup_path(wk->st, it->path, it->len, &old) == 1 &&
+	    unchanged(&old, rec)) {
+		if (!S_ISREG(st->st_mode) || !classifying || old.fp_gen == gen) {
+			file_rec_fini(rec);
+			seen(wk, it, &old);
+			return true;
+		}
+		carry(rec, &old);
+		*need_hash = false;
+	}
+	file_rec_fini(&old);
+	if (!S_ISREG(st->st_mode)) {
+		put(wk, it, rec);
+		return true;
+	}
+	/* Same inode and content stamp elsewhere (a rename, a hard link, a
+	 * chmod): carry the hash and findings over. */
+	if (*need_hash && lookups &&
+	    store_lookup_inode(wk->st, st->st_dev, st->st_ino, st->st_size, ts_ns(&st->st_mtim),
+			       &old) == 1) {
+		carry(rec, &old);
+		file_rec_fini(&old);
+		*need_hash = false;
+		if (!classifying || rec->fp_gen == gen) {
+			put(wk, it, rec);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Opens the file @st described, and checks that it is still that file.
+ * Returns the fd with *fst its status, or -1 with *step saying what
+ * became of the item (and @rec consumed). */
+static int
+open_same(struct worker *wk, struct wq_item *it, const struct stat *st, struct file_rec *rec,
+	  struct stat *fst, enum step *step)
+{
+	int fd = open(it->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM) {
+		/* O_NOATIME needs ownership or CAP_FOWNER */
+		fd = open(it->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		int e = errno;
+		file_rec_fini(rec);
+		*step = STEP_DONE;
+		if (e == ENOENT || e == ENOTDIR) {
+			writer_gone(wk->pool->wr, it->path, it->len);
+		} else if (e == ELOOP) {
+			*step = STEP_AGAIN; /* replaced by a symlink: look again */
+		} else {
+			rec_from_stat(rec, st);
+			rec->error = lw_asprintf("open: %s", strerror(e));
+			put(wk, it, rec);
+		}
+		return -1;
+	}
+	if (fstat(fd, fst) < 0 || fst->st_dev != st->st_dev || fst->st_ino != st->st_ino ||
+	    !S_ISREG(fst->st_mode)) {
+		close(fd);
+		file_rec_fini(rec);
+		*step = STEP_AGAIN; /* replaced between stat and open */
+		return -1;
+	}
+	rec_from_stat(rec, fst);
+	return fd;
+}
+
+/* The worker's own read: the type from the head when the helper will hash
+ * the file (@helper_hashes), else the whole file hashed when @need_hash.
+ * Returns false when that settles the item (*step; @fd closed). */
+static bool
+read_own_part(struct worker *wk, struct wq_item *it, int fd, const struct stat *fst,
+	      struct file_rec *rec, bool need_hash, bool helper_hashes, enum step *step)
+{
+	if (helper_hashes) {
+		ssize_t n = pread(fd, wk->buf, FILETYPE_HEAD_BYTES, 0);
+		const char *t = filetype_sniff(wk->buf, n > 0 ? (size_t)n : 0,
+					       (unsigned long long)fst->st_size, NULL);
+		snprintf(rec->type, sizeof(rec->type), "%s", t);
+		return true;
+	}
+	if (!need_hash) {
+		return true;
+	}
+	int r = hash_open_file(wk, fd, fst, rec);
+	if (r < 0) {
+		close(fd);
+		rec->has_sha = false;
+		rec->error = lw_asprintf("read: %s", strerror(-r));
+		log_warn_ratelimit(&worker_rl, "worker: %s: read: %s", it->path, strerror(-r));
+		put(wk, it, rec);
+		*step = STEP_DONE;
+		return false;
+	}
+	if (r == 1) {
+		if (it->retries < WORKER_MAX_RETRIES) {
+			close(fd);
+			file_rec_fini(rec);
+			*step = STEP_AGAIN;
+			return false;
+		}
+		rec->error = lw_strdup("unstable: changed while being read");
+	}
+	return true;
+}
+
 /* Looks at the path and records what it can; a regular file whose findings
  * are needed goes to the helper in a free slot and is finished when the
  * answer comes (finish()). */
@@ -431,127 +590,28 @@ examine(struct worker *wk, struct wq_item *it)
 	/* before the first look at the path: see writer_dir_gen() */
 	wk->dir_gen = writer_dir_gen(wk->pool->wr);
 	struct stat st;
-	if (fstatat(AT_FDCWD, it->path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		int e = errno;
-		if (e == ENOENT || e == ENOTDIR) {
-			writer_gone(wk->pool->wr, it->path, it->len);
-		} else {
-			struct file_rec rec = {.kind = FILE_KIND_REGULAR};
-			rec.error = lw_asprintf("stat: %s", strerror(e));
-			put(wk, it, &rec);
-		}
-		return STEP_DONE;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		/* the watcher handles directories; a file row at this path is
-		 * stale */
-		writer_gone(wk->pool->wr, it->path, it->len);
+	if (!stat_path(wk, it, &st)) {
 		return STEP_DONE;
 	}
 	struct file_rec rec = {0};
 	rec_from_stat(&rec, &st);
 	if (S_ISLNK(st.st_mode)) {
-		char target[4096];
-		ssize_t n = readlink(it->path, target, sizeof(target));
-		if (n >= 0) {
-			rec.link_target = lw_malloc((size_t)n + 1);
-			memcpy(rec.link_target, target, (size_t)n);
-			rec.link_target[n] = '\0';
-			rec.link_len = (size_t)n;
-		}
+		read_link_target(it->path, &rec);
 	}
-	int64_t gen = row_gen(atomic_load(&wk->pool->fp_gen), atomic_load(&wk->pool->det_tag));
 	bool classifying = wk->pool->classify;
-	/* What the inventory already knows decides how much work is left:
-	 * nothing (unchanged), classification only (registered documents
-	 * changed since), or reading and hashing too. */
-	bool need_hash = true;
-	struct file_rec old = {0};
-	bool lookups = lookups_begin(wk);
-	if (lookups && store_lookup_path(wk->st, it->path, it->len, &old) == 1 &&
-	    unchanged(&old, &rec)) {
-		if (!S_ISREG(st.st_mode) || !classifying || old.fp_gen == gen) {
-			file_rec_fini(&rec);
-			seen(wk, it, &old);
-			return STEP_DONE;
-		}
-		carry(&rec, &old);
-		need_hash = false;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		file_rec_fini(&old);
-		put(wk, it, &rec); /* FIFOs, sockets, devices: never opened */
+	bool need_hash;
+	if (use_inventory(wk, it, &st, &rec, classifying, &need_hash)) {
 		return STEP_DONE;
 	}
-	file_rec_fini(&old);
-	/* Same inode and content stamp elsewhere (a rename, a hard link, a
-	 * chmod): carry the hash and findings over. */
-	if (need_hash && lookups &&
-	    store_lookup_inode(wk->st, st.st_dev, st.st_ino, st.st_size, ts_ns(&st.st_mtim),
-			       &old) == 1) {
-		carry(&rec, &old);
-		file_rec_fini(&old);
-		need_hash = false;
-		if (!classifying || rec.fp_gen == gen) {
-			put(wk, it, &rec);
-			return STEP_DONE;
-		}
-	}
-
-	int fd = open(it->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
-	if (fd < 0 && errno == EPERM) {
-		/* O_NOATIME needs ownership or CAP_FOWNER */
-		fd = open(it->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	}
-	if (fd < 0) {
-		int e = errno;
-		file_rec_fini(&rec);
-		if (e == ENOENT || e == ENOTDIR) {
-			writer_gone(wk->pool->wr, it->path, it->len);
-			return STEP_DONE;
-		}
-		if (e == ELOOP) {
-			return STEP_AGAIN; /* replaced by a symlink: look again */
-		}
-		rec_from_stat(&rec, &st);
-		rec.error = lw_asprintf("open: %s", strerror(e));
-		put(wk, it, &rec);
-		return STEP_DONE;
-	}
+	enum step step;
 	struct stat fst;
-	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino ||
-	    !S_ISREG(fst.st_mode)) {
-		close(fd);
-		file_rec_fini(&rec);
-		return STEP_AGAIN; /* replaced between stat and open */
+	int fd = open_same(wk, it, &st, &rec, &fst, &step);
+	if (fd < 0) {
+		return step;
 	}
-	rec_from_stat(&rec, &fst);
 	bool helper_hashes = need_hash && classifying && fst.st_size <= helper_hash_max(wk->pool);
-	if (helper_hashes) {
-		/* the type from the head; the helper reads and hashes it all */
-		ssize_t n = pread(fd, wk->buf, FILETYPE_HEAD_BYTES, 0);
-		const char *t = filetype_sniff(wk->buf, n > 0 ? (size_t)n : 0,
-					       (unsigned long long)fst.st_size, NULL);
-		snprintf(rec.type, sizeof(rec.type), "%s", t);
-	} else if (need_hash) {
-		int r = hash_open_file(wk, fd, &fst, &rec);
-		if (r < 0) {
-			close(fd);
-			rec.has_sha = false;
-			rec.error = lw_asprintf("read: %s", strerror(-r));
-			log_warn_ratelimit(&worker_rl, "worker: %s: read: %s", it->path,
-					   strerror(-r));
-			put(wk, it, &rec);
-			return STEP_DONE;
-		}
-		if (r == 1) {
-			if (it->retries < WORKER_MAX_RETRIES) {
-				close(fd);
-				file_rec_fini(&rec);
-				return STEP_AGAIN;
-			}
-			rec.error = lw_strdup("unstable: changed while being read");
-		}
+	if (!read_own_part(wk, it, fd, &fst, &rec, need_hash, helper_hashes, &step)) {
+		return step;
 	}
 	struct inflight local;
 	struct inflight *f = classifying ? wk->free_slots[--wk->nfree] : &local;
@@ -580,7 +640,7 @@ finish(struct worker *wk, struct inflight *f, char *json)
 		/* Strictly: the helper parses hostile files, so its answer is
 		 * untrusted too; a duplicate "classification" must not let a
 		 * compromised helper show one level and store another. */
-		cJSON *o = NULL;
+		AUTOJSON cJSON *o = NULL;
 		struct lw_json_error je;
 		bool malformed = lw_json_parse(json, strlen(json), LW_JSON_BYTES, &o, &je) < 0 ||
 				 !cJSON_IsObject(o);
@@ -602,7 +662,6 @@ finish(struct worker *wk, struct inflight *f, char *json)
 				rec->error = lw_asprintf("read: %s", strerror(-r));
 			} else if (r == 1 && !rec->error) {
 				if (it->retries < WORKER_MAX_RETRIES) {
-					cJSON_Delete(o);
 					close(fd);
 					file_rec_fini(rec);
 					return true;
@@ -616,7 +675,6 @@ finish(struct worker *wk, struct inflight *f, char *json)
 		if (o) {
 			int64_t used = f->used_gen >= 0 ? f->used_gen : f->gen;
 			apply_findings(wk, o, used, f->tag, rec);
-			cJSON_Delete(o);
 		}
 		/* The helper reads the file on its own (after the worker's
 		 * hash, when the worker hashed): if the file changed in

@@ -35,6 +35,7 @@
 #include "fpstore.h"
 #include "hash.h"
 #include "ipc.h"
+#include "json.h"
 #include "log.h"
 #include "policy.h"
 #include "rules.h"
@@ -321,7 +322,7 @@ static int
 handle(struct helper_ctx *c, struct ipc_batch *out, uint32_t type, const char *payload, int fd)
 {
 	uint32_t reply = type == HELPER_MSG_FINGERPRINT ? HELPER_MSG_FP_RESULT : HELPER_MSG_RESULT;
-	cJSON *req = cJSON_Parse(payload);
+	AUTOJSON cJSON *req = cJSON_Parse(payload);
 	const char *name = req ? cJSON_GetStringValue(cJSON_GetObjectItem(req, WIRE_KEY_PATH))
 			       : NULL;
 	uint8_t sha[LW_SHA256_LEN];
@@ -341,7 +342,6 @@ handle(struct helper_ctx *c, struct ipc_batch *out, uint32_t type, const char *p
 		char err[128];
 		snprintf(err, sizeof(err), "read: %s", strerror(-n));
 		reply_error(out, reply, err);
-		cJSON_Delete(req);
 		return 0;
 	}
 	struct extract_limits lim = c->limits;
@@ -398,7 +398,6 @@ handle(struct helper_ctx *c, struct ipc_batch *out, uint32_t type, const char *p
 	}
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	cJSON_Delete(req);
 	int r;
 	if (c->fingerprinting) {
 		unsigned char *blob = NULL;

@@ -76,7 +76,7 @@ handlers_events(struct server *srv, struct evhttp_request *req, const struct srv
 	if (!buf) {
 		return;
 	}
-	cJSON *root = parse_object(srv, req, buf, len);
+	AUTOJSON cJSON *root = parse_object(srv, req, buf, len);
 	if (!root) {
 		return;
 	}
@@ -140,7 +140,6 @@ out:
 		cevent_fini(&evs[i]);
 	}
 	free(evs);
-	cJSON_Delete(root);
 }
 
 /* UTF-8 without control characters. evhttp decodes %0A into a newline;
@@ -180,7 +179,7 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 	if (!buf) {
 		return;
 	}
-	cJSON *root = parse_object(srv, req, buf, len);
+	AUTOJSON cJSON *root = parse_object(srv, req, buf, len);
 	if (!root) {
 		return;
 	}
@@ -205,7 +204,6 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 		snprintf(err, sizeof(err), "heartbeat: \"%s\" has the wrong type, size or value",
 			 bad);
 		srv_error(srv, req, 400, err);
-		cJSON_Delete(root);
 		return;
 	}
 	struct cstore_heartbeat hb = {
@@ -222,7 +220,6 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 	char now[RFC3339_LEN];
 	rfc3339_now(now);
 	int r = srv->store->ops->heartbeat(srv->store, who->cn, &hb, now);
-	cJSON_Delete(root);
 	if (r < 0) {
 		srv->m.store_errors++;
 		srv_error(srv, req, 503, "storage unavailable");

@@ -134,98 +134,85 @@ db_open(const char *path, enum db_mode mode, int32_t app_id,
 	return open_at(path, mode, app_id, steps, nsteps, out, err, errlen, false);
 }
 
-/* @in_place: create @path itself if missing (the temporary file). */
+/* A new database is made under a temporary name and renamed into place
+ * once it is claimed, migrated and in WAL mode: a reader that opens the
+ * path meanwhile (leakwatch status polling a starting agent) must never
+ * meet a half-made file. Seen: the writer's first migration failing with
+ * "attempt to write a readonly database" after such a reader opened it. */
 static int
-open_at(const char *path, enum db_mode mode, int32_t app_id,
-	const struct db_migration *steps, int nsteps, sqlite3 **out, char *err,
-	size_t errlen, bool in_place)
+create_fresh(const char *path, int32_t app_id, const struct db_migration *steps, int nsteps,
+	     char *err, size_t errlen)
 {
-	int flags = SQLITE_OPEN_NOMUTEX;
-	if (mode == DB_MODE_WRITER) {
-		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	} else {
-		flags |= SQLITE_OPEN_READONLY;
-		if (access(path, F_OK) < 0) {
-			int e = errno;
+	char *tmp = NULL;
+	if (asprintf(&tmp, "%s.new.%ld", path, (long)getpid()) < 0) {
+		return -ENOMEM;
+	}
+	sqlite3 *fresh = NULL;
+	int r = open_at(tmp, DB_MODE_WRITER, app_id, steps, nsteps, &fresh, err, errlen, true);
+	if (r == 0) {
+		db_close(fresh); /* checkpoints and removes tmp's WAL files */
+		if (rename(tmp, path) < 0) {
+			r = -errno;
 			if (err) {
-				snprintf(err, errlen, "%s: %s", path, strerror(e));
-			}
-			return -e;
-		}
-	}
-	if (mode == DB_MODE_WRITER && !in_place && access(path, F_OK) < 0 && errno == ENOENT) {
-		/* A new database is made under a temporary name and renamed
-		 * into place once it is claimed, migrated and in WAL mode: a
-		 * reader that opens the path meanwhile (leakwatch status
-		 * polling a starting agent) must never meet a half-made file.
-		 * Seen: the writer's first migration failing with "attempt to
-		 * write a readonly database" after such a reader opened it. */
-		char *tmp = NULL;
-		if (asprintf(&tmp, "%s.new.%ld", path, (long)getpid()) < 0) {
-			return -ENOMEM;
-		}
-		sqlite3 *fresh = NULL;
-		int r = open_at(tmp, DB_MODE_WRITER, app_id, steps, nsteps, &fresh, err, errlen, true);
-		if (r == 0) {
-			db_close(fresh); /* checkpoints and removes tmp's WAL files */
-			if (rename(tmp, path) < 0) {
-				r = -errno;
-				if (err) {
-					snprintf(err, errlen, "%s: cannot create: %s", path,
-						 strerror(-r));
-				}
+				snprintf(err, errlen, "%s: cannot create: %s", path, strerror(-r));
 			}
 		}
-		if (r < 0) {
-			unlink(tmp);
-			free(tmp);
-			return r;
-		}
-		free(tmp);
 	}
-	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-		return fail(db, err, errlen, -EIO, "%s: cannot open: %s", path,
-			    db ? sqlite3_errmsg(db) : "out of memory");
+	if (r < 0) {
+		unlink(tmp);
 	}
-	sqlite3_busy_timeout(db, 5000);
-	sqlite3_extended_result_codes(db, 1);
+	free(tmp);
+	return r;
+}
+
+/* Claims a new, empty file for @app_id; anything else with tables is
+ * someone else's and is never written to. A schema newer than @nsteps is
+ * refused, and a reader also refuses an older one. Returns 0 or -errno
+ * (message in @err); does not close @db. */
+static int
+check_identity(sqlite3 *db, const char *path, enum db_mode mode, int32_t app_id, int nsteps,
+	       int *ver, char *err, size_t errlen)
+{
 	int have_app = pragma_int(db, "PRAGMA application_id");
 	if (have_app < 0) {
-		return fail(db, err, errlen, -EPROTO, "%s: not a SQLite database (%s)",
-			    path, sqlite3_errmsg(db));
+		snprintf(err, errlen, "%s: not a SQLite database (%s)", path, sqlite3_errmsg(db));
+		return -EPROTO;
 	}
-	int ver = db_user_version(db);
-	if (have_app == 0 && ver == 0 && mode == DB_MODE_WRITER &&
+	*ver = db_user_version(db);
+	if (have_app == 0 && *ver == 0 && mode == DB_MODE_WRITER &&
 	    pragma_int(db, "SELECT count(*) FROM sqlite_master") == 0) {
-		/* a new, empty file: claim it; anything else with tables is
-		 * someone else's and is never written to */
 		char sql[64];
 		snprintf(sql, sizeof(sql), "PRAGMA application_id=%d", (int)app_id);
 		if (db_exec(db, sql) < 0) {
-			return fail(db, err, errlen, -EIO, "%s: cannot initialise", path);
+			snprintf(err, errlen, "%s: cannot initialise", path);
+			return -EIO;
 		}
 	} else if (have_app != app_id) {
-		return fail(db, err, errlen, -EPROTO,
-			    "%s: not a leakwatch database of this kind", path);
+		snprintf(err, errlen, "%s: not a leakwatch database of this kind", path);
+		return -EPROTO;
 	}
-	if (ver > nsteps) {
-		return fail(db, err, errlen, -EPROTO,
-			    "%s: written by a newer leakwatch (schema %d, this "
-			    "program knows %d)", path, ver, nsteps);
+	if (*ver > nsteps) {
+		snprintf(err, errlen,
+			 "%s: written by a newer leakwatch (schema %d, this program knows %d)",
+			 path, *ver, nsteps);
+		return -EPROTO;
 	}
-	if (mode == DB_MODE_READER) {
-		if (ver < nsteps) {
-			return fail(db, err, errlen, -EPROTO,
-				    "%s: schema is older than this program; start the "
-				    "agent once to migrate it", path);
-		}
-		*out = db;
-		return 0;
+	if (mode == DB_MODE_READER && *ver < nsteps) {
+		snprintf(err, errlen,
+			 "%s: schema is older than this program; start the agent once to"
+			 " migrate it",
+			 path);
+		return -EPROTO;
 	}
-	/* The agent's inventory and the fleet's events are for their owner
-	 * only; a database made before that rule (0644) is tightened. SQLite
-	 * gives the WAL and shared-memory files the database's mode. */
+	return 0;
+}
+
+/* The agent's inventory and the fleet's events are for their owner only;
+ * a database made before that rule (0644) is tightened. SQLite gives the
+ * WAL and shared-memory files the database's mode. */
+static void
+tighten_modes(const char *path)
+{
 	static const char *const suffixes[] = {"", "-wal", "-shm"};
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		char f[4096];
@@ -236,6 +223,11 @@ open_at(const char *path, enum db_mode mode, int32_t app_id,
 			chmod(f, st.st_mode & 0700);
 		}
 	}
+}
+
+static int
+set_writer_pragmas(sqlite3 *db)
+{
 	/* WAL lets the CLI and the workers read while the writer commits;
 	 * synchronous=NORMAL is durable against process crashes, and a power
 	 * loss costs at most the last commits, which the start-up rescan
@@ -252,16 +244,76 @@ open_at(const char *path, enum db_mode mode, int32_t app_id,
 	     * default ~4 MiB, and the WAL file is trimmed back afterwards. */
 	    db_exec(db, "PRAGMA wal_autocheckpoint=8192") < 0 ||
 	    db_exec(db, "PRAGMA journal_size_limit=67108864") < 0) {
-		return fail(db, err, errlen, -EIO, "%s: cannot set pragmas", path);
+		return -EIO;
 	}
+	return 0;
+}
+
+/* Runs the migrations after schema @ver, each in its own transaction. */
+static int
+migrate(sqlite3 *db, int ver, const struct db_migration *steps, int nsteps)
+{
 	for (int v = ver; v < nsteps; v++) {
 		char sql[64];
 		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", v + 1);
 		if (db_exec(db, "BEGIN IMMEDIATE") < 0 || db_exec(db, steps[v].sql) < 0 ||
 		    db_exec(db, sql) < 0 || db_exec(db, "COMMIT") < 0) {
 			db_exec(db, "ROLLBACK");
-			return fail(db, err, errlen, -EIO, "%s: schema migration failed",
-				    path);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* @in_place: create @path itself if missing (the temporary file). */
+static int
+open_at(const char *path, enum db_mode mode, int32_t app_id,
+	const struct db_migration *steps, int nsteps, sqlite3 **out, char *err,
+	size_t errlen, bool in_place)
+{
+	char scratch[8];
+	if (!err) {
+		/* the checks below always write their message somewhere */
+		err = scratch;
+		errlen = sizeof(scratch);
+	}
+	int flags = SQLITE_OPEN_NOMUTEX;
+	if (mode == DB_MODE_WRITER) {
+		flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	} else {
+		flags |= SQLITE_OPEN_READONLY;
+		if (access(path, F_OK) < 0) {
+			int e = errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+			return -e;
+		}
+	}
+	if (mode == DB_MODE_WRITER && !in_place && access(path, F_OK) < 0 && errno == ENOENT) {
+		int r = create_fresh(path, app_id, steps, nsteps, err, errlen);
+		if (r < 0) {
+			return r;
+		}
+	}
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		return fail(db, err, errlen, -EIO, "%s: cannot open: %s", path,
+			    db ? sqlite3_errmsg(db) : "out of memory");
+	}
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_extended_result_codes(db, 1);
+	int ver = 0;
+	int r = check_identity(db, path, mode, app_id, nsteps, &ver, err, errlen);
+	if (r < 0) {
+		sqlite3_close(db);
+		return r;
+	}
+	if (mode == DB_MODE_WRITER) {
+		tighten_modes(path);
+		if (set_writer_pragmas(db) < 0) {
+			return fail(db, err, errlen, -EIO, "%s: cannot set pragmas", path);
+		}
+		if (migrate(db, ver, steps, nsteps) < 0) {
+			return fail(db, err, errlen, -EIO, "%s: schema migration failed", path);
 		}
 	}
 	*out = db;

@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "mem.h"
 #include "wire.h"
 
 enum lw_json_flags {
@@ -29,6 +30,15 @@ enum lw_json_flags {
 };
 
 #define LW_JSON_MAX_DEPTH 64
+
+/* A scope-bound tree: `AUTOJSON cJSON *o = ...;` is deleted on every way
+ * out of its block (TAKE_PTR() hands it on). */
+static inline void
+lw_json_deletep(cJSON **p)
+{
+	cJSON_Delete(*p);
+}
+#define AUTOJSON CLEANUP(lw_json_deletep)
 
 struct lw_json_error {
 	size_t offset;  /* byte offset of the problem, or SIZE_MAX when it is
