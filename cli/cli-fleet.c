@@ -59,12 +59,6 @@ cell(const char *s, int width)
 	}
 }
 
-struct out {
-	bool json;
-	const char *what;
-	int rows;
-};
-
 static void
 print_agent(const cJSON *o)
 {
@@ -139,38 +133,58 @@ print_malformed(const cJSON *o)
 	return true;
 }
 
+/* The filters a query takes */
+enum fleet_filter {
+	FLEET_SINCE = 1 << 0,
+	FLEET_SEVERITY = 1 << 1,
+	FLEET_RULE = 1 << 2,
+	FLEET_AGENT = 1 << 3,
+	FLEET_LIMIT = 1 << 4,
+};
+
+/* One fleet command: where it asks, what it takes, how a row prints. */
+struct fleet_query {
+	const char *cmd;
+	const char *path;  /* the collector's endpoint */
+	const char *what;  /* the answer's array of rows */
+	int nargs;         /* positional arguments */
+	unsigned filters;  /* enum fleet_filter */
+	bool found_or_1;   /* exit 1 when there is no row (trace: not seen) */
+	void (*print)(const cJSON *row);
+	const char *header;
+};
+
+static const struct fleet_query queries[] = {
+	{"agents", "/v1/agents", WIRE_KEY_AGENTS, 0, 0, false, print_agent,
+	 "AGENT                 LAST CONTACT              LAST SEQ  CHAIN   "
+	 "COVERAGE   QUEUE  BACKLOG  VERSION"},
+	{"violations", "/v1/violations", WIRE_KEY_VIOLATIONS, 0,
+	 FLEET_SINCE | FLEET_SEVERITY | FLEET_RULE | FLEET_AGENT | FLEET_LIMIT, false,
+	 print_violation,
+	 "RECEIVED                  AGENT                SEQ  SEVERITY  "
+	 "RULE                      PATH"},
+	{"alerts", "/v1/alerts", WIRE_KEY_ALERTS, 0, FLEET_SINCE | FLEET_AGENT | FLEET_LIMIT,
+	 false, print_alert, "TIME                      AGENT             KIND       SEQ  DETAIL"},
+	{"trace", "/v1/trace", WIRE_KEY_SIGHTINGS, 1, 0, true, print_sighting,
+	 "FIRST SEEN                LAST SEEN                 AGENT       "
+	 "      MARKING         PATH"},
+};
+
 static void
-print_row(const struct out *out, const cJSON *o)
+print_row(const struct fleet_query *fq, bool json, const cJSON *o)
 {
-	if (out->json) {
+	if (json) {
 		/* written again from the parsed value: names keep their bytes
 		 * (\udcXX), and nothing but this one object reaches the line */
 		AUTOFREE char *t = lw_json_print(o);
 		puts(t);
 		return;
 	}
-	if (print_malformed(o)) {
-	} else if (strcmp(out->what, WIRE_KEY_AGENTS) == 0) {
-		print_agent(o);
-	} else if (strcmp(out->what, WIRE_KEY_VIOLATIONS) == 0) {
-		print_violation(o);
-	} else if (strcmp(out->what, WIRE_KEY_ALERTS) == 0) {
-		print_alert(o);
-	} else {
-		print_sighting(o);
+	if (!print_malformed(o)) {
+		fq->print(o);
 	}
 	putchar('\n');
 }
-
-static const char *const headers[][2] = {
-	{WIRE_KEY_AGENTS, "AGENT                 LAST CONTACT              LAST SEQ  CHAIN   "
-			  "COVERAGE   QUEUE  BACKLOG  VERSION"},
-	{WIRE_KEY_VIOLATIONS, "RECEIVED                  AGENT                SEQ  SEVERITY  "
-			      "RULE                      PATH"},
-	{WIRE_KEY_ALERTS, "TIME                      AGENT             KIND       SEQ  DETAIL"},
-	{WIRE_KEY_SIGHTINGS, "FIRST SEEN                LAST SEEN                 AGENT       "
-			     "      MARKING         PATH"},
-};
 
 /* Appends "&key=escaped(value)" (or "?..." first) to @q. */
 static void
@@ -202,22 +216,12 @@ fleet_usage(FILE *f)
 int
 cli_fleet(struct cli *c, int argc, char **argv)
 {
-	const char *cmd = argv[0];
-	const char *what, *path;
-	if (strcmp(cmd, "agents") == 0) {
-		what = WIRE_KEY_AGENTS;
-		path = "/v1/agents";
-	} else if (strcmp(cmd, "violations") == 0) {
-		what = WIRE_KEY_VIOLATIONS;
-		path = "/v1/violations";
-	} else if (strcmp(cmd, "alerts") == 0) {
-		what = WIRE_KEY_ALERTS;
-		path = "/v1/alerts";
-	} else if (strcmp(cmd, "trace") == 0) {
-		what = WIRE_KEY_SIGHTINGS;
-		path = "/v1/trace";
-	} else {
-		fprintf(stderr, "leakwatch: '%s' is not a fleet command\n", cmd);
+	const struct fleet_query *fq = NULL;
+	for (size_t i = 0; i < LW_ARRAY_SIZE(queries) && !fq; i++) {
+		fq = strcmp(queries[i].cmd, argv[0]) == 0 ? &queries[i] : NULL;
+	}
+	if (!fq) {
+		fprintf(stderr, "leakwatch: '%s' is not a fleet command\n", argv[0]);
 		fleet_usage(stderr);
 		return 2;
 	}
@@ -257,12 +261,9 @@ cli_fleet(struct cli *c, int argc, char **argv)
 			return 2;
 		}
 	}
-	bool is_viol = strcmp(what, WIRE_KEY_VIOLATIONS) == 0;
-	bool is_alerts = strcmp(what, WIRE_KEY_ALERTS) == 0;
-	bool is_trace = strcmp(what, WIRE_KEY_SIGHTINGS) == 0;
-	int want_args = is_trace ? 1 : 0;
-	if (argc - optind != want_args || ((severity || rule) && !is_viol) ||
-	    ((since || limit) && !(is_viol || is_alerts)) || (agent && !(is_viol || is_alerts))) {
+	unsigned given = (since ? FLEET_SINCE : 0) | (severity ? FLEET_SEVERITY : 0) |
+			 (rule ? FLEET_RULE : 0) | (agent ? FLEET_AGENT : 0) | (limit ? FLEET_LIMIT : 0);
+	if (argc - optind != fq->nargs || (given & ~fq->filters)) {
 		fleet_usage(stderr);
 		return 2;
 	}
@@ -276,14 +277,14 @@ cli_fleet(struct cli *c, int argc, char **argv)
 	add_param(&q, WIRE_QUERY_RULE, rule);
 	add_param(&q, WIRE_QUERY_AGENT, agent);
 	add_param(&q, WIRE_QUERY_LIMIT, limit);
-	if (is_trace) {
+	if (fq->nargs == 1) {
 		/* a SHA-256 is 64 hex digits; anything else is a registered
 		 * document's id */
 		uint8_t bin[LW_SHA256_LEN];
 		const char *arg = argv[optind];
 		add_param(&q, lw_unhex_sha256(arg, bin) == 0 ? WIRE_QUERY_SHA256 : WIRE_QUERY_ID, arg);
 	}
-	AUTOFREE char *full = lw_asprintf("%s%s", path, q.data ? q.data : "");
+	AUTOFREE char *full = lw_asprintf("%s%s", fq->path, q.data ? q.data : "");
 	wire_buf_fini(&q);
 	struct lw_http_opts o = {.url_base = c->collector, .ca = c->ca, .cert = c->cert,
 				 .key = c->key, .crl = c->crl};
@@ -326,7 +327,7 @@ cli_fleet(struct cli *c, int argc, char **argv)
 			je.msg, je.offset);
 		return 2;
 	}
-	rows = cJSON_GetObjectItemCaseSensitive(doc, what);
+	rows = cJSON_GetObjectItemCaseSensitive(doc, fq->what);
 	const cJSON *it = NULL;
 	bool shaped = cJSON_IsArray(rows);
 	for (it = shaped ? rows->child : NULL; it; it = it->next) {
@@ -334,26 +335,22 @@ cli_fleet(struct cli *c, int argc, char **argv)
 	}
 	if (!shaped) {
 		fprintf(stderr, "leakwatch: %s: malformed answer (no array of objects \"%s\")\n",
-			c->collector, what);
+			c->collector, fq->what);
 		cJSON_Delete(doc);
 		return 2;
 	}
 	if (!c->json) {
-		for (size_t i = 0; i < LW_ARRAY_SIZE(headers); i++) {
-			if (strcmp(headers[i][0], what) == 0) {
-				printf("%s\n", headers[i][1]);
-			}
-		}
+		printf("%s\n", fq->header);
 	}
-	struct out out = {.json = c->json, .what = what};
+	int nrows = 0;
 	cJSON_ArrayForEach(it, rows)
 	{
-		print_row(&out, it);
-		out.rows++;
+		print_row(fq, c->json, it);
+		nrows++;
 	}
 	cJSON_Delete(doc);
 	if (fflush(stdout) != 0) {
 		return 2;
 	}
-	return is_trace && out.rows == 0 ? 1 : 0;
+	return fq->found_or_1 && nrows == 0 ? 1 : 0;
 }
