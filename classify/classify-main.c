@@ -660,9 +660,11 @@ main(int argc, char **argv)
 	if (sandbox_enter(&lim) < 0) {
 		return 1;
 	}
-	char ready[64];
-	snprintf(ready, sizeof(ready), "{\"%s\":%zu,\"%s\":%lld}", WIRE_KEY_FINGERPRINTS,
-		 c.index ? fpindex_count(c.index) : 0, WIRE_KEY_FP_GEN, (long long)gen);
+	AUTOJSON cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, WIRE_KEY_FINGERPRINTS,
+				(double)(c.index ? fpindex_count(c.index) : 0));
+	cJSON_AddNumberToObject(o, WIRE_KEY_FP_GEN, (double)gen);
+	AUTOFREE char *ready = cJSON_PrintUnformatted(o);
 	struct ipc_batch out = {0};
 	int r = ipc_batch_add(&out, HELPER_MSG_READY, ready, strlen(ready), -1);
 	if (r == 0) {

@@ -248,7 +248,8 @@ on_request(struct evhttp_request *req, void *arg)
 		}
 		if (i == 0) {
 			struct wire_buf b = {0};
-			wire_buf_put(&b, "{\"status\":\"ok\"}", 15);
+			static const char ok[] = "{\"" WIRE_KEY_STATUS "\":\"ok\"}";
+			wire_buf_put(&b, ok, sizeof(ok) - 1);
 			srv_reply(srv, req, 200, &b, false);
 			wire_buf_fini(&b);
 		} else if (i == 1) {
