@@ -13,7 +13,8 @@ scripts/deps.sh
 ninja -C build >/dev/null
 
 demo=$(mktemp -d /tmp/leakwatch-demo.XXXXXX)
-mkdir -p "$demo/watched/Documents" "$demo/state"
+mkdir -p "$demo/watched/Documents"
+mkdir -m 0700 "$demo/state"   # the agent refuses or tightens a state dir others can read
 certs() { sh packaging/leakwatch-certs -d "$demo/ca" "$@" >/dev/null; }
 certs init --cn "leakwatch demo CA"
 certs issue collector localhost --san DNS:localhost,IP:127.0.0.1
@@ -51,11 +52,11 @@ pol["zones"] = {"secure": [demo + "/watched/Documents/**"],
                 "staging": [demo + "/watched/Downloads/**"]}
 json.dump(pol, open(demo + "/policy.json", "w"), indent=1)
 PY
-lw() { build/agent/leakwatch -c "$demo/agent.json" "$@"; }
+lw() { build/cli/leakwatch -c "$demo/agent.json" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 fleet() {
-	build/agent/leakwatch --collector "https://localhost:$port" --ca "$demo/ca/ca.crt" \
+	build/cli/leakwatch --collector "https://localhost:$port" --ca "$demo/ca/ca.crt" \
 		--cert "$demo/ca/security-officer.crt" --key "$demo/ca/security-officer.key" "$@"
 }
 
@@ -65,7 +66,16 @@ echo "quarterly budget review, nothing sensitive" > "$demo/watched/Documents/bud
 build/agent/leakwatchd -c "$demo/agent.json" 2> "$demo/agent.log" &
 agent=$!
 trap 'kill $agent $collector 2>/dev/null; wait $agent $collector 2>/dev/null; [ -n "${LW_DEMO_KEEP:-}" ] || rm -rf "$demo"' EXIT
-until lw status --json 2>/dev/null | grep -q '"full_scans_done":[1-9]'; do sleep 0.2; done
+# bounded: a demo that cannot start says why instead of waiting forever
+for i in $(seq 150); do
+	lw status --json 2>/dev/null | grep -q '"full_scans_done":[1-9]' && break
+	if [ "$i" -eq 150 ] || ! kill -0 $agent 2>/dev/null; then
+		echo "demo: the agent did not finish its first scan; its log:" >&2
+		cat "$demo/agent.log" >&2
+		exit 1
+	fi
+	sleep 0.2
+done
 
 say "leakwatchd is watching $demo/watched"
 lw status

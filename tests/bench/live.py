@@ -127,7 +127,7 @@ def main():
     ap.add_argument("tree")
     o = ap.parse_args()
     lwtest.LEAKWATCHD = os.path.abspath(os.path.join(o.build, "agent/leakwatchd"))
-    lwtest.LEAKWATCH = os.path.abspath(os.path.join(o.build, "agent/leakwatch"))
+    lwtest.LEAKWATCH = os.path.abspath(os.path.join(o.build, "cli/leakwatch"))
     src = os.path.abspath(o.tree)
     nfiles = sum(len(f) for _, _, f in os.walk(src))
     work = tempfile.mkdtemp(prefix="lw-live.", dir=os.path.dirname(src))

@@ -15,7 +15,7 @@ shift $((OPTIND - 1))
 [ $# -ge 2 ] || { sed -n '2,10p' "$0"; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 SHARED=$(cd "$here/../../../shared/bench" && pwd)
-LW=$(cd "$BUILD" && pwd)/agent/leakwatch
+LW=$(cd "$BUILD" && pwd)/cli/leakwatch
 OUT=$(mktemp -d /tmp/lw-scanbench.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
