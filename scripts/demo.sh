@@ -97,7 +97,12 @@ say "the copy left the secure zone for Downloads: the policy's violations"
 lw violations
 
 say "... and at the collector, over mutual TLS, seen by the security officer"
-for _ in $(seq 50); do fleet violations --json 2>/dev/null | grep -q left-secure-zone && break; sleep 0.2; done
+arrived=""
+for _ in $(seq 50); do
+	fleet violations --json 2>/dev/null | grep -q left-secure-zone && arrived=1 && break
+	sleep 0.2
+done
+[ -n "$arrived" ] || { echo "demo: the violation did not reach the collector" >&2; demo_failed=1; }
 fleet violations
 fleet agents
 
@@ -111,6 +116,9 @@ say "agent log"
 cat "$demo/agent.log"
 say "collector log"
 cat "$demo/collector.log"
+if [ -n "${demo_failed:-}" ]; then
+	exit 1
+fi
 if [ -n "${LW_DEMO_KEEP:-}" ]; then
 	trap - EXIT
 	echo "agent (pid $agent) and collector (pid $collector) still running; configs in $demo"
