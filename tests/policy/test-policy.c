@@ -25,7 +25,7 @@ load(const char *json, char *err, size_t errlen)
 static void
 bad(const char *json, const char *want)
 {
-	char err[1024];
+	char err[1024] = "";
 	struct policy *p = load(json, err, sizeof(err));
 	th_ok(!p && strstr(err, want) != NULL, "refused with \"%s\" (got \"%s\")", want, err);
 	policy_free(p);
@@ -151,7 +151,7 @@ test_conditions(void)
 		"  {\"id\": \"off\", \"severity\": \"low\", \"enabled\": false,"
 		"   \"match\": {\"detectors\": [\"proj\"]}}"
 		"]}";
-	char err[1024];
+	char err[1024] = "";
 	struct policy *p = load(json, err, sizeof(err));
 	th_ok(p != NULL, "a policy with every condition loads (%s)", err);
 	if (!p) {

@@ -253,7 +253,7 @@ collect_alert(const struct cstore_alert_row *row, void *arg)
 static void
 test_ingest(void)
 {
-	char path[512], err[256];
+	char path[512], err[256] = "";
 	snprintf(path, sizeof(path), "%s/collector.db", th_tmpdir());
 	struct cstore *s = NULL;
 	th_ok(cstore_open(path, &s, err, sizeof(err)) == 0, "sqlite store opens (%s)", err);

@@ -31,8 +31,9 @@ fill(void *arg)
 	return NULL;
 }
 
-int
-main(void)
+/* coalescing, one worker per path, re-runs and retries */
+static void
+test_coalesce_and_rerun(void)
 {
 	struct wq *q = wq_new(100);
 	push(q, "/a");
@@ -56,8 +57,14 @@ main(void)
 	th_inteq(a->retries, 1, "wq_done(again) counts retries");
 	wq_done(q, a, false);
 	th_inteq((long long)wq_depth(q), 0, "done removes the path");
+	wq_free(q);
+}
 
-	/* barrier waits for everything handed out before it */
+/* barrier waits for everything handed out before it */
+static void
+test_barrier(void)
+{
+	struct wq *q = wq_new(100);
 	push(q, "/x");
 	int payload = 42;
 	wq_push_barrier(q, &payload);
@@ -73,10 +80,16 @@ main(void)
 	struct wq_item *y = wq_pop(q);
 	th_streq(y->path, "/y", "after the barrier");
 	wq_done(q, y, false);
+	wq_free(q);
+}
 
-	/* A path listed by a walk while a worker holds it (it goes dirty), then
-	 * the walk's barrier: the re-run must come before the barrier, or the
-	 * sweep behind it sees the file's old stamp. */
+/* A path listed by a walk while a worker holds it (it goes dirty), then
+ * the walk's barrier: the re-run must come before the barrier, or the
+ * sweep behind it sees the file's old stamp. */
+static void
+test_rerun_before_barrier(void)
+{
+	struct wq *q = wq_new(100);
 	push(q, "/w");
 	struct wq_item *w1 = wq_pop(q);
 	push(q, "/w"); /* the walk lists it */
@@ -92,15 +105,21 @@ main(void)
 	th_ok(w2->kind == WQ_ITEM_PATH && strcmp(w2->path, "/w") == 0,
 	      "a retry goes ahead of the barrier too");
 	wq_done(q, w2, false);
-	bar = wq_pop(q);
-	th_ok(bar->kind == WQ_ITEM_BARRIER && bar->payload == &walk,
-	      "then the barrier");
+	struct wq_item *bar = wq_pop(q);
+	th_ok(bar->kind == WQ_ITEM_BARRIER && bar->payload == &walk, "then the barrier");
 	wq_done(q, bar, false);
-	y = wq_pop(q);
-	th_streq(y->path, "/z", "then what was pushed after it");
-	wq_done(q, y, false);
+	struct wq_item *z = wq_pop(q);
+	th_streq(z->path, "/z", "then what was pushed after it");
+	wq_done(q, z, false);
+	wq_free(q);
+}
 
-	/* a path rewritten without pause cannot hold a barrier back for ever */
+/* a path rewritten without pause cannot hold a barrier back for ever */
+static void
+test_barrier_not_starved(void)
+{
+	struct wq *q = wq_new(100);
+	int walk = 7;
 	push(q, "/log");
 	wq_push_barrier(q, &walk);
 	int runs = 0;
@@ -120,8 +139,14 @@ main(void)
 	th_streq(lg->path, "/log", "and the path still runs after it");
 	wq_done(q, lg, false);
 	th_inteq((long long)wq_depth(q), 0, "nothing left");
+	wq_free(q);
+}
 
-	/* re-keying queued items after a directory rename */
+/* re-keying queued items after a directory rename */
+static void
+test_rekey(void)
+{
+	struct wq *q = wq_new(100);
 	push(q, "/d/one");
 	push(q, "/d/sub/two");
 	push(q, "/dx/three");
@@ -135,9 +160,13 @@ main(void)
 		wq_done(q, it, false);
 	}
 	wq_free(q);
+}
 
-	/* back-pressure: a full queue blocks the pusher until work is done */
-	q = wq_new(4);
+/* back-pressure: a full queue blocks the pusher until work is done */
+static void
+test_back_pressure(void)
+{
+	struct wq *q = wq_new(4);
 	struct filler f = {.q = q};
 	pthread_t t;
 	pthread_create(&t, NULL, fill, &f);
@@ -152,5 +181,16 @@ main(void)
 	wq_close(q);
 	th_ok(wq_pop(q) == NULL, "a closed, empty queue returns NULL");
 	wq_free(q);
+}
+
+int
+main(void)
+{
+	test_coalesce_and_rerun();
+	test_barrier();
+	test_rerun_before_barrier();
+	test_barrier_not_starved();
+	test_rekey();
+	test_back_pressure();
 	return th_done();
 }

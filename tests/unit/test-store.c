@@ -38,86 +38,151 @@ listing(struct store *st, const char *dir, bool all)
 
 #define P(s) (s), strlen(s)
 
-int
-main(void)
-{
+/* One inventory file the scenarios below share, in order: each starts
+ * from the rows the one before it left. */
+struct fixture {
 	char path[400], err[512];
-	snprintf(path, sizeof(path), "%s/inv.db", th_tmpdir());
-	struct store *st = NULL;
-	th_ok(store_open(path, DB_MODE_WRITER, &st, err, sizeof(err)) == 0, "create (%s)", err);
-	store_begin(st);
-	struct file_rec r1 = rec(10, 5, 100, 0xaa), r2 = rec(11, 6, 200, 0xbb);
-	store_put(st, P("/r/a.txt"), &r1, 1, 1000);
-	store_put(st, P("/r/d/b.txt"), &r2, 1, 1000);
-	struct file_rec r3 = rec(12, 7, 300, 0xcc);
-	store_put(st, P("/r/d/e/c.txt"), &r3, 1, 1000);
-	store_put(st, P("/r/dx/z.txt"), &r3, 1, 1000);
-	store_commit(st);
-	th_streq(listing(st, NULL, false), "/r/a.txt;/r/d/b.txt;/r/d/e/c.txt;/r/dx/z.txt;",
-		 "rows in path order");
-	th_streq(listing(st, "/r/d", false), "/r/d/b.txt;/r/d/e/c.txt;",
-		 "below /r/d only (not /r/dx)");
+	struct store *st;
+	struct file_rec r1, r2, r3;
+};
 
+/* Creates the inventory with /r/a.txt, /r/d/b.txt, /r/d/e/c.txt and
+ * /r/dx/z.txt (the last two with the same record). */
+static void
+fixture_init(struct fixture *fx)
+{
+	*fx = (struct fixture){.r1 = rec(10, 5, 100, 0xaa),
+			       .r2 = rec(11, 6, 200, 0xbb),
+			       .r3 = rec(12, 7, 300, 0xcc)};
+	snprintf(fx->path, sizeof(fx->path), "%s/inv.db", th_tmpdir());
+	th_ok(store_open(fx->path, DB_MODE_WRITER, &fx->st, fx->err, sizeof(fx->err)) == 0,
+	      "create (%s)", fx->err);
+	store_begin(fx->st);
+	store_put(fx->st, P("/r/a.txt"), &fx->r1, 1, 1000);
+	store_put(fx->st, P("/r/d/b.txt"), &fx->r2, 1, 1000);
+	store_put(fx->st, P("/r/d/e/c.txt"), &fx->r3, 1, 1000);
+	store_put(fx->st, P("/r/dx/z.txt"), &fx->r3, 1, 1000);
+	store_commit(fx->st);
+}
+
+static void
+fixture_fini(struct fixture *fx)
+{
+	store_close(fx->st);
+	fx->st = NULL;
+}
+
+static void
+test_listing(struct fixture *fx)
+{
+	th_streq(listing(fx->st, NULL, false), "/r/a.txt;/r/d/b.txt;/r/d/e/c.txt;/r/dx/z.txt;",
+		 "rows in path order");
+	th_streq(listing(fx->st, "/r/d", false), "/r/d/b.txt;/r/d/e/c.txt;",
+		 "below /r/d only (not /r/dx)");
+}
+
+static void
+test_lookup(struct fixture *fx)
+{
 	struct file_rec got = {0};
-	th_inteq(store_lookup_path(st, P("/r/a.txt"), &got), 1, "lookup by path");
+	th_inteq(store_lookup_path(fx->st, P("/r/a.txt"), &got), 1, "lookup by path");
 	th_ok(got.has_sha && got.sha256[0] == 0xaa && strcmp(got.type, "text") == 0,
 	      "the row's hash and type");
 	file_rec_fini(&got);
-	th_inteq(store_lookup_inode(st, 1, 11, 6, 200, &got), 1, "lookup by inode stamp");
+	th_inteq(store_lookup_inode(fx->st, 1, 11, 6, 200, &got), 1, "lookup by inode stamp");
 	file_rec_fini(&got);
-	th_inteq(store_lookup_inode(st, 1, 11, 6, 201, &got), 0,
+	th_inteq(store_lookup_inode(fx->st, 1, 11, 6, 201, &got), 0,
 		 "a different mtime is another content");
+}
 
-	store_begin(st);
-	th_inteq(store_rename(st, P("/r/a.txt"), P("/r/d/a2.txt"), false, 2000), 1,
+/* renames of a file and of a directory, with a name that is not UTF-8 */
+static void
+test_rename(struct fixture *fx)
+{
+	store_begin(fx->st);
+	th_inteq(store_rename(fx->st, P("/r/a.txt"), P("/r/d/a2.txt"), false, 2000), 1,
 		 "file rename moves one row");
-	th_inteq(store_rename(st, P("/r/d"), P("/r/n\xff"), true, 2000), 3,
+	th_inteq(store_rename(fx->st, P("/r/d"), P("/r/n\xff"), true, 2000), 3,
 		 "directory rename moves every row below");
-	store_commit(st);
-	th_streq(listing(st, NULL, false),
+	store_commit(fx->st);
+	th_streq(listing(fx->st, NULL, false),
 		 "/r/dx/z.txt;/r/n\xff/a2.txt;/r/n\xff/b.txt;/r/n\xff/e/c.txt;",
 		 "paths rewritten byte for byte");
+}
 
-	/* sweep: rows below a directory not stamped with the new epoch */
-	store_begin(st);
-	store_seen(st, P("/r/n\xff/b.txt"), 5);
-	int swept = store_sweep(st, P("/r/n\xff"), false, 5, 3000);
-	store_commit(st);
+/* sweep: rows below a directory not stamped with the new epoch */
+static void
+test_sweep(struct fixture *fx)
+{
+	store_begin(fx->st);
+	store_seen(fx->st, P("/r/n\xff/b.txt"), 5);
+	int swept = store_sweep(fx->st, P("/r/n\xff"), false, 5, 3000);
+	store_commit(fx->st);
 	th_inteq(swept, 1, "a flat sweep takes only the directory's own files");
-	store_begin(st);
-	swept = store_sweep(st, P("/r/n\xff"), true, 5, 3000);
-	store_commit(st);
+	store_begin(fx->st);
+	swept = store_sweep(fx->st, P("/r/n\xff"), true, 5, 3000);
+	store_commit(fx->st);
 	th_inteq(swept, 1, "a recursive sweep takes the rest");
-	th_streq(listing(st, "/r/n\xff", true), "/r/n\xff/a2.txt(d);/r/n\xff/b.txt;/r/n\xff/e/c.txt(d);",
+	th_streq(listing(fx->st, "/r/n\xff", true),
+		 "/r/n\xff/a2.txt(d);/r/n\xff/b.txt;/r/n\xff/e/c.txt(d);",
 		 "--all shows the deleted rows");
+}
 
-	/* a deleted path that comes back is a new row (first_seen reset) */
-	store_begin(st);
-	store_put(st, P("/r/n\xff/a2.txt"), &r1, 6, 4000);
-	store_gone_below(st, P("/r/dx"), 4000);
-	store_commit(st);
-	th_streq(listing(st, NULL, false), "/r/n\xff/a2.txt;/r/n\xff/b.txt;",
+/* a deleted path that comes back is a new row (first_seen reset) */
+static void
+test_revive(struct fixture *fx)
+{
+	store_begin(fx->st);
+	store_put(fx->st, P("/r/n\xff/a2.txt"), &fx->r1, 6, 4000);
+	store_gone_below(fx->st, P("/r/dx"), 4000);
+	store_commit(fx->st);
+	th_streq(listing(fx->st, NULL, false), "/r/n\xff/a2.txt;/r/n\xff/b.txt;",
 		 "revived row live again, gone_below applied");
 	int64_t files = 0, errors = 0;
-	store_counts(st, &files, &errors);
+	store_counts(fx->st, &files, &errors);
 	th_inteq(files, 2, "count of live rows");
-	store_close(st);
+}
 
-	/* readers */
-	st = NULL;
-	th_ok(store_open(path, DB_MODE_READER, &st, err, sizeof(err)) == 0, "read-only open");
+/* readers: the inventory the writer left, closed */
+static void
+test_reader(struct fixture *fx)
+{
+	struct store *st = NULL;
+	th_ok(store_open(fx->path, DB_MODE_READER, &st, fx->err, sizeof(fx->err)) == 0,
+	      "read-only open");
 	store_close(st);
-	char other[400];
+}
+
+/* databases that are not ours, or not there */
+static void
+test_refusals(void)
+{
+	char other[400], err[512] = "";
 	snprintf(other, sizeof(other), "%s/other.db", th_tmpdir());
 	sqlite3 *db = NULL;
 	sqlite3_open(other, &db);
 	sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
 	sqlite3_close(db);
-	st = NULL;
+	struct store *st = NULL;
 	th_ok(store_open(other, DB_MODE_WRITER, &st, err, sizeof(err)) < 0 &&
 		      strstr(err, "not a leakwatch database"),
 	      "a foreign SQLite file is not written to (%s)", err);
 	th_ok(store_open("/nonexistent/x.db", DB_MODE_READER, &st, err, sizeof(err)) < 0,
 	      "a missing database fails read-only open");
+}
+
+int
+main(void)
+{
+	struct fixture fx;
+	fixture_init(&fx);
+	test_listing(&fx);
+	test_lookup(&fx);
+	test_rename(&fx);
+	test_sweep(&fx);
+	test_revive(&fx);
+	fixture_fini(&fx);
+	test_reader(&fx);
+	test_refusals();
 	return th_done();
 }

@@ -47,7 +47,7 @@ count_rescan(void *arg)
 static void
 test_permanent_error(const char *db)
 {
-	char err[256];
+	char err[256] = "";
 	struct store *st = NULL;
 	th_ok(store_open(db, DB_MODE_WRITER, &st, err, sizeof(err)) == 0, "open again");
 	sqlite3_exec(store_db(st),
@@ -83,7 +83,7 @@ test_permanent_error(const char *db)
 static void
 test_rename_onto_history(const char *db)
 {
-	char err[256];
+	char err[256] = "";
 	struct store *st = NULL;
 	th_ok(store_open(db, DB_MODE_WRITER, &st, err, sizeof(err)) == 0, "open for rename");
 	struct writer *w = NULL;
@@ -108,7 +108,7 @@ test_rename_onto_history(const char *db)
 int
 main(void)
 {
-	char db[400], err[256];
+	char db[400], err[256] = "";
 	snprintf(db, sizeof(db), "%s/w.db", th_tmpdir());
 	struct store *st = NULL;
 	th_ok(store_open(db, DB_MODE_WRITER, &st, err, sizeof(err)) == 0, "open");

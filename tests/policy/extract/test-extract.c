@@ -560,50 +560,60 @@ stop_cb(void *ctx, const char *path, const char *type,
 	return -ECANCELED;
 }
 
-int
-main(void)
+/* Extracts one row's document and checks its type, stop, error and dump. */
+static void
+check_row(const struct row *r)
+{
+	struct buf in = r->build ? r->build()
+				 : (struct buf){ lw_malloc(r->lit_len + 1), r->lit_len };
+	if (!r->build) {
+		memcpy(in.p, r->lit, r->lit_len);
+	}
+	struct extract_limits lim;
+	extract_limits_default(&lim);
+	if (r->limits) {
+		r->limits(&lim);
+	}
+	char *dump = NULL;
+	size_t dlen = 0;
+	FILE *f = open_memstream(&dump, &dlen);
+	struct extract_result res;
+	int rc = extract_buffer(in.p, in.len, r->hint, &lim, dump_doc, f, &res);
+	fclose(f);
+	th_inteq(rc, 0, "%s: returns 0", r->name);
+	th_streq(res.type, r->type, "%s: type", r->name);
+	if (!th_streq(extract_stop_name(res.stop), extract_stop_name(r->stop),
+		      "%s: stop", r->name)) {
+		printf("#   error: %s\n", res.error);
+	}
+	th_ok((res.stop == EXTRACT_STOP_NONE) == (res.error[0] == '\0'),
+	      "%s: error message iff stopped", r->name);
+	for (size_t k = 0; k < LW_ARRAY_SIZE(r->want) && r->want[k]; k++) {
+		if (!th_ok(strstr(dump, r->want[k]) != NULL, "%s: has \"%.40s\"",
+			   r->name, r->want[k])) {
+			printf("#   dump:\n#   %s\n", dump);
+		}
+	}
+	for (size_t k = 0; k < LW_ARRAY_SIZE(r->not) && r->not[k]; k++) {
+		th_ok(strstr(dump, r->not[k]) == NULL, "%s: lacks \"%s\"",
+		      r->name, r->not[k]);
+	}
+	free(dump);
+	free(in.p);
+}
+
+static void
+test_rows(void)
 {
 	for (size_t i = 0; i < LW_ARRAY_SIZE(rows); i++) {
-		const struct row *r = &rows[i];
-		struct buf in = r->build ? r->build()
-					 : (struct buf){ lw_malloc(r->lit_len + 1), r->lit_len };
-		if (!r->build) {
-			memcpy(in.p, r->lit, r->lit_len);
-		}
-		struct extract_limits lim;
-		extract_limits_default(&lim);
-		if (r->limits) {
-			r->limits(&lim);
-		}
-		char *dump = NULL;
-		size_t dlen = 0;
-		FILE *f = open_memstream(&dump, &dlen);
-		struct extract_result res;
-		int rc = extract_buffer(in.p, in.len, r->hint, &lim, dump_doc, f, &res);
-		fclose(f);
-		th_inteq(rc, 0, "%s: returns 0", r->name);
-		th_streq(res.type, r->type, "%s: type", r->name);
-		if (!th_streq(extract_stop_name(res.stop), extract_stop_name(r->stop),
-			      "%s: stop", r->name)) {
-			printf("#   error: %s\n", res.error);
-		}
-		th_ok((res.stop == EXTRACT_STOP_NONE) == (res.error[0] == '\0'),
-		      "%s: error message iff stopped", r->name);
-		for (size_t k = 0; k < LW_ARRAY_SIZE(r->want) && r->want[k]; k++) {
-			if (!th_ok(strstr(dump, r->want[k]) != NULL, "%s: has \"%.40s\"",
-				   r->name, r->want[k])) {
-				printf("#   dump:\n#   %s\n", dump);
-			}
-		}
-		for (size_t k = 0; k < LW_ARRAY_SIZE(r->not) && r->not[k]; k++) {
-			th_ok(strstr(dump, r->not[k]) == NULL, "%s: lacks \"%s\"",
-			      r->name, r->not[k]);
-		}
-		free(dump);
-		free(in.p);
+		check_row(&rows[i]);
 	}
+}
 
-	/* The callback stops extraction: its value comes back. */
+/* The callback stops extraction: its value comes back. */
+static void
+test_callback_stop(void)
+{
 	struct buf z = b_many();
 	int calls = 0;
 	struct extract_result res;
@@ -612,14 +622,23 @@ main(void)
 	th_inteq(calls, 1, "callback stop: no call after the stop");
 	th_streq(extract_stop_name(res.stop), "callback", "callback stop: stop");
 	free(z.p);
+}
 
-	/* NULL limits and NULL callback are accepted. */
-	rc = extract_buffer("x", 1, NULL, NULL, NULL, NULL, &res);
+/* NULL limits and NULL callback are accepted. */
+static void
+test_null_args(void)
+{
+	struct extract_result res;
+	int rc = extract_buffer("x", 1, NULL, NULL, NULL, NULL, &res);
 	th_inteq(rc, 0, "null limits and callback");
+}
 
-	/* Binary means more than 5 % control bytes, counted 16 at a time
-	 * with a tail: exactly at the line, every control that counts and
-	 * none that does not, at every length around a block. */
+/* Binary means more than 5 % control bytes, counted 16 at a time with a
+ * tail: exactly at the line, every control that counts and none that does
+ * not, at every length around a block. */
+static void
+test_looks_binary(void)
+{
 	static const unsigned char counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17,
 					       18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29,
 					       30, 31, 127};
@@ -644,5 +663,14 @@ main(void)
 		exact = exact && extract_looks_binary(b, len);
 	}
 	th_ok(exact, "binary: the 5 %% line, exactly, whatever the length");
+}
+
+int
+main(void)
+{
+	test_rows();
+	test_callback_stop();
+	test_null_args();
+	test_looks_binary();
 	return th_done();
 }
