@@ -1,11 +1,13 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: installs what is missing, builds with
-# warnings as errors, runs the unit and integration suites, then builds
+# warnings as errors, runs the unit and integration suites (and the unit
+# tests once more under Valgrind's memcheck), then builds
 # again with AddressSanitizer + UndefinedBehaviorSanitizer and runs
 # everything again. Ends with one line "N passed, M failed".
 #   scripts/test.sh            both builds
 #   LW_NO_SANITIZE=1 scripts/test.sh   without the sanitizer build
 #   LW_NO_FUZZ=1 scripts/test.sh       without the bounded fuzzing step
+#   LW_NO_VALGRIND=1 scripts/test.sh   without the unit tests under Valgrind
 # Then every libFuzzer target runs for LW_FUZZ_SECONDS (default 20) each.
 set -u
 cd "$(dirname "$0")/.."
@@ -13,8 +15,8 @@ scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
-count() {   # count BUILDDIR: adds meson's per-subtest TAP results
-	local log="$1/meson-logs/testlog.json"
+count() {   # count BUILDDIR [SETUP]: adds meson's per-subtest TAP results
+	local log="$1/meson-logs/testlog${2:+-$2}.json"
 	[ -f "$log" ] || return
 	read -r p f < <(python3 - "$log" <<'PY'
 import json, sys
@@ -83,6 +85,24 @@ run_fuzz() {
 
 MESON_TEST_ARGS=()
 run_build build
+# The README's first command, end to end: it must show the violation at the
+# collector (the demo exits 1 when it does not arrive).
+if [ -f build/build.ninja ]; then
+	if timeout 300 scripts/demo.sh >build.demo.log 2>&1 &&
+		grep -q 'vm .* high  *left-secure-zone' build.demo.log; then
+		echo "demo: ok"
+		passed=$((passed + 1))
+	else
+		cat build.demo.log
+		echo "demo: FAILED"
+		failed=$((failed + 1))
+	fi
+fi
+if [ -z "${LW_NO_VALGRIND:-}" ] && [ -f build/build.ninja ]; then
+	# the unit tests under memcheck, on the plain build (meson.build)
+	meson test -C build --setup valgrind --print-errorlogs --num-processes 2
+	count build valgrind
+fi
 if [ -z "${LW_NO_SANITIZE:-}" ]; then
 	# detect_leaks: the agent's threads are joined at exit, so a leak report
 	# is a real leak. abort_on_error makes a finding fail the test.
