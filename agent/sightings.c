@@ -8,16 +8,67 @@
 #include "mem.h"
 #include "wire.h"
 
+/* A copy of object @from with only the members named in @keys that are
+ * strings or numbers: the findings come from the helper, which parsed a
+ * hostile file, and only what the trace contract names may leave the
+ * machine. NULL when @from is not an object. */
+static cJSON *
+pick(const cJSON *from, const char *const *keys, size_t n)
+{
+	if (!cJSON_IsObject(from)) {
+		return NULL;
+	}
+	cJSON *o = cJSON_CreateObject();
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, keys[i]);
+		if (cJSON_IsString(v) || cJSON_IsNumber(v)) {
+			cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(v, false));
+		}
+	}
+	return o;
+}
+
+/* Each element of array @from picked as above (strings kept as they are
+ * when @keys is NULL); anything else is left out. */
+static cJSON *
+pick_each(const cJSON *from, const char *const *keys, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	if (!cJSON_IsArray(from)) {
+		return arr;
+	}
+	const cJSON *e;
+	cJSON_ArrayForEach(e, from)
+	{
+		cJSON *c = keys ? pick(e, keys, n)
+				: cJSON_IsString(e) ? cJSON_CreateString(e->valuestring) : NULL;
+		if (c) {
+			cJSON_AddItemToArray(arr, c);
+		}
+	}
+	return arr;
+}
+
 void
 sightings_findings_copy(cJSON *o, const cJSON *findings, bool rules)
 {
-	static const char *const keep[] = {WIRE_KEY_CLASSIFICATION, WIRE_KEY_PII,
-					   WIRE_KEY_MATCHES, WIRE_KEY_RULES};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(keep) - !rules; i++) {
-		const cJSON *v = cJSON_GetObjectItem(findings, keep[i]);
-		cJSON_AddItemToObject(o, keep[i], v ? cJSON_Duplicate(v, true)
-						   : (i == 0 ? cJSON_CreateNull()
-							     : cJSON_CreateArray()));
+	static const char *const cl_keys[] = {WIRE_KEY_SCHEME, WIRE_KEY_LEVEL, WIRE_KEY_MARKING};
+	static const char *const pii_keys[] = {WIRE_KEY_PII_TYPE, WIRE_KEY_COUNT};
+	static const char *const match_keys[] = {WIRE_KEY_MATCH_ID, WIRE_KEY_MATCH_KIND,
+						 WIRE_KEY_COVERAGE_SHARE};
+	cJSON *cl = pick(cJSON_GetObjectItemCaseSensitive(findings, WIRE_KEY_CLASSIFICATION),
+			 cl_keys, LW_ARRAY_SIZE(cl_keys));
+	cJSON_AddItemToObject(o, WIRE_KEY_CLASSIFICATION, cl ? cl : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, WIRE_KEY_PII,
+			      pick_each(cJSON_GetObjectItemCaseSensitive(findings, WIRE_KEY_PII),
+					pii_keys, LW_ARRAY_SIZE(pii_keys)));
+	cJSON_AddItemToObject(o, WIRE_KEY_MATCHES,
+			      pick_each(cJSON_GetObjectItemCaseSensitive(findings, WIRE_KEY_MATCHES),
+					match_keys, LW_ARRAY_SIZE(match_keys)));
+	if (rules) {
+		cJSON_AddItemToObject(
+			o, WIRE_KEY_RULES,
+			pick_each(cJSON_GetObjectItemCaseSensitive(findings, WIRE_KEY_RULES), NULL, 0));
 	}
 }
 

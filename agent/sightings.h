@@ -27,5 +27,7 @@ int sightings_gone_below(struct vstore *vs, const char *dir, size_t len, int64_t
 
 /* Copies the classifier's findings (classification, pii, matches and, with
  * @rules, the detectors that fired) into @o: counts and ids, never values.
- * Missing ones become null / []. */
+ * An allow-list, member by member: whatever else the helper's answer
+ * carries (it parsed a hostile file) stays on the machine. Missing ones
+ * become null / []. */
 void sightings_findings_copy(cJSON *o, const cJSON *findings, bool rules);

@@ -1,0 +1,161 @@
+/* test-sightings.c — the agent's side of the fleet's trace
+ * (agent/sightings.c): a sighting event when sensitive content appears at a
+ * path or changes there, one when it leaves, nothing when nothing changed;
+ * the findings copied as counts and ids, never values. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "mem.h"
+#include "sightings.h"
+#include "store.h"
+#include "vstore.h"
+
+struct fixture {
+	struct store *st;
+	struct vstore *vs;
+};
+
+static bool
+fixture_init(struct fixture *fx)
+{
+	*fx = (struct fixture){0};
+	char db[400], err[512] = "";
+	snprintf(db, sizeof(db), "%s/agent.db", th_tmpdir());
+	if (!th_ok(store_open(db, DB_MODE_WRITER, &fx->st, err, sizeof(err)) == 0,
+		   "inventory opens (%s)", err)) {
+		return false;
+	}
+	fx->vs = vstore_new(fx->st);
+	return true;
+}
+
+static void
+fixture_fini(struct fixture *fx)
+{
+	vstore_free(fx->vs);
+	store_close(fx->st);
+}
+
+/* The events in the outbox, and the body of the last one (caller frees). */
+static int
+events(struct fixture *fx, char **last_body)
+{
+	sqlite3_stmt *s = NULL;
+	sqlite3_prepare_v2(store_db(fx->st), "SELECT count(*), (SELECT body FROM events ORDER BY"
+					     " seq DESC LIMIT 1) FROM events", -1, &s, NULL);
+	int n = -1;
+	if (s && sqlite3_step(s) == SQLITE_ROW) {
+		n = sqlite3_column_int(s, 0);
+		const unsigned char *b = sqlite3_column_text(s, 1);
+		*last_body = b ? lw_strdup((const char *)b) : NULL;
+	}
+	sqlite3_finalize(s);
+	return n;
+}
+
+static struct file_rec
+rec(uint8_t tag)
+{
+	struct file_rec r = {.kind = FILE_KIND_REGULAR, .size = 10, .mode = 0100600,
+			     .has_sha = true};
+	memset(r.sha256, tag, sizeof(r.sha256));
+	return r;
+}
+
+static const char findings_text[] =
+	"{\"classification\":{\"level\":\"SECRET\",\"scheme\":\"NATO\"},"
+	"\"pii\":[{\"type\":\"iban\",\"count\":3,\"values\":[\"PT50000201231234567890154\"]}],"
+	"\"matches\":[],\"rules\":[\"kw\"]}";
+
+static void
+test_lifecycle(struct fixture *fx)
+{
+	cJSON *f = cJSON_Parse(findings_text);
+	struct file_rec a = rec(0xaa), b = rec(0xbb);
+	const char *p = "/d/memo.txt";
+	char *body = NULL;
+	store_begin(fx->st);
+	th_inteq(sightings_seen(fx->vs, p, strlen(p), &a, f, 1000), 0, "seen");
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), 1, "first sight: one event");
+	th_ok(body && strstr(body, "memo.txt") && strstr(body, "SECRET"),
+	      "it names the path and the level (%s)", body ? body : "none");
+	th_ok(body && !strstr(body, "PT50000201231234567890154"),
+	      "it carries no value of the personal data");
+	free(body);
+	uint8_t sha[LW_SHA256_LEN];
+	int64_t first = 0;
+	bool deleted = true;
+	th_inteq(vstore_sighting_get(fx->vs, p, strlen(p), sha, &first, &deleted, &body), 1,
+		 "the last report is kept");
+	th_ok(!deleted && sha[0] == 0xaa && first == 1000, "present, this content, since 1000");
+	free(body);
+
+	store_begin(fx->st);
+	th_inteq(sightings_seen(fx->vs, p, strlen(p), &a, f, 2000), 0, "seen again, unchanged");
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), 1, "no event for nothing new");
+	free(body);
+
+	store_begin(fx->st);
+	th_inteq(sightings_seen(fx->vs, p, strlen(p), &b, f, 3000), 0, "new content there");
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), 2, "a change is reported");
+	free(body);
+
+	store_begin(fx->st);
+	th_inteq(sightings_gone(fx->vs, p, strlen(p), 4000), 0, "gone");
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), 3, "leaving is reported");
+	th_ok(body && strstr(body, "\"deleted\":true"), "as deleted (%s)", body ? body : "none");
+	free(body);
+	store_begin(fx->st);
+	th_inteq(sightings_gone(fx->vs, p, strlen(p), 5000), 0, "gone again");
+	th_inteq(sightings_gone(fx->vs, "/d/never", 8, 5000), 0, "a path never reported");
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), 3, "neither is news");
+	free(body);
+	cJSON_Delete(f);
+}
+
+static void
+test_findings_copy(void)
+{
+	cJSON *f = cJSON_Parse(findings_text);
+	cJSON *o = cJSON_CreateObject();
+	sightings_findings_copy(o, f, false);
+	char *s = cJSON_PrintUnformatted(o);
+	th_ok(strstr(s, "\"iban\"") && strstr(s, "3"), "the PII type and count (%s)", s);
+	th_ok(!strstr(s, "PT5000"), "no PII value");
+	th_ok(!strstr(s, "\"kw\""), "without @rules, no detector names");
+	free(s);
+	cJSON_Delete(o);
+	o = cJSON_CreateObject();
+	sightings_findings_copy(o, f, true);
+	s = cJSON_PrintUnformatted(o);
+	th_ok(strstr(s, "\"kw\"") != NULL, "with @rules, the detectors that fired (%s)", s);
+	free(s);
+	cJSON_Delete(o);
+	o = cJSON_CreateObject();
+	sightings_findings_copy(o, NULL, false);
+	s = cJSON_PrintUnformatted(o);
+	th_ok(strstr(s, "\"pii\":[]") && strstr(s, "\"matches\":[]"),
+	      "no findings: empty lists (%s)", s);
+	free(s);
+	cJSON_Delete(o);
+	cJSON_Delete(f);
+}
+
+int
+main(void)
+{
+	struct fixture fx;
+	if (fixture_init(&fx)) {
+		test_lifecycle(&fx);
+		fixture_fini(&fx);
+	}
+	test_findings_copy();
+	return th_done();
+}
