@@ -172,7 +172,13 @@ send_events(struct reporter *r)
 	int64_t last = 0;
 	int n = 0;
 	AUTOFREE char *body = next_batch(r, &last, &n);
+	/* the backlog as of this attempt, also while the collector cannot be
+	 * reached and no heartbeat goes out (status shows it) */
+	int64_t b = backlog(r);
 	store_read_end(r->st);
+	pthread_mutex_lock(&r->lock);
+	r->stats.backlog = b;
+	pthread_mutex_unlock(&r->lock);
 	if (!body) {
 		return 0;
 	}
