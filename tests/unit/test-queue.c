@@ -123,7 +123,9 @@ test_barrier_not_starved(void)
 	push(q, "/log");
 	wq_push_barrier(q, &walk);
 	int runs = 0;
-	for (;;) {
+	/* bounded, so that a starved barrier fails the check below instead of
+	 * hanging the test */
+	while (runs < 1000) {
 		struct wq_item *it = wq_pop(q);
 		if (it->kind == WQ_ITEM_BARRIER) {
 			wq_done(q, it, false);
@@ -170,7 +172,13 @@ test_back_pressure(void)
 	struct filler f = {.q = q};
 	pthread_t t;
 	pthread_create(&t, NULL, fill, &f);
-	usleep(100 * 1000);
+	/* No timing threshold: wait (up to 10 s) for the queue to fill, then
+	 * give a pusher that does not block time to overrun it. A slow
+	 * machine can only make this check weaker, never make it fail. */
+	for (int i = 0; i < 1000 && __atomic_load_n(&f.pushed, __ATOMIC_SEQ_CST) < 4; i++) {
+		usleep(10 * 1000);
+	}
+	usleep(50 * 1000);
 	th_inteq(__atomic_load_n(&f.pushed, __ATOMIC_SEQ_CST), 4, "the pusher waits at capacity");
 	for (int i = 0; i < 10; i++) {
 		struct wq_item *it = wq_pop(q);
