@@ -153,6 +153,18 @@ test_reader(struct fixture *fx)
 	store_close(st);
 }
 
+/* Up to @cap bytes of @path into @buf; the count read. */
+static size_t
+slurp(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, cap, f) : 0;
+	if (f) {
+		fclose(f);
+	}
+	return n;
+}
+
 /* databases that are not ours, or not there */
 static void
 test_refusals(void)
@@ -163,10 +175,15 @@ test_refusals(void)
 	sqlite3_open(other, &db);
 	sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL);
 	sqlite3_close(db);
+	char before[8192], after[8192];
+	size_t nb = slurp(other, before, sizeof(before));
 	struct store *st = NULL;
 	th_ok(store_open(other, DB_MODE_WRITER, &st, err, sizeof(err)) < 0 &&
 		      strstr(err, "not a leakwatch database"),
-	      "a foreign SQLite file is not written to (%s)", err);
+	      "a foreign SQLite file is refused (%s)", err);
+	size_t na = slurp(other, after, sizeof(after));
+	th_ok(nb > 0 && na == nb && memcmp(before, after, nb) == 0,
+	      "and not written to (%zu bytes before, %zu after)", nb, na);
 	th_ok(store_open("/nonexistent/x.db", DB_MODE_READER, &st, err, sizeof(err)) < 0,
 	      "a missing database fails read-only open");
 }
