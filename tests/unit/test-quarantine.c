@@ -218,7 +218,9 @@ test_across_file_systems(void)
 	struct stat a, b;
 	if (stat("/dev/shm", &a) < 0 || stat(base, &b) < 0 || a.st_dev == b.st_dev ||
 	    access("/dev/shm", W_OK) < 0) {
-		th_ok(true, "# SKIP no second file system to copy across");
+		/* no second file system to copy across: nothing to check
+		 * here (the TAP plan just has fewer lines) */
+		printf("# skipped: no second file system to copy across\n");
 		return;
 	}
 	char other[] = "/dev/shm/lw-q.XXXXXX";

@@ -1,16 +1,19 @@
 /* test-sightings.c — the agent's side of the fleet's trace
  * (agent/sightings.c): a sighting event when sensitive content appears at a
- * path or changes there, one when it leaves, nothing when nothing changed;
- * the findings copied as counts and ids, never values. */
+ * path or changes there, one when it leaves (also for a whole tree),
+ * nothing when nothing changed; the findings copied as counts and ids,
+ * never values. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "chain.h"
 #include "harness.h"
 #include "mem.h"
 #include "sightings.h"
 #include "store.h"
 #include "vstore.h"
+#include "wire.h"
 
 struct fixture {
 	struct store *st;
@@ -148,12 +151,122 @@ test_findings_copy(void)
 	cJSON_Delete(f);
 }
 
+static bool
+sighting_deleted(struct fixture *fx, const char *path, int64_t *first)
+{
+	uint8_t sha[LW_SHA256_LEN];
+	bool deleted = false;
+	AUTOFREE char *body = NULL;
+	int64_t f = 0;
+	if (vstore_sighting_get(fx->vs, path, strlen(path), sha, &f, &deleted, &body) != 1) {
+		return false;
+	}
+	if (first) {
+		*first = f;
+	}
+	return deleted;
+}
+
+/* The string value of @key in JSON @body (caller frees), NULL if none. */
+static char *
+body_str(const char *body, const char *key)
+{
+	cJSON *o = body ? cJSON_Parse(body) : NULL;
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
+	char *r = v ? lw_strdup(v) : NULL;
+	cJSON_Delete(o);
+	return r;
+}
+
+/* Content that left and came back is first seen again when it returns;
+ * the report of its leaving keeps when it was first seen. */
+static void
+test_back_after_gone(struct fixture *fx)
+{
+	cJSON *f = cJSON_Parse(findings_text);
+	struct file_rec a = rec(0x11);
+	const char *p = "/d/back.txt";
+	char t[CHAIN_TIME_LEN + 1];
+	char *body = NULL;
+	int base = events(fx, &body);
+	free(body);
+	store_begin(fx->st);
+	sightings_seen(fx->vs, p, strlen(p), &a, f, 10000000000LL);
+	sightings_gone(fx->vs, p, strlen(p), 11000000000LL);
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), base + 2, "back: seen, then gone");
+	AUTOFREE char *gfirst = body_str(body, WIRE_KEY_FIRST_SEEN);
+	AUTOFREE char *glast = body_str(body, WIRE_KEY_LAST_SEEN);
+	free(body);
+	chain_time(10000000000LL, t);
+	th_streq(gfirst, t, "back: the leaving keeps first_seen");
+	chain_time(11000000000LL, t);
+	th_streq(glast, t, "back: and its last_seen is when it left");
+	store_begin(fx->st);
+	sightings_seen(fx->vs, p, strlen(p), &a, f, 12000000000LL);
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), base + 3, "back: the same content back is news");
+	AUTOFREE char *bfirst = body_str(body, WIRE_KEY_FIRST_SEEN);
+	free(body);
+	chain_time(12000000000LL, t);
+	th_streq(bfirst, t, "back: first seen again when it came back");
+	int64_t first = 0;
+	bool was_deleted = sighting_deleted(fx, p, &first);
+	th_ok(!was_deleted && first == 12000000000LL, "back: present since its return (%lld)",
+	      (long long)first);
+	cJSON_Delete(f);
+}
+
+/* A deleted tree: every reported path below it without a live file is
+ * reported gone, once; a live file below it, a sibling sharing the prefix
+ * and other directories are not. */
+static void
+test_gone_below(struct fixture *fx)
+{
+	cJSON *f = cJSON_Parse(findings_text);
+	static const char *const paths[] = {"/g/live.txt", "/g/gone.txt", "/g/sub/deep.txt",
+					    "/gx/sibling.txt", "/h/other.txt"};
+	static const bool gone[] = {false, true, true, false, false};
+	struct file_rec r = rec(0x22);
+	char *body = NULL;
+	int base = events(fx, &body);
+	free(body);
+	store_begin(fx->st);
+	for (size_t i = 0; i < LW_ARRAY_SIZE(paths); i++) {
+		store_put(fx->st, paths[i], strlen(paths[i]), &r, 1, 20000);
+		sightings_seen(fx->vs, paths[i], strlen(paths[i]), &r, f, 20000);
+	}
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), base + 5, "below: five paths sighted");
+	free(body);
+	/* the tree /g goes, except /g/live.txt (put back, say, by a restore) */
+	store_begin(fx->st);
+	store_gone_below(fx->st, "/g", 2, 30000);
+	store_put(fx->st, paths[0], strlen(paths[0]), &r, 1, 30000);
+	th_inteq(sightings_gone_below(fx->vs, "/g", 2, 30000), 0, "below: /g swept");
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), base + 7, "below: two paths reported gone");
+	free(body);
+	for (size_t i = 0; i < LW_ARRAY_SIZE(paths); i++) {
+		th_ok(sighting_deleted(fx, paths[i], NULL) == gone[i], "below: %s %s", paths[i],
+		      gone[i] ? "reported gone" : "still present");
+	}
+	store_begin(fx->st);
+	sightings_gone_below(fx->vs, "/g", 2, 40000);
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), base + 7, "below: a second sweep reports nothing new");
+	free(body);
+	cJSON_Delete(f);
+}
+
 int
 main(void)
 {
 	struct fixture fx;
 	if (fixture_init(&fx)) {
 		test_lifecycle(&fx);
+		test_back_after_gone(&fx);
+		test_gone_below(&fx);
 		fixture_fini(&fx);
 	}
 	test_findings_copy();
