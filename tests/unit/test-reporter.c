@@ -54,6 +54,21 @@ unacked(const char *db)
 	return n;
 }
 
+/* Polls @r's stats (up to @timeout_ms) until it has failed @n times in a
+ * row; *rs holds the last stats read. */
+static void
+wait_failures(struct reporter *r, int n, int timeout_ms, struct reporter_stats *rs)
+{
+	*rs = (struct reporter_stats){0};
+	for (int waited = 0; r && waited < timeout_ms; waited += 5) {
+		reporter_get_stats(r, rs);
+		if (rs->failures >= n) {
+			return;
+		}
+		usleep(5000);
+	}
+}
+
 static bool
 make_certs(const char *dir)
 {
@@ -114,14 +129,8 @@ test_unreachable(const char *dir)
 				  .db_path = db, .heartbeat_s = 1, .batch_max = 2};
 	struct reporter *r = NULL;
 	th_ok(reporter_start(&o, wr, &r, err, sizeof(err)) == 0, "reporter starts (%s)", err);
-	struct reporter_stats rs = {0};
-	for (int i = 0; r && i < 300; i++) {
-		reporter_get_stats(r, &rs);
-		if (rs.failures >= 2) {
-			break;
-		}
-		usleep(20000);
-	}
+	struct reporter_stats rs;
+	wait_failures(r, 2, 6000, &rs);
 	th_ok(rs.failures >= 2, "it tries again after a failure (%d failures)", rs.failures);
 	th_ok(rs.error[0] != '\0', "and says why (%s)", rs.error);
 	th_inteq(rs.sent, 0, "nothing acknowledged");
@@ -630,14 +639,8 @@ test_backoff(const char *dir, struct peer *pe)
 	if (!agent_start(&ag, dir, "backoff", 2, pe, 10, NULL)) {
 		return;
 	}
-	struct reporter_stats rs = {0};
-	for (int i = 0; i < 1000; i++) {
-		reporter_get_stats(ag.rep, &rs);
-		if (rs.failures >= 1) {
-			break;
-		}
-		usleep(5000);
-	}
+	struct reporter_stats rs;
+	wait_failures(ag.rep, 1, 5000, &rs);
 	th_ok(rs.failures >= 1 && strstr(rs.error, "HTTP 500"),
 	      "backoff: the failure says why (%s)", rs.error);
 	th_inteq(unacked(ag.db), 2, "backoff: nothing leaves the outbox on a 500");
@@ -701,14 +704,8 @@ test_short_ack(const char *dir, struct peer *pe)
 	if (!agent_start(&ag, dir, "short", 3, pe, 10, NULL)) {
 		return;
 	}
-	struct reporter_stats rs = {0};
-	for (int i = 0; i < 1000; i++) {
-		reporter_get_stats(ag.rep, &rs);
-		if (rs.failures >= 1) {
-			break;
-		}
-		usleep(5000);
-	}
+	struct reporter_stats rs;
+	wait_failures(ag.rep, 1, 5000, &rs);
 	th_ok(strstr(rs.error, "does not acknowledge") != NULL,
 	      "short ack: counted as a failure (%s)", rs.error);
 	th_inteq(unacked(ag.db), 3, "short ack: every event stays in the outbox");
