@@ -46,6 +46,12 @@ static const struct cli_command commands[] = {
 	 "files the policy moved aside, and back"},
 	{"policy", cli_policy, false, "check FILE", "validate a policy and explain it"},
 	{"reload", cli_reload, false, "", "make the running agent reload its policy"},
+	{"report", cli_report, false,
+	 "[--period day|week|month|quarter | --since T [--until T]] [--format html|json|csv]"
+	 " [-o FILE|DIR] [--sign-key KEY] [--redact-paths] [--row-limit N]"
+	 " | render FILE.json [...] | verify FILE [--trust PEM]",
+	 "a compliance report of this workstation (default: last week, HTML); render one"
+	 " again; verify one"},
 	{"agents", cli_fleet, true, "", "every enrolled agent: last contact, coverage, chain"},
 	{"violations", cli_fleet, true,
 	 "[--since 24h|7d|TIME] [--severity LEVEL] [--rule ID] [--agent NAME] [--limit N]",
@@ -54,6 +60,9 @@ static const struct cli_command commands[] = {
 	 "chain alerts: edited, missing or replayed events"},
 	{"trace", cli_fleet, true, "SHA256|REGISTERED-ID",
 	 "every machine and path where that content has been seen"},
+	{"report", cli_report, true,
+	 "[same options as above] [--agent ID]... | render ... | verify ...",
+	 "the fleet's compliance report, from the collector"},
 };
 
 static void

@@ -23,3 +23,6 @@ bool rfc3339_is_utc(const char *s);
  * "2026-11-23T06:10:34.5+01:00"). Writes the canonical UTC form into @buf.
  * Returns 0 or -EINVAL. */
 int rfc3339_parse_since(const char *s, char *buf);
+/* The same as milliseconds since the epoch, a duration counted back from
+ * @now_ms. Returns 0 or -EINVAL. */
+int rfc3339_parse_ms(const char *s, long long now_ms, long long *out);

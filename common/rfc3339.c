@@ -85,7 +85,7 @@ rfc3339_now(char *buf)
 }
 
 int
-rfc3339_parse_since(const char *s, char *buf)
+rfc3339_parse_ms(const char *s, long long now_ms, long long *out)
 {
 	char *end = NULL;
 	errno = 0;
@@ -111,9 +111,8 @@ rfc3339_parse_since(const char *s, char *buf)
 		if (n > 100LL * 365 * 86400 / mult) {
 			return -EINVAL;
 		}
-		long long now_ms = clock_wall_ns() / 1000000;
 		long long ms = now_ms - n * mult * 1000;
-		rfc3339_format(ms < 0 ? 0 : ms, buf);
+		*out = ms < 0 ? 0 : ms;
 		return 0;
 	}
 	struct tm tm = {0};
@@ -163,6 +162,17 @@ rfc3339_parse_since(const char *s, char *buf)
 	    tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec) {
 		return -EINVAL;
 	}
-	rfc3339_format(((long long)t - off_s) * 1000 + frac_ms, buf);
+	*out = ((long long)t - off_s) * 1000 + frac_ms;
+	return 0;
+}
+
+int
+rfc3339_parse_since(const char *s, char *buf)
+{
+	long long ms;
+	if (rfc3339_parse_ms(s, clock_wall_ns() / 1000000, &ms) < 0) {
+		return -EINVAL;
+	}
+	rfc3339_format(ms, buf);
 	return 0;
 }
