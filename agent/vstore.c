@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -493,6 +494,24 @@ vstore_violation_foreach(struct vstore *vs, int64_t since, int min_severity, con
 	while (r == 0 && sqlite3_step(s) == SQLITE_ROW) {
 		r = fn(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
 		       (const char *)sqlite3_column_text(s, 2), ctx);
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+vstore_chain_head(struct vstore *vs, int64_t *seq, char hash[LW_SHA256_HEX_LEN + 1])
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(vs->db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+			       -1, &s, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	int r = 0;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(s, 0);
+		snprintf(hash, LW_SHA256_HEX_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 1));
+		r = 1;
 	}
 	sqlite3_finalize(s);
 	return r;

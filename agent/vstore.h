@@ -108,3 +108,8 @@ int vstore_quarantine_foreach(struct vstore *vs, vstore_quarantine_fn fn, void *
 typedef int (*vstore_violation_fn)(int64_t id, int64_t time, const char *body, void *ctx);
 int vstore_violation_foreach(struct vstore *vs, int64_t since, int min_severity,
 			     const char *rule, vstore_violation_fn fn, void *ctx);
+
+/* The newest event of the log (the chain head): 1 and *seq, @hash (65
+ * bytes), 0 when the log is empty. Acknowledged events are deleted except
+ * this one, so it is all the agent can state; the collector has the rest. */
+int vstore_chain_head(struct vstore *vs, int64_t *seq, char hash[LW_SHA256_HEX_LEN + 1]);
