@@ -57,6 +57,37 @@ def wait_violations(agent, n, timeout=30):
         time.sleep(0.2)
 
 
+def schedule(agent):
+    """packaging/leakwatch-report-run, as leakwatch-report@weekly.service runs
+    it: the report lands in the directory, older ones beyond the retention
+    count go, and the HTML is piped to the mail command."""
+    run = os.path.join(HERE, "..", "..", "packaging", "leakwatch-report-run")
+    rdir = os.path.join(agent.base, "reports")
+    os.makedirs(rdir)
+    old = ["leakwatch-local-week-2020-01-%02d.html" % d for d in (6, 13, 20)]
+    for n in old + ["unrelated.txt"]:
+        with open(os.path.join(rdir, n), "w") as f:
+            f.write("old")
+    mail = os.path.join(agent.base, "mail.html")
+    env = dict(os.environ, LEAKWATCH=LEAKWATCH, LW_REPORT_DIR=rdir, LW_REPORT_RETAIN="2",
+               LW_REPORT_ARGS="-c " + agent.config, LW_REPORT_MAIL="cat > " + mail)
+    r = subprocess.run([run, "weekly"], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    left = sorted(os.listdir(rdir))
+    new = [n for n in left if n.endswith(".html") and n not in old]
+    ok(r.returncode == 0 and len(new) == 1 and new[0] + ".sig" in left,
+       "leakwatch-report-run weekly writes this week's report and its .sig", (r.stderr, left))
+    ok(old[2] in left and old[0] not in left and old[1] not in left and
+       "unrelated.txt" in left, "retention 2: the two oldest weekly reports removed", left)
+    body = open(mail, "rb").read() if os.path.exists(mail) else b""
+    ok(new and body == open(os.path.join(rdir, new[0]), "rb").read(),
+       "the HTML went to the mail command", len(body))
+    r = subprocess.run([run, "fortnightly"], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    ok(r.returncode == 2 and b"fortnightly" in r.stderr, "an unknown period: exit 2",
+       r.stderr)
+
+
 def main():
     agent = Agent("compliance")
     root = agent.root
@@ -189,6 +220,7 @@ def main():
         r = subprocess.run([LEAKWATCH, "-d", os.path.join(agent.base, "none.db"), "report"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ok(r.returncode == 2, "a missing database: exit 2", r.stderr.decode())
+        schedule(agent)
     finally:
         agent.cleanup()
 
