@@ -9,6 +9,8 @@ int
 report_build_fleet(struct lw_http_client *http, const struct report_options *o, cJSON **doc,
 		   char *err, size_t errlen)
 {
-	snprintf(err, errlen, "fleet reports are not implemented yet");
+	snprintf(err, errlen,
+		 "fleet reports need the collector's report endpoints, which are not built"
+		 " yet; make local reports on each workstation meanwhile");
 	return -ENOSYS;
 }
