@@ -24,10 +24,13 @@
 #include "json.h"
 #include "mem.h"
 #include "policy.h"
+#include "readfile.h"
 #include "report-sign.h"
 #include "report.h"
 
 #define MAX_AGENTS 1024
+/* A report's JSON: row limits keep real ones far below this. */
+#define REPORT_JSON_MAX (1u << 30)
 
 struct report_args {
 	const char *period, *since, *until, *format, *out, *sign_key, *trust;
@@ -157,25 +160,12 @@ do_render(int argc, char **argv, struct report_args *a)
 		return 2;
 	}
 	const char *path = argv[optind];
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		fprintf(stderr, "leakwatch: report render: %s: %s\n", path, strerror(errno));
-		return 2;
-	}
-	char *text = NULL;
+	AUTOFREE char *text = NULL;
 	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		fwrite(buf, 1, n, m);
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	fclose(m);
-	AUTOFREE char *owned = text;
-	if (bad) {
-		fprintf(stderr, "leakwatch: report render: %s: read error\n", path);
+	int r = lw_read_file(path, REPORT_JSON_MAX, &text, &len);
+	if (r < 0) {
+		fprintf(stderr, "leakwatch: report render: %s: %s\n", path,
+			r == -EINVAL ? "not a regular file" : strerror(-r));
 		return 2;
 	}
 	AUTOJSON cJSON *doc = NULL;

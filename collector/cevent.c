@@ -70,20 +70,6 @@ cevent_fini(struct cevent *ev)
 }
 
 static bool
-is_hex64(const char *s)
-{
-	if (strlen(s) != LW_SHA256_HEX_LEN) {
-		return false;
-	}
-	for (const char *p = s; *p; p++) {
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool
 is_uuid(const char *s)
 {
 	if (strlen(s) != CHAIN_UUID_LEN) {
@@ -181,7 +167,7 @@ parse_body(struct cevent *ev, char *err, size_t errlen)
 		snprintf(ev->rule, sizeof(ev->rule), "%s", rule);
 	} else {
 		const char *sha = str_member(b, WIRE_KEY_SHA256);
-		if (!sha || !is_hex64(sha)) {
+		if (!sha || !lw_is_sha256_hex(sha)) {
 			snprintf(err, errlen, "seq %" PRId64 ": sighting without a sha256", ev->seq);
 			goto out;
 		}
@@ -238,9 +224,9 @@ cevent_parse(const cJSON *o, struct cevent *ev, char *err, size_t errlen)
 	} else if (!kind || (strcmp(kind, WIRE_EVENT_VIOLATION) != 0 &&
 			     strcmp(kind, WIRE_EVENT_SIGHTING) != 0)) {
 		what = "kind must be violation or sighting";
-	} else if (!prev || !is_hex64(prev)) {
+	} else if (!prev || !lw_is_sha256_hex(prev)) {
 		what = "prev must be 64 lower-case hex digits";
-	} else if (!hash || !is_hex64(hash)) {
+	} else if (!hash || !lw_is_sha256_hex(hash)) {
 		what = "hash must be 64 lower-case hex digits";
 	} else if (!cJSON_IsString(body)) {
 		what = "body must be a string (the event's JSON, serialised once)";

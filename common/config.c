@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mem.h"
+#include "readfile.h"
 
 int
 cfg_fail(struct cfg_ctx *ctx, const char *where, const char *fmt, ...)
@@ -60,37 +61,21 @@ cfg_parse_buffer(struct cfg_ctx *ctx, const char *buf, size_t len, cJSON **out)
 int
 cfg_parse_file(struct cfg_ctx *ctx, const char *path, size_t max_bytes, cJSON **out)
 {
-	AUTOCLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(ctx->err, sizeof(ctx->err), "%s: cannot open: %s", ctx->file,
-			 strerror(e));
-		return -e;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	AUTOFREE char *buf = NULL;
+	size_t got = 0;
+	int r = lw_read_file(path, max_bytes, &buf, &got);
+	if (r == -EINVAL) {
 		snprintf(ctx->err, sizeof(ctx->err), "%s: not a regular file", ctx->file);
-		return -EINVAL;
-	}
-	if ((size_t)st.st_size > max_bytes) {
+	} else if (r == -EFBIG) {
 		snprintf(ctx->err, sizeof(ctx->err), "%s: larger than %zu bytes", ctx->file,
 			 max_bytes);
-		return -EFBIG;
+	} else if (r < 0) {
+		snprintf(ctx->err, sizeof(ctx->err), "%s: cannot open: %s", ctx->file,
+			 strerror(-r));
 	}
-	AUTOFREE char *buf = lw_malloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			snprintf(ctx->err, sizeof(ctx->err), "%s: read error", ctx->file);
-			return n < 0 ? -errno : -EIO;
-		}
-		got += (size_t)n;
+	if (r < 0) {
+		return r;
 	}
-	buf[got] = '\0';
 	return cfg_parse_buffer(ctx, buf, got, out);
 }
 

@@ -132,3 +132,29 @@ lw_unhex_sha256(const char *hex, uint8_t out[LW_SHA256_LEN])
 	}
 	return 0;
 }
+
+void
+lw_sha256_hex(const void *data, size_t len, char hex[LW_SHA256_HEX_LEN + 1])
+{
+	uint8_t d[LW_SHA256_LEN];
+	struct lw_sha256 *h = lw_sha256_new();
+	lw_sha256_init(h);
+	lw_sha256_update(h, data, len);
+	lw_sha256_final(h, d);
+	lw_sha256_free(h);
+	lw_hex(d, sizeof(d), hex);
+}
+
+bool
+lw_is_sha256_hex(const char *s)
+{
+	if (strlen(s) != LW_SHA256_HEX_LEN) {
+		return false;
+	}
+	for (const char *p = s; *p; p++) {
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
+			return false;
+		}
+	}
+	return true;
+}

@@ -17,6 +17,7 @@
 
 #include "mem.h"
 #include "report-keys.h"
+#include "report.h"
 #include "wire.h"
 
 /* The file names, in the order written. */
@@ -638,51 +639,6 @@ static void (*const table_fns[])(struct csv *, const cJSON *) = {
 
 _Static_assert(LW_ARRAY_SIZE(table_names) == LW_ARRAY_SIZE(table_fns), "one function per table");
 
-/* @len bytes at @data to @dir/@name, 0600, under a temporary name renamed
- * into place. Returns 0 or -errno with @err naming the file. */
-static int
-write_whole(const char *dir, const char *name, const char *data, size_t len, char *err,
-	    size_t errlen)
-{
-	AUTOFREE char *path = lw_asprintf("%s/%s", dir, name);
-	AUTOFREE char *tmp = lw_asprintf("%s.tmp%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		return -e;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			int e = errno;
-			snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-			close(fd);
-			unlink(tmp);
-			return -e;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		close(fd);
-		unlink(tmp);
-		return -e;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		unlink(tmp);
-		return -e;
-	}
-	return 0;
-}
-
 static void
 free_names(char **names)
 {
@@ -713,7 +669,8 @@ report_csv_write(const cJSON *doc, const char *dir, char ***names, char *err, si
 			free_names(out);
 			return -e;
 		}
-		int r = write_whole(dir, table_names[i], text, len, err, errlen);
+		AUTOFREE char *path = lw_asprintf("%s/%s", dir, table_names[i]);
+		int r = report_write_file(path, text, len, err, errlen);
 		free(text);
 		if (r < 0) {
 			free_names(out);

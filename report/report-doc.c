@@ -74,14 +74,8 @@ report_path(const char *path, size_t len, bool redact)
 	}
 	/* The directory stays readable (where it was), the name does not:
 	 * the digest still lets an officer who has the full path confirm it. */
-	uint8_t d[LW_SHA256_LEN];
 	char hex[LW_SHA256_HEX_LEN + 1];
-	struct lw_sha256 *h = lw_sha256_new();
-	lw_sha256_init(h);
-	lw_sha256_update(h, path, len);
-	lw_sha256_final(h, d);
-	lw_sha256_free(h);
-	lw_hex(d, sizeof(d), hex);
+	lw_sha256_hex(path, len, hex);
 	size_t dir = len;
 	while (dir > 0 && path[dir - 1] != '/') {
 		dir--;

@@ -497,10 +497,7 @@ on_violation(int64_t id, int64_t time, const char *body, void *arg)
 	cJSON_AddItemToObject(o, RK_TIME, report_time(time));
 	cJSON_AddStringToObject(o, RK_AGENT, l->src->agent);
 	cJSON_AddStringToObject(o, RK_RULE, rule);
-	cJSON_AddStringToObject(o, RK_SEVERITY, cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
-							b, WIRE_KEY_SEVERITY))
-							? sev
-							: "low");
+	cJSON_AddStringToObject(o, RK_SEVERITY, sev);
 	cJSON_AddStringToObject(o, RK_ACTION, action ? action : "-");
 	cJSON_AddStringToObject(o, RK_ACTION_RESULT, result ? result : "-");
 	cJSON_AddStringToObject(o, RK_EVENT, kind ? kind : "-");
@@ -530,7 +527,7 @@ num_at(const cJSON *o, const char *k, double dflt)
  * (stopped or crashed); earlier silences leave no trace in the inventory,
  * which the note says. */
 static cJSON *
-coverage_agent(struct local *l, cJSON *days)
+coverage_agent(struct local *l)
 {
 	AUTOFREE char *json = NULL;
 	int pid = 0;
@@ -586,7 +583,6 @@ coverage_agent(struct local *l, cJSON *days)
 		}
 		cJSON_AddItemToArray(daily, cJSON_CreateNumber((1 - off) * wc));
 	}
-	(void)days;
 	cJSON_AddNumberToObject(a, RK_WATCH_COVERAGE, wc);
 	cJSON_AddNumberToObject(a, RK_UNWATCHED_DIRS, unwatched);
 	cJSON_AddNumberToObject(a, RK_SEQUENCE_GAPS, 0);
@@ -867,7 +863,7 @@ report_build_local(const struct report_local_source *src, const struct report_op
 		cJSON_AddStringToObject(d, RK_SCHEMA, REPORT_SCHEMA);
 		cJSON_AddItemToObject(d, RK_ENVELOPE, envelope(&l, empty));
 		cJSON *cov = cJSON_AddObjectToObject(d, RK_COVERAGE);
-		cJSON *agent = coverage_agent(&l, days);
+		cJSON *agent = coverage_agent(&l);
 		cJSON_AddNumberToObject(cov, RK_FIGURE, num_at(agent, RK_COVERAGE, 0));
 		cJSON_AddItemToObject(cov, RK_DAYS, days);
 		days = NULL;

@@ -58,8 +58,8 @@ default_name(const cJSON *doc, const char *ext)
 	return s;
 }
 
-static int
-write_file(const char *path, const char *data, size_t len, char *err, size_t errlen)
+int
+report_write_file(const char *path, const char *data, size_t len, char *err, size_t errlen)
 {
 	AUTOFREE char *tmp = NULL;
 	if (asprintf(&tmp, "%s.tmp%ld", path, (long)getpid()) < 0) {
@@ -93,18 +93,6 @@ write_file(const char *path, const char *data, size_t len, char *err, size_t err
 		return -e;
 	}
 	return 0;
-}
-
-static void
-sha_hex(const char *data, size_t len, char hex[LW_SHA256_HEX_LEN + 1])
-{
-	uint8_t d[LW_SHA256_LEN];
-	struct lw_sha256 *h = lw_sha256_new();
-	lw_sha256_init(h);
-	lw_sha256_update(h, data, len);
-	lw_sha256_final(h, d);
-	lw_sha256_free(h);
-	lw_hex(d, sizeof(d), hex);
 }
 
 /* The HTML page in memory (it is hashed and then written atomically). */
@@ -175,7 +163,7 @@ report_write(cJSON *doc, enum report_format fmt, const char *out, const char *si
 	AUTOFREE char *canon = report_canonical(doc);
 	size_t clen = strlen(canon);
 	char digest[LW_SHA256_HEX_LEN + 1];
-	sha_hex(canon, clen, digest);
+	lw_sha256_hex(canon, clen, digest);
 
 	static const char *const ext[] = {
 		[REPORT_FORMAT_HTML] = ".html", [REPORT_FORMAT_JSON] = ".json",
@@ -224,7 +212,7 @@ report_write(cJSON *doc, enum report_format fmt, const char *out, const char *si
 		}
 		return 0;
 	}
-	r = write_file(path, text, len, err, errlen);
+	r = report_write_file(path, text, len, err, errlen);
 	if (r < 0) {
 		return r;
 	}

@@ -30,7 +30,9 @@
 #include "hash.h"
 #include "json.h"
 #include "mem.h"
+#include "readfile.h"
 #include "report-keys.h"
+#include "report.h"
 #include "wire.h"
 
 /* Keys of the signature file and its statement (not part of the report
@@ -100,18 +102,6 @@ md_of(EVP_PKEY *pkey)
 	return EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
 }
 
-static void
-sha256_hex(const void *data, size_t len, char hex[LW_SHA256_HEX_LEN + 1])
-{
-	uint8_t d[LW_SHA256_LEN];
-	struct lw_sha256 *h = lw_sha256_new();
-	lw_sha256_init(h);
-	lw_sha256_update(h, data, len);
-	lw_sha256_final(h, d);
-	lw_sha256_free(h);
-	lw_hex(d, sizeof(d), hex);
-}
-
 /* The DER SubjectPublicKeyInfo of @pkey: length, *der (caller frees with
  * OPENSSL_free), or -1. */
 static int
@@ -130,7 +120,7 @@ key_fingerprint(EVP_PKEY *pkey, char hex[LW_SHA256_HEX_LEN + 1])
 	if (n <= 0) {
 		return false;
 	}
-	sha256_hex(der, (size_t)n, hex);
+	lw_sha256_hex(der, (size_t)n, hex);
 	OPENSSL_free(der);
 	return true;
 }
@@ -180,96 +170,13 @@ get(const cJSON *o, const char *key)
 	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
 }
 
-/* Reads the whole of @path (at most SIG_MAX_BYTES). 0 or -errno. */
-static int
-read_all(const char *path, char **text, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		return -errno;
-	}
-	size_t cap = 4096, n = 0;
-	char *buf = lw_malloc(cap + 1);
-	for (;;) {
-		if (n == cap) {
-			if (cap >= SIG_MAX_BYTES) {
-				free(buf);
-				close(fd);
-				return -EFBIG;
-			}
-			cap *= 2;
-			buf = lw_realloc(buf, cap + 1);
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR) {
-			continue;
-		}
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			close(fd);
-			return -e;
-		}
-		if (r == 0) {
-			break;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*text = buf;
-	*len = n;
-	return 0;
-}
-
-static int
-write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen)
-{
-	AUTOFREE char *tmp = lw_asprintf("%s.tmp%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		return -e;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			int e = errno;
-			snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-			close(fd);
-			unlink(tmp);
-			return -e;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		close(fd);
-		unlink(tmp);
-		return -e;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		unlink(tmp);
-		return -e;
-	}
-	return 0;
-}
-
 /* Loads the private key at @key_path. 0 or -errno with @err. */
 static int
 load_private_key(const char *key_path, EVP_PKEY **out, char *err, size_t errlen)
 {
 	AUTOFREE char *pem = NULL;
 	size_t len = 0;
-	int r = read_all(key_path, &pem, &len);
+	int r = lw_read_file(key_path, SIG_MAX_BYTES, &pem, &len);
 	if (r < 0) {
 		snprintf(err, errlen, "--sign-key %s: %s", key_path, strerror(-r));
 		return r;
@@ -432,7 +339,7 @@ report_sign_write(const char *sig_path, const cJSON *doc, const char *canonical_
 	}
 	AUTOFREE char *text = lw_json_print(sig);
 	AUTOFREE char *line = lw_asprintf("%s\n", text);
-	return write_atomic(sig_path, line, strlen(line), err, errlen);
+	return report_write_file(sig_path, line, strlen(line), err, errlen);
 }
 
 /* --- verification --- */
@@ -469,7 +376,7 @@ load_trusted(const char *trusted, EVP_PKEY **out, char *err, size_t errlen)
 		text = lw_strdup(trusted);
 		len = strlen(text);
 	} else {
-		int r = read_all(trusted, &text, &len);
+		int r = lw_read_file(trusted, SIG_MAX_BYTES, &text, &len);
 		if (r < 0) {
 			snprintf(err, errlen, "--trust %s: %s", trusted, strerror(-r));
 			return r;
@@ -502,20 +409,6 @@ ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
 	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static bool
-is_hex64(const char *s)
-{
-	if (strlen(s) != LW_SHA256_HEX_LEN) {
-		return false;
-	}
-	for (const char *p = s; *p; p++) {
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
-			return false;
-		}
-	}
-	return true;
 }
 
 /* A string member, NULL for JSON null; *bad set when it is neither. */
@@ -615,7 +508,7 @@ sig_file_parse(const char *sig_path, const char *text, size_t len, struct sig_fi
 	}
 	cJSON_ArrayForEach (it, files) {
 		const cJSON *n = get(it, RK_NAME), *h = get(it, RK_SHA256);
-		if (!cJSON_IsString(n) || !cJSON_IsString(h) || !is_hex64(h->valuestring)) {
+		if (!cJSON_IsString(n) || !cJSON_IsString(h) || !lw_is_sha256_hex(h->valuestring)) {
 			snprintf(err, errlen,
 				 "%s: a file of the statement has no name or no"
 				 " SHA-256",
@@ -788,7 +681,7 @@ report_verify(const char *path, const char *trusted, FILE *out, char *err, size_
 
 	AUTOFREE char *text = NULL;
 	size_t len = 0;
-	int r = read_all(sig_path, &text, &len);
+	int r = lw_read_file(sig_path, SIG_MAX_BYTES, &text, &len);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", sig_path, strerror(-r));
 		return r;

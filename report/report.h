@@ -99,6 +99,12 @@ int report_format_parse(const char *s, enum report_format *out);
 int report_write(cJSON *doc, enum report_format fmt, const char *out, const char *sign_key,
 		 char **written, char *err, size_t errlen);
 
+/* @len bytes at @data to @path, mode 0600, under a temporary name that is
+ * synced and renamed into place: a reader never sees half a file. Returns
+ * 0 or -errno with @err naming the file. Every report file goes through it. */
+int report_write_file(const char *path, const char *data, size_t len, char *err,
+		      size_t errlen);
+
 /* --- sources --- */
 
 struct store;
