@@ -141,6 +141,41 @@ cevent_body_parse(const char *body, size_t len, cJSON **out, char *err, size_t e
 	return 0;
 }
 
+/* @v into @out (size @n) if it is plain text that fits; else "". */
+static void
+copy_plain(char *out, size_t n, const char *v)
+{
+	out[0] = '\0';
+	if (v && strlen(v) < n && plain_text(v)) {
+		memcpy(out, v, strlen(v) + 1);
+	}
+}
+
+/* What the report's queries group by: indexing only, the body stays the
+ * record. Absent or odd values leave the column empty, never refuse the
+ * event (the protocol does not require them). */
+static void
+report_columns(struct cevent *ev, const cJSON *b)
+{
+	const cJSON *file = ev->kind == CEVENT_KIND_VIOLATION
+				    ? cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_FILE)
+				    : b;
+	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(file, WIRE_KEY_CLASSIFICATION);
+	copy_plain(ev->marking, sizeof(ev->marking), str_member(cls, WIRE_KEY_MARKING));
+	copy_plain(ev->owner, sizeof(ev->owner), str_member(file, WIRE_KEY_OWNER));
+	if (ev->kind == CEVENT_KIND_VIOLATION) {
+		copy_plain(ev->action, sizeof(ev->action), str_member(b, WIRE_KEY_ACTION));
+		return;
+	}
+	const char *path = str_member(b, WIRE_KEY_PATH);
+	if (path) {
+		/* bytes (LW_JSON_BYTES): one key per file name, UTF-8 or not */
+		lw_sha256_hex(path, strlen(path), ev->path_key);
+	}
+	ev->deleted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_DELETED));
+	ev->moved = str_member(b, WIRE_KEY_MOVED_FROM) || str_member(b, WIRE_KEY_MOVED_TO);
+}
+
 static int
 parse_body(struct cevent *ev, char *err, size_t errlen)
 {
@@ -186,6 +221,7 @@ parse_body(struct cevent *ev, char *err, size_t errlen)
 		}
 		ev->match_ids = ids.data;
 	}
+	report_columns(ev, b);
 	r = 0;
 out:
 	cJSON_Delete(b);

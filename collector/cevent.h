@@ -49,6 +49,14 @@ struct cevent {
 	int severity;        /* violation: 1 low .. 4 critical */
 	char sha256[LW_SHA256_HEX_LEN + 1]; /* sighting: file content */
 	char *match_ids;     /* sighting: "\nid1\nid2\n" or NULL; owned */
+	/* from the body, for the compliance report's queries ("" when the
+	 * body has none, or none that is plain UTF-8 text of that size) */
+	char marking[128];   /* the classification's marking */
+	char owner[64];      /* the file's owner */
+	char action[32];     /* violation: what the agent did */
+	char path_key[LW_SHA256_HEX_LEN + 1]; /* sighting: SHA-256 of the path */
+	bool deleted;        /* sighting: the content left the path */
+	bool moved;          /* sighting: by a rename (moved_from / moved_to) */
 };
 
 void cevent_fini(struct cevent *ev); /* NULL is a no-op */

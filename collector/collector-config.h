@@ -29,6 +29,7 @@ struct collector_config {
 	int rate_burst;             /* bucket size */
 	int max_connections;        /* open at once, before the file limit */
 	int max_handshakes_per_address; /* unauthenticated at once per address */
+	int silent_after_s;         /* no contact for longer: a silent interval */
 };
 
 /* Parses and validates @path. Returns 0 and *out (free with

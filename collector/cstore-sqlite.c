@@ -42,6 +42,30 @@ static const struct db_migration migrations[] = {
 	 " id INTEGER PRIMARY KEY, agent TEXT NOT NULL, kind TEXT NOT NULL,"
 	 " seq INTEGER, detail TEXT NOT NULL, time TEXT NOT NULL);"
 	 "CREATE INDEX alerts_time ON alerts (time);"},
+	/* 2: what compliance reports read (cstore.h, "what a compliance
+	 * report reads"): the heartbeat facts whose changes become notes,
+	 * contact intervals, and the body members reports group by */
+	{"ALTER TABLE agents ADD COLUMN policy_sha256 TEXT;"
+	 "ALTER TABLE agents ADD COLUMN started TEXT;"
+	 "ALTER TABLE agents ADD COLUMN overflows INTEGER;"
+	 "ALTER TABLE agents ADD COLUMN rescans INTEGER;"
+	 "ALTER TABLE agents ADD COLUMN unwatched_dirs INTEGER;"
+	 "ALTER TABLE events ADD COLUMN marking TEXT;"
+	 "ALTER TABLE events ADD COLUMN owner TEXT;"
+	 "ALTER TABLE events ADD COLUMN action TEXT;"
+	 "ALTER TABLE events ADD COLUMN path_key TEXT;"
+	 "ALTER TABLE events ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE events ADD COLUMN moved INTEGER NOT NULL DEFAULT 0;"
+	 "CREATE INDEX events_sighting_path ON events (agent, path_key, id)"
+	 " WHERE kind = 'sighting';"
+	 "CREATE TABLE contacts ("
+	 " id INTEGER PRIMARY KEY, agent TEXT NOT NULL,"
+	 " since TEXT NOT NULL, until TEXT NOT NULL);"
+	 "CREATE INDEX contacts_agent ON contacts (agent, id);"
+	 "CREATE TABLE notes ("
+	 " id INTEGER PRIMARY KEY, agent TEXT NOT NULL, time TEXT NOT NULL,"
+	 " kind TEXT NOT NULL, detail TEXT NOT NULL);"
+	 "CREATE INDEX notes_time ON notes (time);"},
 };
 
 enum {
@@ -58,8 +82,27 @@ enum {
 	Q_VIOLATIONS_AGENT,
 	Q_ALERTS,
 	Q_TRACE,
+	Q_AGENT_STATE,
+	Q_INSERT_NOTE,
+	Q_CONTACT_EXTEND,
+	Q_CONTACT_START,
+	Q_PERIOD_AGENTS,
+	Q_CONTACTS,
+	Q_NOTES,
+	Q_COUNTS,
+	Q_ROW_RECEIVED,
+	Q_ROWS_VIOLATIONS,
+	Q_ROWS_HOLDINGS,
+	Q_ROWS_CUSTODY,
 	Q_COUNT,
 };
+
+/* The newest sighting of its (agent, path) received before ?2. */
+#define SQ_NEWEST_AT_UNTIL                                                                 \
+	" NOT EXISTS (SELECT 1 FROM events n WHERE n.kind = 'sighting'"                    \
+	" AND n.agent = e.agent AND n.path_key = e.path_key AND n.id > e.id"               \
+	" AND n.received < ?2)"
+#define SQ_VIOLATIONS_IN " FROM events WHERE kind = 'violation' AND received >= ?1 AND received < ?2"
 
 static const char *const sql[Q_COUNT] = {
 	[Q_BEGIN_AGENT] = "INSERT INTO agents (agent, first_contact, last_contact)"
@@ -69,19 +112,22 @@ static const char *const sql[Q_COUNT] = {
 	[Q_SEQ_EVENT] = "SELECT hash, uuid FROM events WHERE agent = ?1 AND seq = ?2"
 			" ORDER BY id LIMIT 1",
 	[Q_INSERT_EVENT] = "INSERT INTO events (agent, seq, uuid, time, kind, prev, hash,"
-			   " body, received, flags, rule, severity, sha256, match_ids)"
+			   " body, received, flags, rule, severity, sha256, match_ids,"
+			   " marking, owner, action, path_key, deleted, moved)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-			   " ?13, ?14)",
+			   " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[Q_INSERT_ALERT] = "INSERT INTO alerts (agent, kind, seq, detail, time)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[Q_COMMIT_AGENT] = "UPDATE agents SET last_seq = ?2, last_contact = ?3,"
 			   " chain_ok = chain_ok AND NOT ?4 WHERE agent = ?1",
 	[Q_HEARTBEAT] = "INSERT INTO agents (agent, first_contact, last_contact, version,"
-			" coverage, queue_depth, last_scan, outbox_backlog)"
-			" VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7)"
+			" coverage, queue_depth, last_scan, outbox_backlog, policy_sha256,"
+			" started, overflows, rescans, unwatched_dirs)"
+			" VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
 			" ON CONFLICT (agent) DO UPDATE SET last_contact = ?2,"
 			" version = ?3, coverage = ?4, queue_depth = ?5, last_scan = ?6,"
-			" outbox_backlog = ?7",
+			" outbox_backlog = ?7, policy_sha256 = ?8, started = ?9,"
+			" overflows = ?10, rescans = ?11, unwatched_dirs = ?12",
 	[Q_AGENTS] = "SELECT agent, last_contact, last_seq, version, coverage, queue_depth,"
 		     " last_scan, outbox_backlog, chain_ok FROM agents ORDER BY agent",
 	/* newest @limit, then returned oldest first */
@@ -109,6 +155,78 @@ static const char *const sql[Q_COUNT] = {
 		    " (?2 IS NOT NULL AND instr(match_ids, char(10) || ?2 || char(10)) > 0))"
 		    " AND (?3 IS NULL OR agent = ?3)"
 		    " ORDER BY id DESC LIMIT ?4) ORDER BY id",
+	[Q_AGENT_STATE] = "SELECT policy_sha256, started, overflows, rescans, unwatched_dirs"
+			  " FROM agents WHERE agent = ?1",
+	[Q_INSERT_NOTE] = "INSERT INTO notes (agent, time, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+	/* ?3: the oldest end that still counts as the same contact */
+	[Q_CONTACT_EXTEND] = "UPDATE contacts SET until = ?2"
+			     " WHERE id = (SELECT max(id) FROM contacts WHERE agent = ?1)"
+			     " AND until >= ?3 AND until <= ?2",
+	[Q_CONTACT_START] = "INSERT INTO contacts (agent, since, until) VALUES (?1, ?2, ?2)",
+	[Q_PERIOD_AGENTS] =
+		"SELECT a.agent, a.last_contact, a.last_seq, a.version, a.coverage,"
+		" a.queue_depth, a.last_scan, a.outbox_backlog, a.chain_ok, a.first_contact,"
+		" a.policy_sha256, a.started, p.n, p.f, p.l,"
+		" (SELECT seq FROM events WHERE agent = a.agent AND received < ?2"
+		"  ORDER BY seq DESC, id DESC LIMIT 1),"
+		" (SELECT hash FROM events WHERE agent = a.agent AND received < ?2"
+		"  ORDER BY seq DESC, id DESC LIMIT 1)"
+		" FROM agents a LEFT JOIN (SELECT agent, count(*) n, min(seq) f, max(seq) l"
+		"  FROM events WHERE kind IN ('violation', 'sighting')"
+		"  AND received >= ?1 AND received < ?2 GROUP BY agent) p ON p.agent = a.agent"
+		" ORDER BY a.agent",
+	[Q_CONTACTS] = "SELECT since, until FROM contacts WHERE agent = ?1 AND until >= ?2"
+		       " AND since < ?3 ORDER BY id",
+	[Q_NOTES] = "SELECT id, agent, time, kind, detail FROM notes"
+		    " WHERE time >= ?1 AND time < ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+	/* One pass per aggregate; each reads the (kind, received) range of
+	 * the period, "held" every sighting before ?2 once. A rename is two
+	 * sightings (moved_to at the old path, moved_from at the new): one
+	 * move, not a removal and an arrival. */
+	[Q_COUNTS] =
+		"SELECT agent, 'severity', CASE severity WHEN 4 THEN 'critical' WHEN 3 THEN"
+		" 'high' WHEN 2 THEN 'medium' ELSE 'low' END, count(*)" SQ_VIOLATIONS_IN
+		" GROUP BY agent, severity"
+		" UNION ALL SELECT agent, 'rule', rule, count(*)" SQ_VIOLATIONS_IN
+		" GROUP BY agent, rule"
+		" UNION ALL SELECT agent, 'day', substr(received, 1, 10), count(*)"
+		SQ_VIOLATIONS_IN " GROUP BY agent, substr(received, 1, 10)"
+		" UNION ALL SELECT agent, 'owner', owner, count(*)" SQ_VIOLATIONS_IN
+		" AND owner <> '' GROUP BY agent, owner"
+		" UNION ALL SELECT agent, 'action', action, count(*)" SQ_VIOLATIONS_IN
+		" AND action <> '' GROUP BY agent, action"
+		" UNION ALL SELECT agent, 'alert', kind, count(*) FROM alerts"
+		" WHERE time >= ?1 AND time < ?2 GROUP BY agent, kind"
+		" UNION ALL SELECT agent, w, '', count(*) FROM (SELECT e.agent,"
+		"  CASE WHEN e.moved THEN (CASE WHEN e.deleted THEN NULL ELSE 'moved' END)"
+		"  WHEN e.deleted THEN 'removed'"
+		"  WHEN EXISTS (SELECT 1 FROM events o WHERE o.kind = 'sighting'"
+		"   AND o.agent = e.agent AND o.path_key = e.path_key AND o.id < e.id"
+		"   AND o.deleted = 0) THEN 'changed' ELSE 'new' END w"
+		"  FROM events e WHERE e.kind = 'sighting' AND e.received >= ?1"
+		"  AND e.received < ?2) WHERE w IS NOT NULL GROUP BY agent, w"
+		" UNION ALL SELECT e.agent, 'held', e.marking, count(*) FROM events e"
+		" WHERE e.kind = 'sighting' AND e.received < ?2 AND e.deleted = 0"
+		" AND e.marking <> '' AND" SQ_NEWEST_AT_UNTIL " GROUP BY e.agent, e.marking",
+	[Q_ROW_RECEIVED] = "SELECT received FROM events WHERE id = ?1",
+	/* keyset on (received, id), the order of the (kind, received) index:
+	 * ?3 is the received of row ?4, the last one the caller has */
+	[Q_ROWS_VIOLATIONS] = "SELECT id, agent, seq, received, body FROM events"
+			      " WHERE kind = 'violation' AND received >= ?3 AND received < ?2"
+			      " AND NOT (received = ?3 AND id <= ?4)"
+			      " AND (?5 IS NULL OR agent = ?5)"
+			      " ORDER BY received, id LIMIT ?6",
+	[Q_ROWS_HOLDINGS] = "SELECT id, agent, seq, received, body FROM events e"
+			    " WHERE e.kind = 'sighting' AND e.id > ?4 AND e.received < ?2"
+			    " AND e.deleted = 0 AND (e.marking <> '' OR e.match_ids IS NOT NULL)"
+			    " AND (?5 IS NULL OR e.agent = ?5) AND" SQ_NEWEST_AT_UNTIL
+			    " ORDER BY e.id LIMIT ?6",
+	[Q_ROWS_CUSTODY] = "SELECT id, agent, seq, received, body FROM events"
+			   " WHERE kind = 'sighting' AND id > ?4 AND received < ?2"
+			   " AND (?5 IS NULL OR agent = ?5) AND sha256 IN (SELECT sha256"
+			   "  FROM events WHERE kind = 'sighting' AND received >= ?1"
+			   "  AND received < ?2 AND (marking <> '' OR match_ids IS NOT NULL))"
+			   " ORDER BY id LIMIT ?6",
 };
 
 struct sq_store {
@@ -236,6 +354,12 @@ sq_insert_event(struct cstore *base, const char *agent, const struct cevent *ev,
 	}
 	bind_text(st, 13, v ? NULL : ev->sha256);
 	bind_text(st, 14, v ? NULL : ev->match_ids);
+	bind_text(st, 15, ev->marking);
+	bind_text(st, 16, ev->owner);
+	bind_text(st, 17, ev->action);
+	bind_text(st, 18, v ? NULL : ev->path_key);
+	sqlite3_bind_int(st, 19, ev->deleted);
+	sqlite3_bind_int(st, 20, ev->moved);
 	return sq_done(s, st, "insert event");
 }
 
@@ -297,7 +421,81 @@ sq_heartbeat(struct cstore *base, const char *agent, const struct cstore_heartbe
 	if (hb->outbox_backlog >= 0) {
 		sqlite3_bind_int64(st, 7, hb->outbox_backlog);
 	}
+	bind_text(st, 8, hb->policy_sha256);
+	bind_text(st, 9, hb->started);
+	const long long counters[] = {hb->overflows, hb->rescans, hb->unwatched_dirs};
+	for (int i = 0; i < 3; i++) {
+		if (counters[i] >= 0) {
+			sqlite3_bind_int64(st, 10 + i, counters[i]);
+		}
+	}
 	return sq_done(s, st, "heartbeat");
+}
+
+static void
+copy_col(char *out, size_t n, sqlite3_stmt *st, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(st, i);
+	snprintf(out, n, "%s", v ? v : "");
+}
+
+static int
+sq_agent_state(struct cstore *base, const char *agent, struct cstore_agent_state *out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_AGENT_STATE];
+	bind_text(st, 1, agent);
+	int rc = sqlite3_step(st);
+	int r = 0;
+	if (rc == SQLITE_ROW) {
+		copy_col(out->policy_sha256, sizeof(out->policy_sha256), st, 0);
+		copy_col(out->started, sizeof(out->started), st, 1);
+		int64_t *c[] = {&out->overflows, &out->rescans, &out->unwatched_dirs};
+		for (int i = 0; i < 3; i++) {
+			*c[i] = sqlite3_column_type(st, 2 + i) == SQLITE_NULL
+					? -1
+					: sqlite3_column_int64(st, 2 + i);
+		}
+		r = 1;
+	} else if (rc != SQLITE_DONE) {
+		r = sq_fail(s, "read agent state");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static int
+sq_insert_note(struct cstore *base, const char *agent, const char *time, const char *kind,
+	       const char *detail)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_INSERT_NOTE];
+	bind_text(st, 1, agent);
+	bind_text(st, 2, time);
+	bind_text(st, 3, kind);
+	bind_text(st, 4, detail);
+	return sq_done(s, st, "insert note");
+}
+
+static int
+sq_contact(struct cstore *base, const char *agent, const char *now, const char *threshold)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_CONTACT_EXTEND];
+	bind_text(st, 1, agent);
+	bind_text(st, 2, now);
+	bind_text(st, 3, threshold);
+	if (sq_done(s, st, "extend contact") < 0) {
+		return -EIO;
+	}
+	if (sqlite3_changes(s->db) > 0) {
+		return 0;
+	}
+	st = s->st[Q_CONTACT_START];
+	bind_text(st, 1, agent);
+	bind_text(st, 2, now);
+	return sq_done(s, st, "start contact");
 }
 
 static const char *
@@ -346,6 +544,7 @@ event_rows(struct sq_store *s, sqlite3_stmt *st, cstore_event_fn fn, void *arg)
 	int n = 0, rc, r = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cstore_event_row row = {
+			.id = sqlite3_column_int64(st, 0),
 			.agent = col_text(st, 1),
 			.seq = sqlite3_column_int64(st, 2),
 			.received = col_text(st, 3),
@@ -423,6 +622,178 @@ sq_alerts(struct cstore *base, const struct cstore_query *q, cstore_alert_fn fn,
 	return rc == SQLITE_DONE ? n : sq_fail(s, "list alerts");
 }
 
+/* Steps @st to its end, calling @row for each row; resets it. */
+static int
+sq_rows(struct sq_store *s, sqlite3_stmt *st, int (*row)(sqlite3_stmt *, void *), void *arg,
+	const char *what)
+{
+	int n = 0, rc, r = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if ((r = row(st, arg)) != 0) {
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (r) {
+		return r;
+	}
+	return rc == SQLITE_DONE ? n : sq_fail(s, what);
+}
+
+struct fn_arg {
+	void *fn;
+	void *arg;
+};
+
+static int
+period_agent_row(sqlite3_stmt *st, void *a)
+{
+	struct fn_arg *fa = a;
+	struct cstore_period_agent row = {
+		.a = {
+			.agent = col_text(st, 0),
+			.last_contact = col_text(st, 1),
+			.last_seq = sqlite3_column_int64(st, 2),
+			.version = col_text(st, 3),
+			.has_coverage = sqlite3_column_type(st, 4) != SQLITE_NULL,
+			.coverage = sqlite3_column_double(st, 4),
+			.has_queue_depth = sqlite3_column_type(st, 5) != SQLITE_NULL,
+			.queue_depth = sqlite3_column_int64(st, 5),
+			.last_scan = col_text(st, 6),
+			.has_outbox_backlog = sqlite3_column_type(st, 7) != SQLITE_NULL,
+			.outbox_backlog = sqlite3_column_int64(st, 7),
+			.chain_ok = sqlite3_column_int(st, 8) != 0,
+		},
+		.first_contact = col_text(st, 9),
+		.policy_sha256 = col_text(st, 10),
+		.started = col_text(st, 11),
+		.events = sqlite3_column_int64(st, 12),
+		.first_seq = sqlite3_column_int64(st, 13),
+		.last_seq = sqlite3_column_int64(st, 14),
+		.head_seq = sqlite3_column_int64(st, 15),
+		.head_hash = col_text(st, 16),
+	};
+	return ((cstore_period_agent_fn)fa->fn)(&row, fa->arg);
+}
+
+static int
+sq_period_agents(struct cstore *base, const char *since, const char *until,
+		 cstore_period_agent_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_PERIOD_AGENTS];
+	bind_text(st, 1, since);
+	bind_text(st, 2, until);
+	struct fn_arg fa = {(void *)fn, arg};
+	return sq_rows(s, st, period_agent_row, &fa, "report agents");
+}
+
+static int
+contact_row(sqlite3_stmt *st, void *a)
+{
+	struct fn_arg *fa = a;
+	struct cstore_contact row = {.since = col_text(st, 0), .until = col_text(st, 1)};
+	return ((cstore_contact_fn)fa->fn)(&row, fa->arg);
+}
+
+static int
+sq_contacts(struct cstore *base, const char *agent, const char *since, const char *until,
+	    cstore_contact_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_CONTACTS];
+	bind_text(st, 1, agent);
+	bind_text(st, 2, since);
+	bind_text(st, 3, until);
+	struct fn_arg fa = {(void *)fn, arg};
+	return sq_rows(s, st, contact_row, &fa, "contacts");
+}
+
+static int
+note_row(sqlite3_stmt *st, void *a)
+{
+	struct fn_arg *fa = a;
+	struct cstore_note_row row = {.id = sqlite3_column_int64(st, 0),
+				      .agent = col_text(st, 1),
+				      .time = col_text(st, 2),
+				      .kind = col_text(st, 3),
+				      .detail = col_text(st, 4)};
+	return ((cstore_note_fn)fa->fn)(&row, fa->arg);
+}
+
+static int
+sq_notes(struct cstore *base, const char *since, const char *until, int64_t after, long limit,
+	 cstore_note_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_NOTES];
+	bind_text(st, 1, since);
+	bind_text(st, 2, until);
+	sqlite3_bind_int64(st, 3, after);
+	sqlite3_bind_int64(st, 4, limit);
+	struct fn_arg fa = {(void *)fn, arg};
+	return sq_rows(s, st, note_row, &fa, "notes");
+}
+
+static int
+count_row(sqlite3_stmt *st, void *a)
+{
+	struct fn_arg *fa = a;
+	struct cstore_count_row row = {.agent = col_text(st, 0),
+				       .what = col_text(st, 1),
+				       .key = col_text(st, 2),
+				       .n = sqlite3_column_int64(st, 3)};
+	if (!row.key) {
+		row.key = "";
+	}
+	return ((cstore_count_fn)fa->fn)(&row, fa->arg);
+}
+
+static int
+sq_counts(struct cstore *base, const char *since, const char *until, cstore_count_fn fn,
+	  void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_COUNTS];
+	bind_text(st, 1, since);
+	bind_text(st, 2, until);
+	struct fn_arg fa = {(void *)fn, arg};
+	return sq_rows(s, st, count_row, &fa, "report counts");
+}
+
+static int
+sq_report_rows(struct cstore *base, const struct cstore_report_query *q, cstore_event_fn fn,
+	       void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	char after_received[RFC3339_LEN + 8];
+	snprintf(after_received, sizeof(after_received), "%s", q->since);
+	int qi = q->rows == CSTORE_ROWS_VIOLATIONS ? Q_ROWS_VIOLATIONS
+		 : q->rows == CSTORE_ROWS_HOLDINGS ? Q_ROWS_HOLDINGS
+						    : Q_ROWS_CUSTODY;
+	if (q->rows == CSTORE_ROWS_VIOLATIONS && q->after > 0) {
+		sqlite3_stmt *st = s->st[Q_ROW_RECEIVED];
+		sqlite3_bind_int64(st, 1, q->after);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			copy_col(after_received, sizeof(after_received), st, 0);
+		}
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	sqlite3_stmt *st = s->st[qi];
+	bind_text(st, 1, q->since);
+	bind_text(st, 2, q->until);
+	if (qi == Q_ROWS_VIOLATIONS) {
+		bind_text(st, 3, after_received);
+	}
+	sqlite3_bind_int64(st, 4, q->after);
+	bind_text(st, 5, q->agent);
+	sqlite3_bind_int64(st, 6, q->limit);
+	return event_rows(s, st, fn, arg);
+}
+
 static void
 sq_close(struct cstore *base)
 {
@@ -448,6 +819,14 @@ static const struct cstore_ops sq_ops = {
 	.violations = sq_violations,
 	.alerts = sq_alerts,
 	.trace = sq_trace,
+	.agent_state = sq_agent_state,
+	.insert_note = sq_insert_note,
+	.contact = sq_contact,
+	.period_agents = sq_period_agents,
+	.contacts = sq_contacts,
+	.notes = sq_notes,
+	.counts = sq_counts,
+	.report_rows = sq_report_rows,
 	.close = sq_close,
 };
 

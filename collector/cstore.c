@@ -114,3 +114,78 @@ cstore_ingest(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
 	}
 	return r;
 }
+
+/* Counter @cur against @prev of the same run (same start time): what it
+ * grew by; a restart resets the counters, so then all of @cur is new. */
+static long long
+grew(long long cur, int64_t prev, bool same_run)
+{
+	if (cur < 0) {
+		return 0;
+	}
+	if (!same_run || prev < 0) {
+		return cur;
+	}
+	return cur > prev ? cur - prev : 0;
+}
+
+int
+cstore_contact(struct cstore *s, const char *agent, const char *now, int silent_after_s)
+{
+	long long ms = 0;
+	char threshold[RFC3339_LEN];
+	if (rfc3339_parse_ms(now, 0, &ms) < 0) {
+		return -EINVAL;
+	}
+	rfc3339_format(ms - (long long)silent_after_s * 1000, threshold);
+	return s->ops->contact(s, agent, now, threshold);
+}
+
+/* The notes are written before the heartbeat's row, and each is its own
+ * statement: a crash in between repeats a note at the next heartbeat
+ * rather than losing it. Two collectors taking heartbeats of one agent at
+ * the same instant could both write a note; the report shows it twice,
+ * which is visible and harmless, where a lock per heartbeat is not. */
+int
+cstore_heartbeat(struct cstore *s, const char *agent, const struct cstore_heartbeat *hb,
+		 const char *now, int silent_after_s)
+{
+	struct cstore_agent_state prev = {.overflows = -1, .rescans = -1, .unwatched_dirs = -1};
+	int r = s->ops->agent_state(s, agent, &prev);
+	if (r < 0) {
+		return r;
+	}
+	bool same_run = hb->started && strcmp(prev.started, hb->started) == 0;
+	char detail[200];
+	if (hb->started && !same_run) {
+		r = s->ops->insert_note(s, agent, hb->started, WIRE_NOTE_START, hb->started);
+	}
+	if (r >= 0 && hb->policy_sha256 && strcmp(prev.policy_sha256, hb->policy_sha256) != 0) {
+		/* detail: "old new" (old "-" at the first heartbeat that says) */
+		snprintf(detail, sizeof(detail), "%s %s",
+			 prev.policy_sha256[0] ? prev.policy_sha256 : "-", hb->policy_sha256);
+		r = s->ops->insert_note(s, agent, now, WIRE_NOTE_POLICY, detail);
+	}
+	long long n = grew(hb->overflows, prev.overflows, same_run);
+	if (r >= 0 && n > 0) {
+		snprintf(detail, sizeof(detail), "%lld", n);
+		r = s->ops->insert_note(s, agent, now, WIRE_NOTE_OVERFLOW, detail);
+	}
+	n = grew(hb->rescans, prev.rescans, same_run);
+	if (r >= 0 && n > 0) {
+		snprintf(detail, sizeof(detail), "%lld", n);
+		r = s->ops->insert_note(s, agent, now, WIRE_NOTE_RESCAN, detail);
+	}
+	if (r >= 0 && hb->unwatched_dirs >= 0 && hb->unwatched_dirs != prev.unwatched_dirs &&
+	    (hb->unwatched_dirs > 0 || prev.unwatched_dirs > 0)) {
+		snprintf(detail, sizeof(detail), "%lld", hb->unwatched_dirs);
+		r = s->ops->insert_note(s, agent, now, WIRE_NOTE_WATCH_LIMIT, detail);
+	}
+	if (r >= 0) {
+		r = s->ops->heartbeat(s, agent, hb, now);
+	}
+	if (r >= 0) {
+		r = cstore_contact(s, agent, now, silent_after_s);
+	}
+	return r < 0 ? r : 0;
+}

@@ -27,6 +27,19 @@ struct cstore_heartbeat {
 	long long queue_depth;    /* -1: not given */
 	const char *last_scan;    /* or NULL */
 	long long outbox_backlog; /* -1: not given */
+	/* what the compliance report's coverage section is made of */
+	const char *policy_sha256; /* or NULL */
+	const char *started;      /* when the agent started; or NULL */
+	long long overflows;      /* since it started; -1: not given */
+	long long rescans;        /* full reconciliations since it started; -1 */
+	long long unwatched_dirs; /* directories without a watch now; -1 */
+};
+
+/* The agent's last heartbeat facts, to notice what changed (cstore.c). */
+struct cstore_agent_state {
+	char policy_sha256[LW_SHA256_HEX_LEN + 1]; /* "" unknown */
+	char started[CEVENT_TIME_MAX + 1];         /* "" unknown */
+	int64_t overflows, rescans, unwatched_dirs; /* -1 unknown */
 };
 
 /* Filters of the GET endpoints; NULL / 0 means "any". */
@@ -59,6 +72,7 @@ struct cstore_agent_row {
 /* One stored event: the agent's body text exactly as it arrived (the hash
  * chain covers it), with what the collector adds. */
 struct cstore_event_row {
+	int64_t id; /* the store's row id: the key of paged report queries */
 	const char *agent;
 	int64_t seq;
 	const char *received;
@@ -73,6 +87,71 @@ struct cstore_alert_row {
 	const char *detail;
 	const char *time;
 };
+
+/* --- what a compliance report reads (collector/creport.c) --- */
+
+/* One agent and what it sent in a report period [since, until), by the
+ * time the collector received it (its own clock: an agent cannot move its
+ * events into another period). */
+struct cstore_period_agent {
+	struct cstore_agent_row a;
+	const char *first_contact;
+	const char *policy_sha256, *started;
+	int64_t events;           /* events received in the period */
+	int64_t first_seq, last_seq; /* of those; 0 if none */
+	int64_t head_seq;         /* the newest event received before until */
+	const char *head_hash;    /* its hash; NULL if none */
+};
+
+/* One interval in which the agent was in contact (heartbeats or batches
+ * no further apart than the collector's silent_after_s). */
+struct cstore_contact {
+	const char *since, *until;
+};
+
+/* What the collector noticed in an agent's heartbeats: "start" (a new
+ * start time), "policy" (another policy SHA-256), "overflow" and "rescan"
+ * (their counters grew: detail is how many), "watch_limit" (directories
+ * without a watch: detail is how many now). */
+struct cstore_note_row {
+	int64_t id;
+	const char *agent, *time, *kind, *detail;
+};
+
+/* One count of a report's aggregates: @what is "severity", "rule", "day",
+ * "owner", "action" (violations), "alert" (alert kinds), "new",
+ * "changed", "moved", "removed" (sensitive files, from sightings; @key
+ * empty) or "held" (classified files held at a moment, @key the marking). */
+struct cstore_count_row {
+	const char *agent, *what, *key;
+	int64_t n;
+};
+
+enum cstore_report_rows {
+	/* violations received in [since, until) */
+	CSTORE_ROWS_VIOLATIONS,
+	/* what is held at until: the newest sighting of each (agent, path)
+	 * received before until, if it is not a deletion and is classified
+	 * or matches a registered document */
+	CSTORE_ROWS_HOLDINGS,
+	/* every sighting received before until of content that was seen
+	 * arriving or leaving somewhere in [since, until), classified or
+	 * registered: the chain of custody */
+	CSTORE_ROWS_CUSTODY,
+};
+
+struct cstore_report_query {
+	enum cstore_report_rows rows;
+	const char *since, *until; /* canonical RFC 3339 */
+	const char *agent;         /* or NULL: all */
+	int64_t after;             /* rows with id > after (keyset paging) */
+	long limit;
+};
+
+typedef int (*cstore_period_agent_fn)(const struct cstore_period_agent *row, void *arg);
+typedef int (*cstore_contact_fn)(const struct cstore_contact *row, void *arg);
+typedef int (*cstore_note_fn)(const struct cstore_note_row *row, void *arg);
+typedef int (*cstore_count_fn)(const struct cstore_count_row *row, void *arg);
 
 typedef int (*cstore_agent_fn)(const struct cstore_agent_row *row, void *arg);
 typedef int (*cstore_event_fn)(const struct cstore_event_row *row, void *arg);
@@ -112,6 +191,31 @@ struct cstore_ops {
 		      void *arg);
 	int (*trace)(struct cstore *s, const struct cstore_query *q, cstore_event_fn fn,
 		     void *arg);
+	/* --- heartbeat history (each its own transaction) --- */
+	/* 1 and @agent's last heartbeat facts, 0 if it has none. */
+	int (*agent_state)(struct cstore *s, const char *agent, struct cstore_agent_state *out);
+	int (*insert_note)(struct cstore *s, const char *agent, const char *time, const char *kind,
+			   const char *detail);
+	/* @agent was in contact at @now: extends its newest contact interval
+	 * when that ended at @threshold or later, else starts one. */
+	int (*contact)(struct cstore *s, const char *agent, const char *now,
+		       const char *threshold);
+	/* --- report queries (same conventions as the queries above) --- */
+	/* every agent, by name */
+	int (*period_agents)(struct cstore *s, const char *since, const char *until,
+			     cstore_period_agent_fn fn, void *arg);
+	/* @agent's contact intervals that overlap [since, until), oldest first */
+	int (*contacts)(struct cstore *s, const char *agent, const char *since, const char *until,
+			cstore_contact_fn fn, void *arg);
+	/* notes of [since, until) with id > @after, oldest first, at most @limit */
+	int (*notes)(struct cstore *s, const char *since, const char *until, int64_t after,
+		     long limit, cstore_note_fn fn, void *arg);
+	/* the aggregates of [since, until), per agent; "held" at @until */
+	int (*counts)(struct cstore *s, const char *since, const char *until, cstore_count_fn fn,
+		      void *arg);
+	/* rows by id, id > q->after, at most q->limit */
+	int (*report_rows)(struct cstore *s, const struct cstore_report_query *q,
+			   cstore_event_fn fn, void *arg);
 	void (*close)(struct cstore *s);
 };
 
@@ -138,3 +242,11 @@ struct cstore_ingest_stats {
  * stored before, and may be acknowledged. */
 int cstore_ingest(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
 		  struct cstore_ingest_stats *stats);
+
+/* @agent was in contact at @now (a heartbeat or a batch). */
+int cstore_contact(struct cstore *s, const char *agent, const char *now, int silent_after_s);
+
+/* Records a heartbeat: the agent's row, a note for each change the
+ * compliance report shows (cstore_note_row), and the contact. */
+int cstore_heartbeat(struct cstore *s, const char *agent, const struct cstore_heartbeat *hb,
+		     const char *now, int silent_after_s);

@@ -114,6 +114,15 @@ handlers_events(struct server *srv, struct evhttp_request *req, const struct srv
 		srv_error(srv, req, 503, "storage unavailable; keep the events and retry");
 		goto out;
 	}
+	if (n) {
+		char now[RFC3339_LEN];
+		rfc3339_now(now);
+		/* the events are committed and will be acknowledged; a failure
+		 * here costs a contact record, which the next heartbeat makes */
+		if (cstore_contact(srv->store, who->cn, now, srv->cfg->silent_after_s) < 0) {
+			srv->m.store_errors++;
+		}
+	}
 	srv->m.batches++;
 	srv->m.events_stored += (uint64_t)st.stored;
 	srv->m.events_duplicate += (uint64_t)st.duplicates;
@@ -189,6 +198,18 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 	const cJSON *qd = typed(root, WIRE_KEY_QUEUE_DEPTH, cJSON_IsNumber, &bad);
 	const cJSON *ls = typed(root, WIRE_KEY_LAST_SCAN, cJSON_IsString, &bad);
 	const cJSON *ob = typed(root, WIRE_KEY_OUTBOX_BACKLOG, cJSON_IsNumber, &bad);
+	const cJSON *pol = typed(root, WIRE_KEY_POLICY_SHA256, cJSON_IsString, &bad);
+	const cJSON *started = typed(root, WIRE_KEY_STARTED, cJSON_IsString, &bad);
+	const cJSON *ovf = typed(root, WIRE_KEY_OVERFLOWS, cJSON_IsNumber, &bad);
+	const cJSON *resc = typed(root, WIRE_KEY_RESCANS, cJSON_IsNumber, &bad);
+	const cJSON *unw = typed(root, WIRE_KEY_UNWATCHED_DIRS, cJSON_IsNumber, &bad);
+	if (!bad && pol && !lw_is_sha256_hex(pol->valuestring)) {
+		bad = WIRE_KEY_POLICY_SHA256;
+	}
+	if (!bad && started &&
+	    (strlen(started->valuestring) > CEVENT_TIME_MAX || !rfc3339_is_utc(started->valuestring))) {
+		bad = WIRE_KEY_STARTED;
+	}
 	if (!bad && ver && (strlen(ver->valuestring) > 64 || !query_text_ok(ver->valuestring))) {
 		bad = WIRE_KEY_VERSION;
 	}
@@ -213,13 +234,21 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 		.queue_depth = -1,
 		.last_scan = ls ? ls->valuestring : NULL,
 		.outbox_backlog = -1,
+		.policy_sha256 = pol ? pol->valuestring : NULL,
+		.started = started ? started->valuestring : NULL,
+		.overflows = -1,
+		.rescans = -1,
+		.unwatched_dirs = -1,
 	};
 	/* out of range or fractional: as if not given */
 	wire_json_int(qd, 0, LLONG_MAX, &hb.queue_depth);
 	wire_json_int(ob, 0, LLONG_MAX, &hb.outbox_backlog);
+	wire_json_int(ovf, 0, LLONG_MAX, &hb.overflows);
+	wire_json_int(resc, 0, LLONG_MAX, &hb.rescans);
+	wire_json_int(unw, 0, LLONG_MAX, &hb.unwatched_dirs);
 	char now[RFC3339_LEN];
 	rfc3339_now(now);
-	int r = srv->store->ops->heartbeat(srv->store, who->cn, &hb, now);
+	int r = cstore_heartbeat(srv->store, who->cn, &hb, now, srv->cfg->silent_after_s);
 	if (r < 0) {
 		srv->m.store_errors++;
 		srv_error(srv, req, 503, "storage unavailable");

@@ -32,6 +32,7 @@
 #define WIRE_KEY_LAST_CHANGE "last_change"
 #define WIRE_KEY_DELETED_AT "deleted_at"
 #define WIRE_KEY_MOVED_FROM "moved_from"
+#define WIRE_KEY_MOVED_TO "moved_to"
 #define WIRE_KEY_LINK_TARGET "link_target"
 
 /* leakwatch status --json */
@@ -123,9 +124,40 @@
 #define WIRE_KEY_LAST_SEEN "last_seen"
 #define WIRE_KEY_DELETED "deleted"
 #define WIRE_KEY_STATUS "status"
+/* heartbeat members the compliance report's coverage section uses */
+#define WIRE_KEY_POLICY_SHA256 "policy_sha256"
+#define WIRE_KEY_STARTED "started"
+#define WIRE_KEY_RESCANS "rescans"
+/* the collector's report endpoints (doc/protocol.md, "Report queries") */
+#define WIRE_KEY_FIRST_CONTACT "first_contact"
+#define WIRE_KEY_EVENTS "events"
+#define WIRE_KEY_FIRST_SEQ "first_seq"
+#define WIRE_KEY_HEAD_SEQ "head_seq"
+#define WIRE_KEY_HEAD "head"
+#define WIRE_KEY_SILENT "silent"
+#define WIRE_KEY_SILENT_TOTAL "silent_total"
+#define WIRE_KEY_SILENT_SECONDS "silent_seconds"
+#define WIRE_KEY_SILENT_NOW "silent_now"
+#define WIRE_KEY_SILENT_AFTER_S "silent_after_s"
+#define WIRE_KEY_SINCE "since"
+#define WIRE_KEY_UNTIL "until"
+#define WIRE_KEY_NOTES "notes"
+#define WIRE_KEY_COUNTS "counts"
+#define WIRE_KEY_WHAT "what"
+#define WIRE_KEY_KEY "key"
+#define WIRE_KEY_N "n"
+#define WIRE_KEY_ROWS "rows"
+#define WIRE_KEY_NEXT "next"
+#define WIRE_KEY_ROW "row"
 /* in an answer row whose stored body does not pass the ingest rules */
 #define WIRE_KEY_BODY_ERROR "body_error"
 #define WIRE_KEY_RAW_BODY "raw_body"
+/* kinds of the notes the collector takes from heartbeats (cstore.h) */
+#define WIRE_NOTE_START "start"
+#define WIRE_NOTE_POLICY "policy"
+#define WIRE_NOTE_OVERFLOW "overflow"
+#define WIRE_NOTE_RESCAN "rescan"
+#define WIRE_NOTE_WATCH_LIMIT "watch_limit"
 /* event kinds ("kind" of an event) and chain alert kinds ("kind" of an alert) */
 #define WIRE_ALERT_EDIT "edit"
 #define WIRE_ALERT_GAP "gap"
@@ -138,6 +170,8 @@
 #define WIRE_QUERY_LIMIT "limit"
 #define WIRE_QUERY_SHA256 "sha256"
 #define WIRE_QUERY_ID "id"
+#define WIRE_QUERY_UNTIL "until"
+#define WIRE_QUERY_AFTER "after"
 
 /* --- the classify helper protocol ---------------------------------------
  * A SOCK_STREAM socketpair between a caller (agent worker, leakwatch scan)
