@@ -49,8 +49,17 @@ usage(FILE *f)
 struct policy_state {
 	long long loaded_ns, tried_ns;
 	char *detectors; /* the detectors the classify helpers run */
+	char sha256[LW_SHA256_HEX_LEN + 1]; /* policy_digest() of the one in force */
 	char error[1024]; /* empty: the last load worked */
 };
+
+static void
+note_policy_digest(struct policy_state *ps, const struct policy *p)
+{
+	uint8_t d[LW_SHA256_LEN];
+	policy_digest(p, d);
+	lw_hex(d, sizeof(d), ps->sha256);
+}
 
 /* What the main loop hands the reporter for heartbeats, and notices. */
 struct report_state {
@@ -85,6 +94,18 @@ publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 		cJSON_AddNumberToObject(hb, WIRE_KEY_COVERAGE,
 					total > 0 ? (double)ws.watches / total : 1.0);
 		cJSON_AddNumberToObject(hb, WIRE_KEY_QUEUE_DEPTH, (double)pending);
+		/* what the collector turns into the compliance report's notes:
+		 * restarts, policy changes, overflows and the rescans they
+		 * cause, directories left without a watch */
+		char t0[CHAIN_TIME_LEN + 1];
+		chain_time(started, t0);
+		cJSON_AddStringToObject(hb, WIRE_KEY_STARTED, t0);
+		cJSON_AddStringToObject(hb, WIRE_KEY_POLICY_SHA256, ps->sha256);
+		cJSON_AddNumberToObject(hb, WIRE_KEY_OVERFLOWS, (double)ws.overflows);
+		/* the start-up scan is not a rescan */
+		cJSON_AddNumberToObject(hb, WIRE_KEY_RESCANS,
+					ws.full_scans_done > 1 ? (double)(ws.full_scans_done - 1) : 0);
+		cJSON_AddNumberToObject(hb, WIRE_KEY_UNWATCHED_DIRS, (double)ws.unwatched);
 		if (rs->last_scan_ns) {
 			char t[CHAIN_TIME_LEN + 1];
 			chain_time(rs->last_scan_ns, t);
@@ -143,6 +164,7 @@ reload_policy(const struct agent_config *cfg, struct writer *wr, struct worker_p
 	}
 	ps->error[0] = '\0';
 	ps->loaded_ns = ps->tried_ns;
+	note_policy_digest(ps, p);
 	if (strcmp(policy_detectors_json(p), ps->detectors) != 0) {
 		/* Stored findings depend on the detectors: the helpers restart
 		 * with the new ones and a full walk classifies every file
@@ -422,6 +444,7 @@ daemon_start(struct daemon *d, struct policy *policy)
 		.fp_gen = fpstore_generation(store_db(d->st)),
 	};
 	d->ps.detectors = lw_strdup(policy_detectors_json(policy));
+	note_policy_digest(&d->ps, policy);
 	d->cls.helper.detectors_json = d->ps.detectors;
 	if ((r = writer_start(d->st, WRITER_BACKLOG, epoch, &d->wr)) < 0) {
 		log_err("main: cannot start the writer: %s", strerror(-r));

@@ -91,7 +91,7 @@ report(struct vstore *vs, const char *path, size_t len, const uint8_t sha[LW_SHA
 
 int
 sightings_seen(struct vstore *vs, const char *path, size_t len, const struct file_rec *rec,
-	       const cJSON *findings, int64_t now)
+	       const cJSON *findings, const struct sighting_where *w, int64_t now)
 {
 	uint8_t sha[LW_SHA256_LEN] = {0};
 	int64_t first = now;
@@ -118,13 +118,24 @@ sightings_seen(struct vstore *vs, const char *path, size_t len, const struct fil
 	chain_time(now, t);
 	cJSON_AddStringToObject(o, WIRE_KEY_LAST_SEEN, t);
 	cJSON_AddFalseToObject(o, WIRE_KEY_DELETED);
+	cJSON_AddItemToObject(o, WIRE_KEY_ZONES, w->zones ? cJSON_Duplicate(w->zones, true)
+							   : cJSON_CreateArray());
+	if (w->owner) {
+		cJSON_AddStringToObject(o, WIRE_KEY_OWNER, w->owner);
+	}
+	cJSON_AddNumberToObject(o, WIRE_KEY_MODE, rec->mode & 07777);
+	if (w->moved_from) {
+		cJSON_AddItemToObject(o, WIRE_KEY_MOVED_FROM,
+				      wire_json_bytes(w->moved_from, strlen(w->moved_from)));
+	}
 	int r = report(vs, path, len, rec->sha256, first, false, o, now);
 	cJSON_Delete(o);
 	return r;
 }
 
 int
-sightings_gone(struct vstore *vs, const char *path, size_t len, int64_t now)
+sightings_gone(struct vstore *vs, const char *path, size_t len, const char *moved_to,
+	       int64_t now)
 {
 	uint8_t sha[LW_SHA256_LEN];
 	int64_t first = 0;
@@ -141,6 +152,12 @@ sightings_gone(struct vstore *vs, const char *path, size_t len, int64_t now)
 	chain_time(now, t);
 	cJSON_ReplaceItemInObject(o, WIRE_KEY_LAST_SEEN, cJSON_CreateString(t));
 	cJSON_ReplaceItemInObject(o, WIRE_KEY_DELETED, cJSON_CreateTrue());
+	/* the report of the arrival said where from; this one says where to */
+	cJSON_DeleteItemFromObjectCaseSensitive(o, WIRE_KEY_MOVED_FROM);
+	if (moved_to) {
+		cJSON_AddItemToObject(o, WIRE_KEY_MOVED_TO,
+				      wire_json_bytes(moved_to, strlen(moved_to)));
+	}
 	int r = report(vs, path, len, sha, first, true, o, now);
 	cJSON_Delete(o);
 	return r;
@@ -155,7 +172,7 @@ static int
 gone_path(const char *path, size_t len, void *arg)
 {
 	struct gone_ctx *g = arg;
-	return sightings_gone(g->vs, path, len, g->now);
+	return sightings_gone(g->vs, path, len, NULL, g->now);
 }
 
 int

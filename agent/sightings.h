@@ -16,12 +16,22 @@
 #include "store.h"
 #include "vstore.h"
 
+/* Where a sighting is, beyond its path: what the fleet's compliance report
+ * counts holdings by. */
+struct sighting_where {
+	const cJSON *zones;     /* array of the path's zone names; copied */
+	const char *owner;      /* the file owner's name */
+	const char *moved_from; /* it arrived by a rename from there; or NULL */
+};
+
 /* The sensitive file @rec (its stored findings parsed in @findings) is at
  * @path. */
 int sightings_seen(struct vstore *vs, const char *path, size_t len, const struct file_rec *rec,
-		   const cJSON *findings, int64_t now);
-/* Whatever was reported at @path is gone from there. */
-int sightings_gone(struct vstore *vs, const char *path, size_t len, int64_t now);
+		   const cJSON *findings, const struct sighting_where *w, int64_t now);
+/* Whatever was reported at @path is gone from there (renamed to @moved_to,
+ * or NULL: deleted or no longer sensitive). */
+int sightings_gone(struct vstore *vs, const char *path, size_t len, const char *moved_to,
+		   int64_t now);
 /* The same for every reported path below @dir with no live file now. */
 int sightings_gone_below(struct vstore *vs, const char *dir, size_t len, int64_t now);
 

@@ -21,6 +21,7 @@
 
 #include "chain.h"
 #include "clock.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "quarantine.h"
@@ -220,6 +221,18 @@ zones_json(const struct policy *p, uint64_t m)
 		}
 	}
 	return a;
+}
+
+/* The sensitive file is at @path (arrived from @moved_from, or NULL): a
+ * sighting with the zones and owner the fleet's report counts. */
+static int
+seen(struct verdict *vd, const char *path, size_t len, const struct file_rec *rec,
+     const cJSON *findings, const char *moved_from, int64_t now)
+{
+	AUTOJSON cJSON *zones = zones_json(vd->policy, policy_zones_of(vd->policy, path, len));
+	struct sighting_where w = {.zones = zones, .owner = owner_name(vd, rec->uid),
+				   .moved_from = moved_from};
+	return sightings_seen(vd->vs, path, len, rec, findings, &w, now);
 }
 
 static const char *
@@ -458,14 +471,14 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 	CLEANUP(facts_fini) struct facts fa = {0};
 	if (!facts_load(&fa, path, len, rec) && !policy_wants_plain_files(vd->policy)) {
 		/* no longer sensitive (re-classified): not there any more as such */
-		return old && vd->sightings ? sightings_gone(vd->vs, path, len, now) : 0;
+		return old && vd->sightings ? sightings_gone(vd->vs, path, len, NULL, now) : 0;
 	}
 	int rs = 0;
 	if (vd->sightings) {
 		/* sensitive: seen here; no longer (the policy judges plain files
 		 * too): the sensitive content left this path */
-		rs = fa.sensitive ? sightings_seen(vd->vs, path, len, rec, fa.root, now)
-		     : old	  ? sightings_gone(vd->vs, path, len, now)
+		rs = fa.sensitive ? seen(vd, path, len, rec, fa.root, NULL, now)
+		     : old	  ? sightings_gone(vd->vs, path, len, NULL, now)
 				  : 0;
 	}
 	if (rs < 0) {
@@ -515,9 +528,9 @@ judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
 	}
 	int rs = 0;
 	if (vd->sightings) {
-		rs = sightings_gone(vd->vs, from, strlen(from), now);
+		rs = sightings_gone(vd->vs, from, strlen(from), fa.sensitive ? to : NULL, now);
 		if (rs >= 0 && fa.sensitive) {
-			rs = sightings_seen(vd->vs, to, tlen, rec, fa.root, now);
+			rs = seen(vd, to, tlen, rec, fa.root, from, now);
 		}
 	}
 	if (rs < 0) {
@@ -576,7 +589,7 @@ int
 verdict_gone(struct verdict *vd, const char *path, size_t len)
 {
 	int r = vstore_state_clear(vd->vs, path, len);
-	return r < 0 || !vd->sightings ? r : sightings_gone(vd->vs, path, len, clock_wall_ns());
+	return r < 0 || !vd->sightings ? r : sightings_gone(vd->vs, path, len, NULL, clock_wall_ns());
 }
 
 int
@@ -609,8 +622,7 @@ reeval_row(const struct store_row *row, void *arg)
 	}
 	x->files++;
 	int rs = x->vd->sightings && fa.sensitive
-			 ? sightings_seen(x->vd->vs, row->path, row->path_len, &row->rec, fa.root,
-					  x->now)
+			 ? seen(x->vd, row->path, row->path_len, &row->rec, fa.root, NULL, x->now)
 			 : 0;
 	if (rs < 0) {
 		return rs;

@@ -70,3 +70,5 @@ void handlers_heartbeat(struct server *srv, struct evhttp_request *req,
 		      const struct srv_caller *who);
 void handlers_query(struct server *srv, struct evhttp_request *req, const char *what);
 void handlers_metrics(struct server *srv, struct evhttp_request *req);
+/* creport.c: GET /v1/report/{agents,counts,notes,rows} */
+void handlers_report(struct server *srv, struct evhttp_request *req, const char *what);

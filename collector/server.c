@@ -227,6 +227,11 @@ on_request(struct evhttp_request *req, void *arg)
 		{"/v1/violations", EVHTTP_REQ_GET, WHO_ADMIN, WIRE_KEY_VIOLATIONS},
 		{"/v1/alerts", EVHTTP_REQ_GET, WHO_ADMIN, WIRE_KEY_ALERTS},
 		{"/v1/trace", EVHTTP_REQ_GET, WHO_ADMIN, WIRE_KEY_SIGHTINGS},
+		/* the compliance report's (creport.c), from index 8 on */
+		{"/v1/report/agents", EVHTTP_REQ_GET, WHO_ADMIN, WIRE_KEY_AGENTS},
+		{"/v1/report/counts", EVHTTP_REQ_GET, WHO_ADMIN, WIRE_KEY_COUNTS},
+		{"/v1/report/notes", EVHTTP_REQ_GET, WHO_ADMIN, WIRE_KEY_NOTES},
+		{"/v1/report/rows", EVHTTP_REQ_GET, WHO_ADMIN, WIRE_KEY_ROWS},
 	};
 	for (size_t i = 0; i < LW_ARRAY_SIZE(routes); i++) {
 		if (strcmp(path, routes[i].path) != 0) {
@@ -258,8 +263,10 @@ on_request(struct evhttp_request *req, void *arg)
 			handlers_events(srv, req, &who);
 		} else if (i == 3) {
 			handlers_heartbeat(srv, req, &who);
-		} else {
+		} else if (i < 8) {
 			handlers_query(srv, req, routes[i].query);
+		} else {
+			handlers_report(srv, req, routes[i].query);
 		}
 		return;
 	}

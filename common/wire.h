@@ -172,6 +172,9 @@
 #define WIRE_QUERY_ID "id"
 #define WIRE_QUERY_UNTIL "until"
 #define WIRE_QUERY_AFTER "after"
+#define WIRE_QUERY_ROWS "rows"
+#define WIRE_ROWS_HOLDINGS "holdings"
+#define WIRE_ROWS_CUSTODY "custody"
 
 /* --- the classify helper protocol ---------------------------------------
  * A SOCK_STREAM socketpair between a caller (agent worker, leakwatch scan)

@@ -58,6 +58,8 @@ events(struct fixture *fx, char **last_body)
 	return n;
 }
 
+static const struct sighting_where nowhere = {0};
+
 static struct file_rec
 rec(uint8_t tag)
 {
@@ -79,12 +81,17 @@ test_lifecycle(struct fixture *fx)
 	struct file_rec a = rec(0xaa), b = rec(0xbb);
 	const char *p = "/d/memo.txt";
 	char *body = NULL;
+	cJSON *zones = cJSON_CreateStringArray((const char *const[]){"secure"}, 1);
+	struct sighting_where w = {.zones = zones, .owner = "alice"};
 	store_begin(fx->st);
-	th_inteq(sightings_seen(fx->vs, p, strlen(p), &a, f, 1000), 0, "seen");
+	th_inteq(sightings_seen(fx->vs, p, strlen(p), &a, f, &w, 1000), 0, "seen");
 	store_commit(fx->st);
 	th_inteq(events(fx, &body), 1, "first sight: one event");
 	th_ok(body && strstr(body, "memo.txt") && strstr(body, "SECRET"),
 	      "it names the path and the level (%s)", body ? body : "none");
+	th_ok(body && strstr(body, "\"zones\":[\"secure\"]") && strstr(body, "\"owner\":\"alice\"") &&
+		      strstr(body, "\"mode\":384"),
+	      "it says the zones, the owner and the mode (%s)", body ? body : "none");
 	th_ok(body && !strstr(body, "PT50000201231234567890154"),
 	      "it carries no value of the personal data");
 	free(body);
@@ -97,29 +104,49 @@ test_lifecycle(struct fixture *fx)
 	free(body);
 
 	store_begin(fx->st);
-	th_inteq(sightings_seen(fx->vs, p, strlen(p), &a, f, 2000), 0, "seen again, unchanged");
+	th_inteq(sightings_seen(fx->vs, p, strlen(p), &a, f, &w, 2000), 0, "seen again, unchanged");
 	store_commit(fx->st);
 	th_inteq(events(fx, &body), 1, "no event for nothing new");
 	free(body);
 
 	store_begin(fx->st);
-	th_inteq(sightings_seen(fx->vs, p, strlen(p), &b, f, 3000), 0, "new content there");
+	th_inteq(sightings_seen(fx->vs, p, strlen(p), &b, f, &w, 3000), 0, "new content there");
 	store_commit(fx->st);
 	th_inteq(events(fx, &body), 2, "a change is reported");
 	free(body);
 
 	store_begin(fx->st);
-	th_inteq(sightings_gone(fx->vs, p, strlen(p), 4000), 0, "gone");
+	th_inteq(sightings_gone(fx->vs, p, strlen(p), NULL, 4000), 0, "gone");
 	store_commit(fx->st);
 	th_inteq(events(fx, &body), 3, "leaving is reported");
 	th_ok(body && strstr(body, "\"deleted\":true"), "as deleted (%s)", body ? body : "none");
 	free(body);
 	store_begin(fx->st);
-	th_inteq(sightings_gone(fx->vs, p, strlen(p), 5000), 0, "gone again");
-	th_inteq(sightings_gone(fx->vs, "/d/never", 8, 5000), 0, "a path never reported");
+	th_inteq(sightings_gone(fx->vs, p, strlen(p), NULL, 5000), 0, "gone again");
+	th_inteq(sightings_gone(fx->vs, "/d/never", 8, NULL, 5000), 0, "a path never reported");
 	store_commit(fx->st);
 	th_inteq(events(fx, &body), 3, "neither is news");
 	free(body);
+
+	/* a rename: the old place says where to, the new one where from */
+	const char *q = "/d/moved.txt";
+	store_begin(fx->st);
+	sightings_seen(fx->vs, p, strlen(p), &a, f, &w, 6000);
+	th_inteq(sightings_gone(fx->vs, p, strlen(p), q, 7000), 0, "renamed away");
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), 5, "the leaving is reported");
+	th_ok(body && strstr(body, "\"moved_to\":\"/d/moved.txt\"") && strstr(body, "\"deleted\":true"),
+	      "with where it went (%s)", body ? body : "none");
+	free(body);
+	w.moved_from = p;
+	store_begin(fx->st);
+	th_inteq(sightings_seen(fx->vs, q, strlen(q), &a, f, &w, 7000), 0, "arrived by the rename");
+	store_commit(fx->st);
+	th_inteq(events(fx, &body), 6, "the arrival is reported");
+	th_ok(body && strstr(body, "\"moved_from\":\"/d/memo.txt\"") && !strstr(body, "moved_to"),
+	      "with where it came from (%s)", body ? body : "none");
+	free(body);
+	cJSON_Delete(zones);
 	cJSON_Delete(f);
 }
 
@@ -191,8 +218,8 @@ test_back_after_gone(struct fixture *fx)
 	int base = events(fx, &body);
 	free(body);
 	store_begin(fx->st);
-	sightings_seen(fx->vs, p, strlen(p), &a, f, 10000000000LL);
-	sightings_gone(fx->vs, p, strlen(p), 11000000000LL);
+	sightings_seen(fx->vs, p, strlen(p), &a, f, &nowhere, 10000000000LL);
+	sightings_gone(fx->vs, p, strlen(p), NULL, 11000000000LL);
 	store_commit(fx->st);
 	th_inteq(events(fx, &body), base + 2, "back: seen, then gone");
 	AUTOFREE char *gfirst = body_str(body, WIRE_KEY_FIRST_SEEN);
@@ -203,7 +230,7 @@ test_back_after_gone(struct fixture *fx)
 	chain_time(11000000000LL, t);
 	th_streq(glast, t, "back: and its last_seen is when it left");
 	store_begin(fx->st);
-	sightings_seen(fx->vs, p, strlen(p), &a, f, 12000000000LL);
+	sightings_seen(fx->vs, p, strlen(p), &a, f, &nowhere, 12000000000LL);
 	store_commit(fx->st);
 	th_inteq(events(fx, &body), base + 3, "back: the same content back is news");
 	AUTOFREE char *bfirst = body_str(body, WIRE_KEY_FIRST_SEEN);
@@ -234,7 +261,7 @@ test_gone_below(struct fixture *fx)
 	store_begin(fx->st);
 	for (size_t i = 0; i < LW_ARRAY_SIZE(paths); i++) {
 		store_put(fx->st, paths[i], strlen(paths[i]), &r, 1, 20000);
-		sightings_seen(fx->vs, paths[i], strlen(paths[i]), &r, f, 20000);
+		sightings_seen(fx->vs, paths[i], strlen(paths[i]), &r, f, &nowhere, 20000);
 	}
 	store_commit(fx->st);
 	th_inteq(events(fx, &body), base + 5, "below: five paths sighted");
