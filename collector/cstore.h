@@ -121,7 +121,7 @@ struct cstore_note_row {
 /* One count of a report's aggregates: @what is "severity", "rule", "day",
  * "owner", "action" (violations), "alert" (alert kinds), "new",
  * "changed", "moved", "removed" (sensitive files, from sightings; @key
- * empty) or "held" (classified files held at a moment, @key the marking). */
+ * the day, YYYY-MM-DD) or "held" (classified files held at a moment, @key the marking). */
 struct cstore_count_row {
 	const char *agent, *what, *key;
 	int64_t n;

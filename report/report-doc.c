@@ -288,3 +288,129 @@ report_controls(const cJSON *doc, bool signed_report)
 	}
 	return arr;
 }
+
+/* --- tallies: key -> [this period, previous period] --- */
+
+void
+report_tally(cJSON *map, const char *key, int which, long n)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(map, key);
+	if (!v) {
+		v = cJSON_CreateIntArray((const int[]){0, 0}, 2);
+		cJSON_AddItemToObject(map, key, v);
+	}
+	cJSON *c = cJSON_GetArrayItem(v, which);
+	cJSON_SetNumberValue(c, c->valuedouble + (double)n);
+}
+
+static int
+by_value_desc(const void *a, const void *b)
+{
+	const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
+	double dx = cJSON_GetArrayItem(x, 0)->valuedouble;
+	double dy = cJSON_GetArrayItem(y, 0)->valuedouble;
+	if (dx != dy) {
+		return dx < dy ? 1 : -1;
+	}
+	return strcmp(x->string, y->string);
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* The tally as [{"key","value","previous"}] (@keyed) or [{"key","count"}],
+ * largest first (or by key with @sort_by_key), at most @top (0: all);
+ * entries with nothing in the period are left out of an aggregate. */
+cJSON *
+report_tally_list(const cJSON *map, bool keyed, bool sort_by_key, size_t top)
+{
+	size_t n = (size_t)cJSON_GetArraySize(map);
+	cJSON **v = lw_calloc(n ? n : 1, sizeof(*v));
+	size_t i = 0;
+	cJSON *e;
+	cJSON_ArrayForEach(e, map)
+	{
+		v[i++] = e;
+	}
+	qsort(v, n, sizeof(*v), sort_by_key ? by_key : by_value_desc);
+	cJSON *out = cJSON_CreateArray();
+	size_t kept = 0;
+	for (i = 0; i < n && (!top || kept < top); i++) {
+		double cur = cJSON_GetArrayItem(v[i], 0)->valuedouble;
+		double prev = cJSON_GetArrayItem(v[i], 1)->valuedouble;
+		if (!keyed && cur == 0) {
+			continue;
+		}
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, RK_KEY, v[i]->string);
+		if (keyed) {
+			cJSON_AddNumberToObject(o, RK_VALUE, cur);
+			cJSON_AddNumberToObject(o, RK_PREVIOUS, prev);
+		} else {
+			cJSON_AddNumberToObject(o, RK_COUNT, cur);
+		}
+		cJSON_AddItemToArray(out, o);
+		kept++;
+	}
+	free(v);
+	return out;
+}
+
+cJSON *
+report_delta(long long value, long long previous)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, RK_VALUE, (double)value);
+	cJSON_AddNumberToObject(o, RK_PREVIOUS, (double)previous);
+	return o;
+}
+
+cJSON *
+report_envelope(const struct report_options *o, const char *scope, cJSON *agents, cJSON *roots,
+		cJSON *policy, long row_limit, bool empty)
+{
+	cJSON *e = cJSON_CreateObject();
+	char uuid[CHAIN_UUID_LEN + 1];
+	chain_uuid(uuid);
+	cJSON_AddStringToObject(e, RK_ID, uuid);
+	cJSON_AddStringToObject(e, RK_SCOPE, scope);
+	cJSON *p = cJSON_AddObjectToObject(e, RK_PERIOD);
+	cJSON_AddStringToObject(p, RK_NAME, report_period_name(o->period.name));
+	cJSON_AddItemToObject(p, RK_SINCE, report_time(o->period.since));
+	cJSON_AddItemToObject(p, RK_UNTIL, report_time(o->period.until));
+	cJSON *pr = cJSON_AddObjectToObject(e, RK_PREVIOUS);
+	cJSON_AddItemToObject(pr, RK_SINCE, report_time(o->period.prev_since));
+	cJSON_AddItemToObject(pr, RK_UNTIL, report_time(o->period.since));
+	cJSON_AddItemToObject(e, RK_GENERATED_AT, report_time(o->now));
+	cJSON_AddStringToObject(e, RK_GENERATOR, "leakwatch " LW_VERSION);
+	cJSON_AddItemToObject(e, RK_AGENTS, agents);
+	cJSON_AddItemToObject(e, RK_ROOTS, roots);
+	cJSON_AddItemToObject(e, RK_POLICY, policy);
+	cJSON_AddItemToObject(e, RK_MARKING, cJSON_CreateObject()); /* report_set_banner */
+	cJSON_AddBoolToObject(e, RK_REDACTED_PATHS, o->redact_paths);
+	cJSON_AddNumberToObject(e, RK_ROW_LIMIT, (double)row_limit);
+	cJSON_AddBoolToObject(e, RK_EMPTY, empty);
+	return e;
+}
+
+size_t
+report_days(int64_t since, int64_t until, cJSON *days, cJSON *daily)
+{
+	size_t n = 0;
+	for (int64_t t = since; t < until; t += 86400LL * 1000000000LL) {
+		char day[11];
+		report_day(t, day);
+		cJSON_AddItemToArray(days, cJSON_CreateString(day));
+		cJSON *d = cJSON_AddObjectToObject(daily, day);
+		cJSON_AddNumberToObject(d, RK_VIOLATIONS, 0);
+		cJSON_AddNumberToObject(d, RK_NEW, 0);
+		cJSON_AddNumberToObject(d, RK_CHANGED, 0);
+		cJSON_AddNumberToObject(d, RK_MOVED, 0);
+		cJSON_AddNumberToObject(d, RK_REMOVED, 0);
+		n++;
+	}
+	return n;
+}

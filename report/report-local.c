@@ -40,85 +40,6 @@
  * not running (a stopped or crashed agent). */
 #define SILENT_AFTER_NS (120LL * NS_PER_S)
 
-/* --- tallies: key -> [this period, previous period] --- */
-
-static void
-tally(cJSON *map, const char *key, int which, long n)
-{
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(map, key);
-	if (!v) {
-		v = cJSON_CreateIntArray((const int[]){0, 0}, 2);
-		cJSON_AddItemToObject(map, key, v);
-	}
-	cJSON *c = cJSON_GetArrayItem(v, which);
-	cJSON_SetNumberValue(c, c->valuedouble + (double)n);
-}
-
-static int
-by_value_desc(const void *a, const void *b)
-{
-	const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
-	double dx = cJSON_GetArrayItem(x, 0)->valuedouble;
-	double dy = cJSON_GetArrayItem(y, 0)->valuedouble;
-	if (dx != dy) {
-		return dx < dy ? 1 : -1;
-	}
-	return strcmp(x->string, y->string);
-}
-
-static int
-by_key(const void *a, const void *b)
-{
-	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
-}
-
-/* The tally as [{"key","value","previous"}] (@keyed) or [{"key","count"}],
- * largest first (or by key with @sort_by_key), at most @top (0: all);
- * entries with nothing in the period are left out of an aggregate. */
-static cJSON *
-tally_list(const cJSON *map, bool keyed, bool sort_by_key, size_t top)
-{
-	size_t n = (size_t)cJSON_GetArraySize(map);
-	cJSON **v = lw_calloc(n ? n : 1, sizeof(*v));
-	size_t i = 0;
-	cJSON *e;
-	cJSON_ArrayForEach(e, map)
-	{
-		v[i++] = e;
-	}
-	qsort(v, n, sizeof(*v), sort_by_key ? by_key : by_value_desc);
-	cJSON *out = cJSON_CreateArray();
-	size_t kept = 0;
-	for (i = 0; i < n && (!top || kept < top); i++) {
-		double cur = cJSON_GetArrayItem(v[i], 0)->valuedouble;
-		double prev = cJSON_GetArrayItem(v[i], 1)->valuedouble;
-		if (!keyed && cur == 0) {
-			continue;
-		}
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, RK_KEY, v[i]->string);
-		if (keyed) {
-			cJSON_AddNumberToObject(o, RK_VALUE, cur);
-			cJSON_AddNumberToObject(o, RK_PREVIOUS, prev);
-		} else {
-			cJSON_AddNumberToObject(o, RK_COUNT, cur);
-		}
-		cJSON_AddItemToArray(out, o);
-		kept++;
-	}
-	free(v);
-	return out;
-}
-
-static cJSON *
-delta(long long value, long long previous)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, RK_VALUE, (double)value);
-	cJSON_AddNumberToObject(o, RK_PREVIOUS, (double)previous);
-	return o;
-}
-
 /* --- the state of one build --- */
 
 struct local {
@@ -226,7 +147,7 @@ note_holding(struct local *l, const char *scheme, const char *level, const char 
 {
 	char key[256];
 	snprintf(key, sizeof(key), "%s\t%s\t%s", scheme, level, zone);
-	tally(l->holdings, key, 0, 1);
+	report_tally(l->holdings, key, 0, 1);
 }
 
 static void
@@ -378,7 +299,7 @@ on_file(const struct store_row *r, void *arg)
 	for (int w = 0; w < 2; w++) {
 		if (present_at(r, w == 0 ? l->until : l->since)) {
 			l->classified[w]++;
-			tally(l->by_marking, marking, w, 1);
+			report_tally(l->by_marking, marking, w, 1);
 		}
 	}
 	if (!present_at(r, l->until)) {
@@ -460,18 +381,18 @@ on_violation(int64_t id, int64_t time, const char *body, void *arg)
 	rule = rule ? rule : "-";
 	sev = sev ? sev : "low";
 	l->violations[w]++;
-	tally(l->by_rule, rule, w, 1);
-	tally(l->by_sev, sev, w, 1);
-	tally(l->by_agent, l->src->agent, w, 1);
+	report_tally(l->by_rule, rule, w, 1);
+	report_tally(l->by_sev, sev, w, 1);
+	report_tally(l->by_agent, l->src->agent, w, 1);
 	if (owner) {
-		tally(l->by_owner, owner, w, 1);
+		report_tally(l->by_owner, owner, w, 1);
 	}
 	if (w != 0) {
 		return 0;
 	}
 	char day[11];
 	report_day(time, day);
-	tally(l->by_day, day, 0, 1);
+	report_tally(l->by_day, day, 0, 1);
 	daily_add(l, time, RK_VIOLATIONS);
 	const char *action = get_str(b, WIRE_KEY_ACTION);
 	const char *vid = get_str(b, WIRE_KEY_ID);
@@ -600,34 +521,19 @@ coverage_agent(struct local *l)
 	return a;
 }
 
+/* The policy this report judged zones by: the one the configuration names
+ * (the agent loads the same file). Loads within the period are not
+ * recorded by the agent yet, so "changes" is empty here. */
 static cJSON *
 envelope(struct local *l, bool empty)
 {
-	const struct report_options *o = l->o;
-	cJSON *e = cJSON_CreateObject();
-	char uuid[CHAIN_UUID_LEN + 1];
-	chain_uuid(uuid);
-	cJSON_AddStringToObject(e, RK_ID, uuid);
-	cJSON_AddStringToObject(e, RK_SCOPE, "local");
-	cJSON *p = cJSON_AddObjectToObject(e, RK_PERIOD);
-	cJSON_AddStringToObject(p, RK_NAME, report_period_name(o->period.name));
-	cJSON_AddItemToObject(p, RK_SINCE, report_time(l->since));
-	cJSON_AddItemToObject(p, RK_UNTIL, report_time(l->until));
-	cJSON *pr = cJSON_AddObjectToObject(e, RK_PREVIOUS);
-	cJSON_AddItemToObject(pr, RK_SINCE, report_time(l->prev));
-	cJSON_AddItemToObject(pr, RK_UNTIL, report_time(l->since));
-	cJSON_AddItemToObject(e, RK_GENERATED_AT, report_time(o->now));
-	cJSON_AddStringToObject(e, RK_GENERATOR, "leakwatch " LW_VERSION);
-	cJSON *ag = cJSON_AddArrayToObject(e, RK_AGENTS);
+	cJSON *ag = cJSON_CreateArray();
 	cJSON_AddItemToArray(ag, cJSON_CreateString(l->src->agent));
-	cJSON *roots = cJSON_AddArrayToObject(e, RK_ROOTS);
+	cJSON *roots = cJSON_CreateArray();
 	for (size_t i = 0; i < l->src->nroots; i++) {
 		cJSON_AddItemToArray(roots, cJSON_CreateString(l->src->roots[i]));
 	}
-	/* The policy this report judged zones by: the one the configuration
-	 * names (the agent loads the same file). Loads within the period are
-	 * not recorded by the agent yet, so "changes" is empty here. */
-	cJSON *pol = cJSON_AddObjectToObject(e, RK_POLICY);
+	cJSON *pol = cJSON_CreateObject();
 	cJSON *inf = cJSON_AddArrayToObject(pol, RK_IN_FORCE);
 	uint8_t d[LW_SHA256_LEN];
 	char hex[LW_SHA256_HEX_LEN + 1];
@@ -639,25 +545,21 @@ envelope(struct local *l, bool empty)
 	cJSON_AddItemToArray(pa, cJSON_CreateString(l->src->agent));
 	cJSON_AddItemToArray(inf, pi);
 	cJSON_AddArrayToObject(pol, RK_CHANGES);
-	cJSON_AddItemToObject(e, RK_MARKING, cJSON_CreateObject()); /* report_set_banner */
-	cJSON_AddBoolToObject(e, RK_REDACTED_PATHS, o->redact_paths);
-	cJSON_AddNumberToObject(e, RK_ROW_LIMIT, (double)l->row_limit);
-	cJSON_AddBoolToObject(e, RK_EMPTY, empty);
-	return e;
+	return report_envelope(l->o, "local", ag, roots, pol, l->row_limit, empty);
 }
 
 static cJSON *
 summary(struct local *l)
 {
 	cJSON *s = cJSON_CreateObject();
-	cJSON_AddItemToObject(s, RK_CLASSIFIED, delta(l->classified[0], l->classified[1]));
-	cJSON_AddItemToObject(s, RK_CLASSIFIED_BY_MARKING, tally_list(l->by_marking, true, false, 0));
+	cJSON_AddItemToObject(s, RK_CLASSIFIED, report_delta(l->classified[0], l->classified[1]));
+	cJSON_AddItemToObject(s, RK_CLASSIFIED_BY_MARKING, report_tally_list(l->by_marking, true, false, 0));
 	cJSON *f = cJSON_AddObjectToObject(s, RK_FILES);
-	cJSON_AddItemToObject(f, RK_NEW, delta(l->files_new[0], l->files_new[1]));
-	cJSON_AddItemToObject(f, RK_CHANGED, delta(l->files_changed[0], l->files_changed[1]));
-	cJSON_AddItemToObject(f, RK_MOVED, delta(l->files_moved[0], l->files_moved[1]));
-	cJSON_AddItemToObject(f, RK_REMOVED, delta(l->files_removed[0], l->files_removed[1]));
-	cJSON_AddItemToObject(s, RK_VIOLATIONS, delta(l->violations[0], l->violations[1]));
+	cJSON_AddItemToObject(f, RK_NEW, report_delta(l->files_new[0], l->files_new[1]));
+	cJSON_AddItemToObject(f, RK_CHANGED, report_delta(l->files_changed[0], l->files_changed[1]));
+	cJSON_AddItemToObject(f, RK_MOVED, report_delta(l->files_moved[0], l->files_moved[1]));
+	cJSON_AddItemToObject(f, RK_REMOVED, report_delta(l->files_removed[0], l->files_removed[1]));
+	cJSON_AddItemToObject(s, RK_VIOLATIONS, report_delta(l->violations[0], l->violations[1]));
 	cJSON *sev = cJSON_AddArrayToObject(s, RK_BY_SEVERITY);
 	static const char *const sevs[] = {"critical", "high", "medium", "low"};
 	for (size_t i = 0; i < LW_ARRAY_SIZE(sevs); i++) {
@@ -673,9 +575,9 @@ summary(struct local *l)
 	cJSON_AddNumberToObject(bs, RK_OPEN, (double)l->st_open);
 	cJSON_AddNumberToObject(bs, RK_QUARANTINED, (double)l->st_quarantined);
 	cJSON_AddNumberToObject(bs, RK_RESTORED, (double)l->st_restored);
-	cJSON_AddItemToObject(s, RK_TOP_RULES, tally_list(l->by_rule, true, false, TOP_N));
-	cJSON_AddItemToObject(s, RK_TOP_AGENTS, tally_list(l->by_agent, true, false, TOP_N));
-	cJSON_AddItemToObject(s, RK_TOP_OWNERS, tally_list(l->by_owner, true, false, TOP_N));
+	cJSON_AddItemToObject(s, RK_TOP_RULES, report_tally_list(l->by_rule, true, false, TOP_N));
+	cJSON_AddItemToObject(s, RK_TOP_AGENTS, report_tally_list(l->by_agent, true, false, TOP_N));
+	cJSON_AddItemToObject(s, RK_TOP_OWNERS, report_tally_list(l->by_owner, true, false, TOP_N));
 	cJSON *daily = cJSON_AddArrayToObject(s, RK_DAILY);
 	cJSON *d;
 	cJSON_ArrayForEach(d, l->daily)
@@ -692,7 +594,7 @@ holdings(struct local *l)
 {
 	cJSON *h = cJSON_CreateObject();
 	cJSON *arr = cJSON_AddArrayToObject(h, RK_BY_LEVEL_ZONE);
-	AUTOJSON cJSON *sorted = tally_list(l->holdings, false, true, 0);
+	AUTOJSON cJSON *sorted = report_tally_list(l->holdings, false, true, 0);
 	cJSON *e;
 	cJSON_ArrayForEach(e, sorted)
 	{
@@ -724,10 +626,10 @@ violations(struct local *l)
 	cJSON *v = cJSON_CreateObject();
 	cJSON_AddNumberToObject(v, RK_TOTAL, (double)l->v_total);
 	cJSON_AddItemToObject(v, RK_ROWS, TAKE_PTR(l->v_rows));
-	cJSON_AddItemToObject(v, RK_BY_RULE, tally_list(l->by_rule, false, false, 0));
-	cJSON_AddItemToObject(v, RK_BY_SEVERITY, tally_list(l->by_sev, false, false, 0));
-	cJSON_AddItemToObject(v, RK_BY_AGENT, tally_list(l->by_agent, false, false, 0));
-	cJSON_AddItemToObject(v, RK_BY_DAY, tally_list(l->by_day, false, true, 0));
+	cJSON_AddItemToObject(v, RK_BY_RULE, report_tally_list(l->by_rule, false, false, 0));
+	cJSON_AddItemToObject(v, RK_BY_SEVERITY, report_tally_list(l->by_sev, false, false, 0));
+	cJSON_AddItemToObject(v, RK_BY_AGENT, report_tally_list(l->by_agent, false, false, 0));
+	cJSON_AddItemToObject(v, RK_BY_DAY, report_tally_list(l->by_day, false, true, 0));
 	return v;
 }
 
@@ -829,18 +731,7 @@ report_build_local(const struct report_local_source *src, const struct report_op
 	l.by_owner = cJSON_CreateObject();
 	l.restored = cJSON_CreateObject();
 	cJSON *days = cJSON_CreateArray();
-	for (int64_t t = l.since; t < l.until; t += DAY_NS) {
-		char day[11];
-		report_day(t, day);
-		cJSON_AddItemToArray(days, cJSON_CreateString(day));
-		cJSON *d = cJSON_AddObjectToObject(l.daily, day);
-		cJSON_AddNumberToObject(d, RK_VIOLATIONS, 0);
-		cJSON_AddNumberToObject(d, RK_NEW, 0);
-		cJSON_AddNumberToObject(d, RK_CHANGED, 0);
-		cJSON_AddNumberToObject(d, RK_MOVED, 0);
-		cJSON_AddNumberToObject(d, RK_REMOVED, 0);
-		l.ndays++;
-	}
+	l.ndays = report_days(l.since, l.until, days, l.daily);
 	struct vstore *vs = vstore_new(src->st);
 	int r = store_read_begin(src->st);
 	bool empty = false;

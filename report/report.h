@@ -74,6 +74,24 @@ cJSON *report_controls(const cJSON *doc, bool signed_report);
 /* Sets envelope.marking from the highest marking the document mentions. */
 void report_set_banner(cJSON *doc);
 
+/* Tallies: an object of key -> [this period, previous period]. Adds @n to
+ * @key's count of period @which (0 this, 1 previous). */
+void report_tally(cJSON *map, const char *key, int which, long n);
+/* The tally as [{"key","value","previous"}] (@keyed) or [{"key","count"}],
+ * largest first (or by key with @sort_by_key), at most @top (0: all);
+ * entries with nothing in the period are left out of an aggregate. */
+cJSON *report_tally_list(const cJSON *map, bool keyed, bool sort_by_key, size_t top);
+/* {"value", "previous"} */
+cJSON *report_delta(long long value, long long previous);
+/* The envelope section (takes @agents, @roots and @policy); its marking is
+ * filled in by report_set_banner(). */
+cJSON *report_envelope(const struct report_options *o, const char *scope, cJSON *agents,
+		       cJSON *roots, cJSON *policy, long row_limit, bool empty);
+/* The days of [since, until) (UTC dates) into array @days, and into object
+ * @daily an entry per day with zero counts of violations, new, changed,
+ * moved and removed. Returns how many. */
+size_t report_days(int64_t since, int64_t until, cJSON *days, cJSON *daily);
+
 /* --- output (report-output.c) --- */
 
 enum report_format {
