@@ -91,6 +91,7 @@ enum {
 	Q_NOTES,
 	Q_COUNTS,
 	Q_ROW_RECEIVED,
+	Q_ROW_SHA256,
 	Q_ROWS_VIOLATIONS,
 	Q_ROWS_HOLDINGS,
 	Q_ROWS_CUSTODY,
@@ -210,6 +211,7 @@ static const char *const sql[Q_COUNT] = {
 		" WHERE e.kind = 'sighting' AND e.received < ?2 AND e.deleted = 0"
 		" AND e.marking <> '' AND" SQ_NEWEST_AT_UNTIL " GROUP BY e.agent, e.marking",
 	[Q_ROW_RECEIVED] = "SELECT received FROM events WHERE id = ?1",
+	[Q_ROW_SHA256] = "SELECT sha256 FROM events WHERE id = ?1",
 	/* keyset on (received, id), the order of the (kind, received) index:
 	 * ?3 is the received of row ?4, the last one the caller has */
 	[Q_ROWS_VIOLATIONS] = "SELECT id, agent, seq, received, body FROM events"
@@ -222,12 +224,17 @@ static const char *const sql[Q_COUNT] = {
 			    " AND e.deleted = 0 AND (e.marking <> '' OR e.match_ids IS NOT NULL)"
 			    " AND (?5 IS NULL OR e.agent = ?5) AND" SQ_NEWEST_AT_UNTIL
 			    " ORDER BY e.id LIMIT ?6",
-	[Q_ROWS_CUSTODY] = "SELECT id, agent, seq, received, body FROM events"
-			   " WHERE kind = 'sighting' AND id > ?4 AND received < ?2"
-			   " AND (?5 IS NULL OR agent = ?5) AND sha256 IN (SELECT sha256"
-			   "  FROM events WHERE kind = 'sighting' AND received >= ?1"
-			   "  AND received < ?2 AND (marking <> '' OR match_ids IS NOT NULL))"
-			   " ORDER BY id LIMIT ?6",
+	/* by content, then id (the sha256 index's order): one document's
+	 * sightings arrive together, so the reader needs one document in
+	 * memory, not all; ?3 is the sha256 of row ?4 */
+	[Q_ROWS_CUSTODY] = "SELECT id, agent, seq, received, body FROM events e"
+			   " WHERE e.kind = 'sighting' AND e.sha256 >= ?3"
+			   " AND NOT (e.sha256 = ?3 AND e.id <= ?4) AND e.received < ?2"
+			   " AND (?5 IS NULL OR e.agent = ?5) AND EXISTS (SELECT 1 FROM events t"
+			   "  WHERE t.sha256 = e.sha256 AND t.kind = 'sighting'"
+			   "  AND t.received >= ?1 AND t.received < ?2"
+			   "  AND (t.marking <> '' OR t.match_ids IS NOT NULL))"
+			   " ORDER BY e.sha256, e.id LIMIT ?6",
 };
 
 struct sq_store {
@@ -769,16 +776,19 @@ sq_report_rows(struct cstore *base, const struct cstore_report_query *q, cstore_
 	       void *arg)
 {
 	struct sq_store *s = (struct sq_store *)base;
-	char after_received[RFC3339_LEN + 8];
-	snprintf(after_received, sizeof(after_received), "%s", q->since);
+	/* the first key of the keyset: received (violations) or sha256
+	 * (custody) of the caller's last row */
+	char after_key[LW_SHA256_HEX_LEN + 1];
+	bool custody = q->rows == CSTORE_ROWS_CUSTODY;
+	snprintf(after_key, sizeof(after_key), "%s", custody ? "" : q->since);
 	int qi = q->rows == CSTORE_ROWS_VIOLATIONS ? Q_ROWS_VIOLATIONS
 		 : q->rows == CSTORE_ROWS_HOLDINGS ? Q_ROWS_HOLDINGS
 						    : Q_ROWS_CUSTODY;
-	if (q->rows == CSTORE_ROWS_VIOLATIONS && q->after > 0) {
-		sqlite3_stmt *st = s->st[Q_ROW_RECEIVED];
+	if (qi != Q_ROWS_HOLDINGS && q->after > 0) {
+		sqlite3_stmt *st = s->st[custody ? Q_ROW_SHA256 : Q_ROW_RECEIVED];
 		sqlite3_bind_int64(st, 1, q->after);
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			copy_col(after_received, sizeof(after_received), st, 0);
+			copy_col(after_key, sizeof(after_key), st, 0);
 		}
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -786,8 +796,8 @@ sq_report_rows(struct cstore *base, const struct cstore_report_query *q, cstore_
 	sqlite3_stmt *st = s->st[qi];
 	bind_text(st, 1, q->since);
 	bind_text(st, 2, q->until);
-	if (qi == Q_ROWS_VIOLATIONS) {
-		bind_text(st, 3, after_received);
+	if (qi != Q_ROWS_HOLDINGS) {
+		bind_text(st, 3, after_key);
 	}
 	sqlite3_bind_int64(st, 4, q->after);
 	bind_text(st, 5, q->agent);

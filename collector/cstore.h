@@ -136,7 +136,8 @@ enum cstore_report_rows {
 	CSTORE_ROWS_HOLDINGS,
 	/* every sighting received before until of content that was seen
 	 * arriving or leaving somewhere in [since, until), classified or
-	 * registered: the chain of custody */
+	 * registered: the chain of custody. Ordered by sha256, then id (one
+	 * document's rows together); "after" is still a row id. */
 	CSTORE_ROWS_CUSTODY,
 };
 

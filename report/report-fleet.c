@@ -54,6 +54,8 @@ struct fleet {
 	char *err;
 	size_t errlen;
 	cJSON *agents;   /* agent name -> its /v1/report/agents row, in scope only */
+	const char **names; /* their names, sorted: in_scope() is asked per row */
+	size_t nnames;
 	cJSON *acc;      /* agent name -> {overflows, rescans, unwatched, alerts...} */
 	cJSON *changes;  /* envelope.policy.changes */
 	/* tallies: key -> [this period, previous period] */
@@ -64,10 +66,14 @@ struct fleet {
 	cJSON *holdings;     /* "scheme\tlevel\tzone" -> count */
 	cJSON *outside_rows;
 	long long outside_total;
-	cJSON *partials;     /* [{"id","agent","path","coverage"}] */
-	cJSON *docs;         /* sha256 -> custody document (row_limit of them) */
-	cJSON *more_docs;    /* sha256 -> true: counted, not listed */
-	cJSON *places;       /* sha256 \n agent \n path -> its place object */
+	cJSON *partials;     /* [{"id","agent","path","coverage"}] of reg_ids */
+	/* custody: the rows come by content, so one document is built at a
+	 * time (cur) and then listed (row_limit of them) or only counted */
+	cJSON *docs;         /* the listed documents */
+	long long docs_total;
+	cJSON *cur;          /* the document being built, or NULL */
+	cJSON *cur_places;   /* its places' raw "agent\npath" keys, same order */
+	cJSON *reg_ids;      /* id -> true: registered ids of listed documents */
 };
 
 static const char *
@@ -164,10 +170,17 @@ selected(const struct fleet *f, const char *agent)
 	return false;
 }
 
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static bool
 in_scope(const struct fleet *f, const char *agent)
 {
-	return agent && cJSON_GetObjectItemCaseSensitive(f->agents, agent) != NULL;
+	return agent && f->nnames &&
+	       bsearch(&agent, f->names, f->nnames, sizeof(*f->names), cmp_name) != NULL;
 }
 
 static cJSON *
@@ -219,7 +232,15 @@ load_agents(struct fleet *f)
 		cJSON_AddItemToObject(f->agents, name, cJSON_Duplicate(a, true));
 		acc_of(f, name);
 	}
-	for (size_t i = 0; i < f->o->nagents; i++) {
+	f->nnames = (size_t)cJSON_GetArraySize(f->agents);
+	f->names = lw_calloc(f->nnames ? f->nnames : 1, sizeof(*f->names));
+	size_t i = 0;
+	cJSON_ArrayForEach(a, f->agents)
+	{
+		f->names[i++] = a->string;
+	}
+	qsort(f->names, f->nnames, sizeof(*f->names), cmp_name);
+	for (i = 0; i < f->o->nagents; i++) {
 		if (!in_scope(f, f->o->agents[i])) {
 			AUTOFREE char *n = wire_escape_line(f->o->agents[i], strlen(f->o->agents[i]));
 			snprintf(f->err, f->errlen,
@@ -476,7 +497,10 @@ holding_row(struct fleet *f, const cJSON *row)
 	{
 		const char *id = get_str(m, WIRE_KEY_MATCH_ID);
 		const char *kind = get_str(m, WIRE_KEY_MATCH_KIND);
-		if (id && kind && strcmp(kind, "partial") == 0) {
+		/* excerpts of the documents the custody section lists */
+		if (id && kind && strcmp(kind, "partial") == 0 &&
+		    cJSON_GetObjectItemCaseSensitive(f->reg_ids, id) &&
+		    (long)cJSON_GetArraySize(f->partials) < f->row_limit) {
 			cJSON *x = cJSON_CreateObject();
 			cJSON_AddStringToObject(x, RK_ID, id);
 			cJSON_AddStringToObject(x, RK_AGENT, agent);
@@ -562,8 +586,43 @@ add_registered(cJSON *d, const cJSON *matches)
 	}
 }
 
-/* Rows come oldest first: the newest sighting of a place says whether the
- * content is still there; the first says since when. */
+/* The document built so far is complete: its copies and deletions are
+ * counted from its places, and it is listed if there is room. */
+static void
+custody_flush(struct fleet *f)
+{
+	cJSON *d = TAKE_PTR(f->cur);
+	cJSON_Delete(TAKE_PTR(f->cur_places));
+	if (!d) {
+		return;
+	}
+	f->docs_total++;
+	if ((long)cJSON_GetArraySize(f->docs) >= f->row_limit) {
+		cJSON_Delete(d);
+		return;
+	}
+	long live = 0, gone = 0;
+	const cJSON *pl;
+	cJSON_ArrayForEach(pl, cJSON_GetObjectItemCaseSensitive(d, RK_PLACES))
+	{
+		bool del = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pl, RK_DELETED));
+		live += !del;
+		gone += del;
+	}
+	cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(d, RK_COPIES), live > 1 ? live - 1 : 0);
+	cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(d, RK_DELETIONS), gone);
+	const cJSON *id;
+	cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(d, RK_REGISTERED))
+	{
+		if (!cJSON_GetObjectItemCaseSensitive(f->reg_ids, id->valuestring)) {
+			cJSON_AddTrueToObject(f->reg_ids, id->valuestring);
+		}
+	}
+	cJSON_AddItemToArray(f->docs, d);
+}
+
+/* Rows come by content, oldest first within it: the newest sighting of a
+ * place says whether the content is still there; the first since when. */
 static bool
 custody_row(struct fleet *f, const cJSON *row)
 {
@@ -574,41 +633,47 @@ custody_row(struct fleet *f, const cJSON *row)
 	if (!in_scope(f, agent) || !path || !sha) {
 		return true;
 	}
-	cJSON *d = cJSON_GetObjectItemCaseSensitive(f->docs, sha);
-	if (!d) {
-		if (cJSON_GetObjectItemCaseSensitive(f->more_docs, sha)) {
-			return true;
-		}
-		if ((long)cJSON_GetArraySize(f->docs) >= f->row_limit) {
-			cJSON_AddTrueToObject(f->more_docs, sha);
-			return true;
-		}
-		d = new_doc(sha);
-		cJSON_AddItemToObject(f->docs, sha, d);
+	if (f->cur && strcmp(get_str(f->cur, RK_SHA256), sha) != 0) {
+		custody_flush(f);
 	}
+	if (!f->cur) {
+		f->cur = new_doc(sha);
+		f->cur_places = cJSON_CreateArray();
+	}
+	cJSON *d = f->cur;
 	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_CLASSIFICATION);
 	const char *marking = get_str(cls, WIRE_KEY_MARKING);
 	if (marking) {
 		cJSON_ReplaceItemInObjectCaseSensitive(d, RK_MARKING, cJSON_CreateString(marking));
 	}
 	add_registered(d, cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_MATCHES));
-	AUTOFREE char *key = lw_asprintf("%s\n%s\n%s", sha, agent, path);
+	AUTOFREE char *key = lw_asprintf("%s\n%s", agent, path);
 	bool deleted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_DELETED));
 	const char *last = get_str(b, WIRE_KEY_LAST_SEEN);
-	cJSON *pl = cJSON_GetObjectItemCaseSensitive(f->places, key);
-	if (!pl) {
+	cJSON *places = cJSON_GetObjectItemCaseSensitive(d, RK_PLACES);
+	cJSON *pl = NULL;
+	int i = 0;
+	const cJSON *k;
+	cJSON_ArrayForEach(k, f->cur_places)
+	{
+		if (strcmp(k->valuestring, key) == 0) {
+			pl = cJSON_GetArrayItem(places, i);
+			break;
+		}
+		i++;
+	}
+	if (pl) {
+		cJSON_ReplaceItemInObjectCaseSensitive(pl, RK_LAST_SEEN, time_or_null(last));
+		cJSON_ReplaceItemInObjectCaseSensitive(pl, RK_DELETED, cJSON_CreateBool(deleted));
+	} else if ((long)cJSON_GetArraySize(places) < f->row_limit) {
 		pl = cJSON_CreateObject();
 		cJSON_AddStringToObject(pl, RK_AGENT, agent);
 		cJSON_AddItemToObject(pl, RK_PATH, report_path(path, strlen(path), f->o->redact_paths));
 		cJSON_AddItemToObject(pl, RK_FIRST_SEEN, time_or_null(get_str(b, WIRE_KEY_FIRST_SEEN)));
 		cJSON_AddItemToObject(pl, RK_LAST_SEEN, time_or_null(last));
 		cJSON_AddBoolToObject(pl, RK_DELETED, deleted);
-		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(d, RK_PLACES), pl);
-		/* a reference (no copy) for the updates below */
-		cJSON_AddItemReferenceToObject(f->places, key, pl);
-	} else {
-		cJSON_ReplaceItemInObjectCaseSensitive(pl, RK_LAST_SEEN, time_or_null(last));
-		cJSON_ReplaceItemInObjectCaseSensitive(pl, RK_DELETED, cJSON_CreateBool(deleted));
+		cJSON_AddItemToArray(places, pl);
+		cJSON_AddItemToArray(f->cur_places, cJSON_CreateString(key));
 	}
 	return true;
 }
@@ -617,23 +682,9 @@ static cJSON *
 custody(struct fleet *f)
 {
 	cJSON *c = cJSON_CreateObject();
-	cJSON *docs = cJSON_CreateArray();
-	long long total = cJSON_GetArraySize(f->more_docs);
-	while (f->docs->child) {
-		cJSON *d = cJSON_DetachItemViaPointer(f->docs, f->docs->child);
-		free(d->string);
-		d->string = NULL;
-		long live = 0, gone = 0;
-		const cJSON *pl;
-		cJSON_ArrayForEach(pl, cJSON_GetObjectItemCaseSensitive(d, RK_PLACES))
-		{
-			bool del = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pl, RK_DELETED));
-			live += !del;
-			gone += del;
-		}
-		cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(d, RK_COPIES),
-				     live > 1 ? live - 1 : 0);
-		cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(d, RK_DELETIONS), gone);
+	const cJSON *d;
+	cJSON_ArrayForEach(d, f->docs)
+	{
 		cJSON *ex = cJSON_GetObjectItemCaseSensitive(d, RK_EXCERPTS);
 		const cJSON *id;
 		cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(d, RK_REGISTERED))
@@ -646,11 +697,9 @@ custody(struct fleet *f)
 				}
 			}
 		}
-		total++;
-		cJSON_AddItemToArray(docs, d);
 	}
-	cJSON_AddNumberToObject(c, RK_TOTAL, (double)total);
-	cJSON_AddItemToObject(c, RK_DOCUMENTS, docs);
+	cJSON_AddNumberToObject(c, RK_TOTAL, (double)f->docs_total);
+	cJSON_AddItemToObject(c, RK_DOCUMENTS, TAKE_PTR(f->docs));
 	return c;
 }
 
@@ -924,7 +973,8 @@ integrity(struct fleet *f)
 		" Not known at the collector: the files an agent could not examine and its"
 		" inventory size (null), restorations from quarantine (done on the workstation),"
 		" and the number of rules of a policy change. File counts are of sensitive files,"
-		" the only ones agents report.");
+		" the only ones agents report. Custody lists at most row_limit places per"
+		" document.");
 	return in;
 }
 
@@ -940,12 +990,11 @@ report_build_fleet(struct lw_http_client *http, const struct report_options *o, 
 	rfc3339_format(f.t_until / NS_PER_MS, f.until);
 	rfc3339_format(f.t_prev / NS_PER_MS, f.prev);
 	cJSON **objs[] = {&f.agents, &f.acc, &f.by_marking, &f.by_rule, &f.by_sev, &f.by_agent,
-			  &f.by_day, &f.by_owner, &f.files, &f.daily, &f.holdings, &f.docs,
-			  &f.more_docs, &f.places};
+			  &f.by_day, &f.by_owner, &f.files, &f.daily, &f.holdings, &f.reg_ids};
 	for (size_t i = 0; i < LW_ARRAY_SIZE(objs); i++) {
 		*objs[i] = cJSON_CreateObject();
 	}
-	cJSON **arrs[] = {&f.changes, &f.v_rows, &f.outside_rows, &f.partials};
+	cJSON **arrs[] = {&f.changes, &f.v_rows, &f.outside_rows, &f.partials, &f.docs};
 	for (size_t i = 0; i < LW_ARRAY_SIZE(arrs); i++) {
 		*arrs[i] = cJSON_CreateArray();
 	}
@@ -976,11 +1025,14 @@ report_build_fleet(struct lw_http_client *http, const struct report_options *o, 
 	if (r >= 0) {
 		r = page_through(&f, vrows, WIRE_KEY_ROWS, violation_row, NULL);
 	}
-	if (r >= 0) {
-		r = page_through(&f, hrows, WIRE_KEY_ROWS, holding_row, NULL);
-	}
+	/* custody before holdings: the holdings pass keeps the excerpts of the
+	 * registered documents custody lists */
 	if (r >= 0) {
 		r = page_through(&f, crows, WIRE_KEY_ROWS, custody_row, NULL);
+		custody_flush(&f);
+	}
+	if (r >= 0) {
+		r = page_through(&f, hrows, WIRE_KEY_ROWS, holding_row, NULL);
 	}
 	cJSON *d = NULL;
 	if (r >= 0) {
@@ -998,6 +1050,9 @@ report_build_fleet(struct lw_http_client *http, const struct report_options *o, 
 		report_set_banner(d);
 	}
 	cJSON_Delete(days);
+	cJSON_Delete(f.cur);
+	cJSON_Delete(f.cur_places);
+	free(f.names);
 	for (size_t i = 0; i < LW_ARRAY_SIZE(objs); i++) {
 		cJSON_Delete(*objs[i]);
 	}
