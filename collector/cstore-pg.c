@@ -54,6 +54,33 @@ static const char *const migrations[] = {
 	" id BIGSERIAL PRIMARY KEY, agent TEXT NOT NULL, kind TEXT NOT NULL,"
 	" seq BIGINT, detail TEXT NOT NULL, time TEXT NOT NULL);"
 	"CREATE INDEX lw_alerts_time ON lw_alerts (time);",
+	/* 2: what compliance reports read (cstore.h, "what a compliance
+	 * report reads"): the heartbeat facts whose changes become notes,
+	 * contact intervals, and the body members reports group by. The
+	 * (kind, received) index gains id, the second key of the violation
+	 * rows' keyset (SQLite's indexes end in the rowid by themselves). */
+	"ALTER TABLE lw_agents ADD COLUMN policy_sha256 TEXT,"
+	" ADD COLUMN started TEXT, ADD COLUMN overflows BIGINT,"
+	" ADD COLUMN rescans BIGINT, ADD COLUMN unwatched_dirs BIGINT;"
+	"ALTER TABLE lw_events ADD COLUMN marking TEXT, ADD COLUMN owner TEXT,"
+	" ADD COLUMN action TEXT, ADD COLUMN path_key TEXT,"
+	" ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT FALSE,"
+	" ADD COLUMN moved BOOLEAN NOT NULL DEFAULT FALSE;"
+	"CREATE INDEX lw_events_sighting_path ON lw_events (agent, path_key, id)"
+	" WHERE kind = 'sighting';"
+	"CREATE INDEX lw_events_kind_received_id ON lw_events (kind, received, id);"
+	"DROP INDEX lw_events_kind_received;"
+	/* the same for content, the custody rows' keyset (sha256, id) */
+	"CREATE INDEX lw_events_sha256_id ON lw_events (sha256, id) WHERE sha256 IS NOT NULL;"
+	"DROP INDEX lw_events_sha256;"
+	"CREATE TABLE lw_contacts ("
+	" id BIGSERIAL PRIMARY KEY, agent TEXT NOT NULL,"
+	" since TEXT NOT NULL, until TEXT NOT NULL);"
+	"CREATE INDEX lw_contacts_agent ON lw_contacts (agent, id);"
+	"CREATE TABLE lw_notes ("
+	" id BIGSERIAL PRIMARY KEY, agent TEXT NOT NULL, time TEXT NOT NULL,"
+	" kind TEXT NOT NULL, detail TEXT NOT NULL);"
+	"CREATE INDEX lw_notes_time ON lw_notes (time);",
 };
 
 enum {
@@ -69,8 +96,31 @@ enum {
 	Q_VIOLATIONS,
 	Q_ALERTS,
 	Q_TRACE,
+	Q_AGENT_STATE,
+	Q_INSERT_NOTE,
+	Q_CONTACT_EXTEND,
+	Q_CONTACT_START,
+	Q_PERIOD_AGENTS,
+	Q_CONTACTS,
+	Q_NOTES,
+	Q_COUNTS,
+	Q_ROW_RECEIVED,
+	Q_ROW_SHA256,
+	Q_ROWS_VIOLATIONS,
+	Q_ROWS_HOLDINGS,
+	Q_ROWS_CUSTODY,
 	Q_COUNT,
 };
+
+/* The newest sighting of its (agent, path) received before $2 (every
+ * query using it has the period's end as $2). */
+#define PG_NEWEST_AT_UNTIL                                                                 \
+	" NOT EXISTS (SELECT 1 FROM lw_events n WHERE n.kind = 'sighting'"                 \
+	" AND n.agent = e.agent AND n.path_key = e.path_key AND n.id > e.id"               \
+	" AND n.received < $2::text)"
+#define PG_VIOLATIONS_IN                                                                   \
+	" FROM lw_events WHERE kind = 'violation' AND received >= $1::text"                \
+	" AND received < $2::text"
 
 static const struct {
 	const char *sql;
@@ -83,19 +133,22 @@ static const struct {
 	[Q_SEQ_EVENT] = {"SELECT hash, uuid FROM lw_events WHERE agent = $1 AND seq = $2"
 			 " ORDER BY id LIMIT 1", 2},
 	[Q_INSERT_EVENT] = {"INSERT INTO lw_events (agent, seq, uuid, time, kind, prev, hash,"
-			    " body, received, flags, rule, severity, sha256, match_ids)"
+			    " body, received, flags, rule, severity, sha256, match_ids,"
+			    " marking, owner, action, path_key, deleted, moved)"
 			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			    " $14)", 14},
+			    " $14, $15, $16, $17, $18, $19::boolean, $20::boolean)", 20},
 	[Q_INSERT_ALERT] = {"INSERT INTO lw_alerts (agent, kind, seq, detail, time)"
 			    " VALUES ($1, $2, $3, $4, $5)", 5},
 	[Q_COMMIT_AGENT] = {"UPDATE lw_agents SET last_seq = $2, last_contact = $3,"
 			    " chain_ok = chain_ok AND NOT $4::boolean WHERE agent = $1", 4},
 	[Q_HEARTBEAT] = {"INSERT INTO lw_agents (agent, first_contact, last_contact, version,"
-			 " coverage, queue_depth, last_scan, outbox_backlog)"
-			 " VALUES ($1, $2, $2, $3, $4, $5, $6, $7)"
+			 " coverage, queue_depth, last_scan, outbox_backlog, policy_sha256,"
+			 " started, overflows, rescans, unwatched_dirs)"
+			 " VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 			 " ON CONFLICT (agent) DO UPDATE SET last_contact = $2,"
 			 " version = $3, coverage = $4, queue_depth = $5, last_scan = $6,"
-			 " outbox_backlog = $7", 7},
+			 " outbox_backlog = $7, policy_sha256 = $8, started = $9,"
+			 " overflows = $10, rescans = $11, unwatched_dirs = $12", 12},
 	[Q_AGENTS] = {"SELECT agent, last_contact, last_seq, version, coverage, queue_depth,"
 		      " last_scan, outbox_backlog, chain_ok FROM lw_agents ORDER BY agent", 0},
 	[Q_VIOLATIONS] = {"SELECT * FROM (SELECT id, agent, seq, received, body FROM lw_events"
@@ -116,6 +169,94 @@ static const struct {
 		     " strpos(match_ids, E'\\n' || $2::text || E'\\n') > 0))"
 		     " AND ($3::text IS NULL OR agent = $3::text)"
 		     " ORDER BY id DESC LIMIT $4::bigint) t ORDER BY id", 4},
+	[Q_AGENT_STATE] = {"SELECT policy_sha256, started, overflows, rescans, unwatched_dirs"
+			   " FROM lw_agents WHERE agent = $1::text", 1},
+	[Q_INSERT_NOTE] = {"INSERT INTO lw_notes (agent, time, kind, detail)"
+			   " VALUES ($1, $2, $3, $4)", 4},
+	/* $3: the oldest end that still counts as the same contact */
+	[Q_CONTACT_EXTEND] = {"UPDATE lw_contacts SET until = $2::text"
+			      " WHERE id = (SELECT max(id) FROM lw_contacts WHERE agent = $1::text)"
+			      " AND until >= $3::text AND until <= $2::text", 3},
+	[Q_CONTACT_START] = {"INSERT INTO lw_contacts (agent, since, until)"
+			     " VALUES ($1, $2, $2)", 2},
+	/* the head (newest event received before $2) by index (agent, seq),
+	 * once per agent */
+	[Q_PERIOD_AGENTS] = {
+		"SELECT a.agent, a.last_contact, a.last_seq, a.version, a.coverage,"
+		" a.queue_depth, a.last_scan, a.outbox_backlog, a.chain_ok, a.first_contact,"
+		" a.policy_sha256, a.started, p.n, p.f, p.l, h.seq, h.hash"
+		" FROM lw_agents a LEFT JOIN (SELECT agent, count(*) n, min(seq) f, max(seq) l"
+		"  FROM lw_events WHERE kind IN ('violation', 'sighting')"
+		"  AND received >= $1::text AND received < $2::text GROUP BY agent) p"
+		"  ON p.agent = a.agent"
+		" LEFT JOIN LATERAL (SELECT seq, hash FROM lw_events"
+		"  WHERE agent = a.agent AND received < $2::text"
+		"  ORDER BY seq DESC, id DESC LIMIT 1) h ON TRUE"
+		" ORDER BY a.agent", 2},
+	[Q_CONTACTS] = {"SELECT since, until FROM lw_contacts WHERE agent = $1::text"
+			" AND until >= $2::text AND since < $3::text ORDER BY id", 3},
+	[Q_NOTES] = {"SELECT id, agent, time, kind, detail FROM lw_notes"
+		     " WHERE time >= $1::text AND time < $2::text AND id > $3::bigint"
+		     " ORDER BY id LIMIT $4::bigint", 4},
+	/* One pass per aggregate; each reads the (kind, received) range of
+	 * the period, "held" every sighting before $2 once. A rename is two
+	 * sightings (moved_to at the old path, moved_from at the new): one
+	 * move, not a removal and an arrival. */
+	[Q_COUNTS] = {
+		"SELECT agent, 'severity', CASE severity WHEN 4 THEN 'critical' WHEN 3 THEN"
+		" 'high' WHEN 2 THEN 'medium' ELSE 'low' END, count(*)" PG_VIOLATIONS_IN
+		" GROUP BY agent, severity"
+		" UNION ALL SELECT agent, 'rule', rule, count(*)" PG_VIOLATIONS_IN
+		" GROUP BY agent, rule"
+		" UNION ALL SELECT agent, 'day', substr(received, 1, 10), count(*)"
+		PG_VIOLATIONS_IN " GROUP BY agent, substr(received, 1, 10)"
+		" UNION ALL SELECT agent, 'owner', owner, count(*)" PG_VIOLATIONS_IN
+		" AND owner <> '' GROUP BY agent, owner"
+		" UNION ALL SELECT agent, 'action', action, count(*)" PG_VIOLATIONS_IN
+		" AND action <> '' GROUP BY agent, action"
+		" UNION ALL SELECT agent, 'alert', kind, count(*) FROM lw_alerts"
+		" WHERE time >= $1::text AND time < $2::text GROUP BY agent, kind"
+		" UNION ALL SELECT agent, w, d, count(*) FROM (SELECT e.agent,"
+		"  substr(e.received, 1, 10) d,"
+		"  CASE WHEN e.moved THEN (CASE WHEN e.deleted THEN NULL ELSE 'moved' END)"
+		"  WHEN e.deleted THEN 'removed'"
+		"  WHEN EXISTS (SELECT 1 FROM lw_events o WHERE o.kind = 'sighting'"
+		"   AND o.agent = e.agent AND o.path_key = e.path_key AND o.id < e.id"
+		"   AND NOT o.deleted) THEN 'changed' ELSE 'new' END w"
+		"  FROM lw_events e WHERE e.kind = 'sighting' AND e.received >= $1::text"
+		"  AND e.received < $2::text) c WHERE w IS NOT NULL GROUP BY agent, w, d"
+		" UNION ALL SELECT e.agent, 'held', e.marking, count(*) FROM lw_events e"
+		" WHERE e.kind = 'sighting' AND e.received < $2::text AND NOT e.deleted"
+		" AND e.marking <> '' AND" PG_NEWEST_AT_UNTIL " GROUP BY e.agent, e.marking", 2},
+	[Q_ROW_RECEIVED] = {"SELECT received FROM lw_events WHERE id = $1::bigint", 1},
+	/* Parameters differ per rows query: PostgreSQL cannot prepare one
+	 * that leaves a parameter unused. Keyset on (received, id), the
+	 * order of the (kind, received, id) index: $1 is the received of
+	 * row $3, the last one the caller has (the period's start if none). */
+	[Q_ROWS_VIOLATIONS] = {"SELECT id, agent, seq, received, body FROM lw_events"
+			       " WHERE kind = 'violation'"
+			       " AND (received, id) > ($1::text, $3::bigint)"
+			       " AND received < $2::text"
+			       " AND ($4::text IS NULL OR agent = $4::text)"
+			       " ORDER BY received, id LIMIT $5::bigint", 5},
+	/* $1 after, $2 until, $3 agent, $4 limit */
+	[Q_ROWS_HOLDINGS] = {"SELECT id, agent, seq, received, body FROM lw_events e"
+			     " WHERE e.kind = 'sighting' AND e.id > $1::bigint"
+			     " AND e.received < $2::text AND NOT e.deleted"
+			     " AND (e.marking <> '' OR e.match_ids IS NOT NULL)"
+			     " AND ($3::text IS NULL OR e.agent = $3::text) AND" PG_NEWEST_AT_UNTIL
+			     " ORDER BY e.id LIMIT $4::bigint", 4},
+	/* $1 since, $2 until, $3 after, $4 agent, $5 limit, $6 the sha256
+	 * of row $3 ('' if none): by content, then id, as in SQLite */
+	[Q_ROWS_CUSTODY] = {"SELECT id, agent, seq, received, body FROM lw_events e"
+			    " WHERE e.kind = 'sighting' AND (e.sha256, e.id) > ($6::text, $3::bigint)"
+			    " AND e.received < $2::text"
+			    " AND ($4::text IS NULL OR e.agent = $4::text) AND EXISTS (SELECT 1"
+			    "  FROM lw_events t WHERE t.sha256 = e.sha256 AND t.kind = 'sighting'"
+			    "  AND t.received >= $1::text AND t.received < $2::text"
+			    "  AND (t.marking <> '' OR t.match_ids IS NOT NULL))"
+			    " ORDER BY e.sha256, e.id LIMIT $5::bigint", 6},
+	[Q_ROW_SHA256] = {"SELECT sha256 FROM lw_events WHERE id = $1::bigint", 1},
 };
 
 struct pg_store {
@@ -290,7 +431,9 @@ pg_insert_event(struct cstore *base, const char *agent, const struct cevent *ev,
 		v ? WIRE_EVENT_VIOLATION : WIRE_EVENT_SIGHTING,
 		ev->prev, ev->hash, ev->body, received, flagss,
 		v ? ev->rule : NULL, v ? sevs : NULL, v ? NULL : ev->sha256,
-		v ? NULL : ev->match_ids,
+		v ? NULL : ev->match_ids, ev->marking, ev->owner, ev->action,
+		v ? NULL : ev->path_key, ev->deleted ? "true" : "false",
+		ev->moved ? "true" : "false",
 	};
 	int r;
 	PGresult *res = run(s, Q_INSERT_EVENT, p, &r);
@@ -348,14 +491,19 @@ pg_heartbeat(struct cstore *base, const char *agent, const struct cstore_heartbe
 	if (r < 0) {
 		return r;
 	}
-	char cov[64], qd[24], ob[24];
+	char cov[64], qd[24], ob[24], ovf[24], resc[24], unw[24];
 	snprintf(cov, sizeof(cov), "%.17g", hb->coverage);
 	snprintf(qd, sizeof(qd), "%lld", hb->queue_depth);
 	snprintf(ob, sizeof(ob), "%lld", hb->outbox_backlog);
+	snprintf(ovf, sizeof(ovf), "%lld", hb->overflows);
+	snprintf(resc, sizeof(resc), "%lld", hb->rescans);
+	snprintf(unw, sizeof(unw), "%lld", hb->unwatched_dirs);
 	const char *p[] = {
 		agent, now, hb->version, hb->has_coverage ? cov : NULL,
 		hb->queue_depth >= 0 ? qd : NULL, hb->last_scan,
-		hb->outbox_backlog >= 0 ? ob : NULL,
+		hb->outbox_backlog >= 0 ? ob : NULL, hb->policy_sha256, hb->started,
+		hb->overflows >= 0 ? ovf : NULL, hb->rescans >= 0 ? resc : NULL,
+		hb->unwatched_dirs >= 0 ? unw : NULL,
 	};
 	PGresult *res = run(s, Q_HEARTBEAT, p, &r);
 	PQclear(res);
@@ -374,6 +522,28 @@ int_val(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+/* columns 0-8: agent, last_contact, last_seq, version, coverage,
+ * queue_depth, last_scan, outbox_backlog, chain_ok */
+static struct cstore_agent_row
+agent_row(const PGresult *res, int i)
+{
+	const char *ok = val(res, i, 8);
+	return (struct cstore_agent_row){
+		.agent = val(res, i, 0),
+		.last_contact = val(res, i, 1),
+		.last_seq = int_val(res, i, 2),
+		.version = val(res, i, 3),
+		.has_coverage = !PQgetisnull(res, i, 4),
+		.coverage = PQgetisnull(res, i, 4) ? 0 : strtod(PQgetvalue(res, i, 4), NULL),
+		.has_queue_depth = !PQgetisnull(res, i, 5),
+		.queue_depth = int_val(res, i, 5),
+		.last_scan = val(res, i, 6),
+		.has_outbox_backlog = !PQgetisnull(res, i, 7),
+		.outbox_backlog = int_val(res, i, 7),
+		.chain_ok = ok && ok[0] == 't',
+	};
+}
+
 static int
 pg_agents(struct cstore *base, cstore_agent_fn fn, void *arg)
 {
@@ -388,21 +558,7 @@ pg_agents(struct cstore *base, cstore_agent_fn fn, void *arg)
 	}
 	int n = PQntuples(res);
 	for (int i = 0; i < n && r == 0; i++) {
-		const char *ok = val(res, i, 8);
-		struct cstore_agent_row row = {
-			.agent = val(res, i, 0),
-			.last_contact = val(res, i, 1),
-			.last_seq = int_val(res, i, 2),
-			.version = val(res, i, 3),
-			.has_coverage = !PQgetisnull(res, i, 4),
-			.coverage = PQgetisnull(res, i, 4) ? 0 : strtod(PQgetvalue(res, i, 4), NULL),
-			.has_queue_depth = !PQgetisnull(res, i, 5),
-			.queue_depth = int_val(res, i, 5),
-			.last_scan = val(res, i, 6),
-			.has_outbox_backlog = !PQgetisnull(res, i, 7),
-			.outbox_backlog = int_val(res, i, 7),
-			.chain_ok = ok && ok[0] == 't',
-		};
+		struct cstore_agent_row row = agent_row(res, i);
 		r = fn(&row, arg);
 	}
 	PQclear(res);
@@ -416,6 +572,7 @@ event_rows(PGresult *res, cstore_event_fn fn, void *arg)
 	int n = PQntuples(res), r = 0;
 	for (int i = 0; i < n && r == 0; i++) {
 		struct cstore_event_row row = {
+			.id = int_val(res, i, 0),
 			.agent = val(res, i, 1),
 			.seq = int_val(res, i, 2),
 			.received = val(res, i, 3),
@@ -490,6 +647,247 @@ pg_alerts(struct cstore *base, const struct cstore_query *q, cstore_alert_fn fn,
 	return r ? r : n;
 }
 
+static int
+pg_agent_state(struct cstore *base, const char *agent, struct cstore_agent_state *out)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	int r = ensure(s);
+	if (r < 0) {
+		return r;
+	}
+	const char *p[] = {agent};
+	PGresult *res = run(s, Q_AGENT_STATE, p, &r);
+	if (!res) {
+		return r;
+	}
+	r = 0;
+	if (PQntuples(res) > 0) {
+		const char *pol = val(res, 0, 0), *started = val(res, 0, 1);
+		snprintf(out->policy_sha256, sizeof(out->policy_sha256), "%s", pol ? pol : "");
+		snprintf(out->started, sizeof(out->started), "%s", started ? started : "");
+		int64_t *c[] = {&out->overflows, &out->rescans, &out->unwatched_dirs};
+		for (int i = 0; i < 3; i++) {
+			*c[i] = PQgetisnull(res, 0, 2 + i) ? -1 : int_val(res, 0, 2 + i);
+		}
+		r = 1;
+	}
+	PQclear(res);
+	return r;
+}
+
+static int
+pg_insert_note(struct cstore *base, const char *agent, const char *time, const char *kind,
+	       const char *detail)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	int r = ensure(s);
+	if (r < 0) {
+		return r;
+	}
+	const char *p[] = {agent, time, kind, detail};
+	PGresult *res = run(s, Q_INSERT_NOTE, p, &r);
+	PQclear(res);
+	return r;
+}
+
+static int
+pg_contact(struct cstore *base, const char *agent, const char *now, const char *threshold)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	int r = ensure(s);
+	if (r < 0) {
+		return r;
+	}
+	const char *p[] = {agent, now, threshold};
+	PGresult *res = run(s, Q_CONTACT_EXTEND, p, &r);
+	if (!res) {
+		return r;
+	}
+	bool extended = atoi(PQcmdTuples(res)) > 0;
+	PQclear(res);
+	if (extended) {
+		return 0;
+	}
+	res = run(s, Q_CONTACT_START, p, &r);
+	PQclear(res);
+	return r;
+}
+
+static int
+pg_period_agents(struct cstore *base, const char *since, const char *until,
+		 cstore_period_agent_fn fn, void *arg)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	int r = ensure(s);
+	if (r < 0) {
+		return r;
+	}
+	const char *p[] = {since, until};
+	PGresult *res = run(s, Q_PERIOD_AGENTS, p, &r);
+	if (!res) {
+		return r;
+	}
+	int n = PQntuples(res);
+	for (int i = 0; i < n && r == 0; i++) {
+		struct cstore_period_agent row = {
+			.a = agent_row(res, i),
+			.first_contact = val(res, i, 9),
+			.policy_sha256 = val(res, i, 10),
+			.started = val(res, i, 11),
+			.events = int_val(res, i, 12),
+			.first_seq = int_val(res, i, 13),
+			.last_seq = int_val(res, i, 14),
+			.head_seq = int_val(res, i, 15),
+			.head_hash = val(res, i, 16),
+		};
+		r = fn(&row, arg);
+	}
+	PQclear(res);
+	return r ? r : n;
+}
+
+static int
+pg_contacts(struct cstore *base, const char *agent, const char *since, const char *until,
+	    cstore_contact_fn fn, void *arg)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	int r = ensure(s);
+	if (r < 0) {
+		return r;
+	}
+	const char *p[] = {agent, since, until};
+	PGresult *res = run(s, Q_CONTACTS, p, &r);
+	if (!res) {
+		return r;
+	}
+	int n = PQntuples(res);
+	for (int i = 0; i < n && r == 0; i++) {
+		struct cstore_contact row = {.since = val(res, i, 0), .until = val(res, i, 1)};
+		r = fn(&row, arg);
+	}
+	PQclear(res);
+	return r ? r : n;
+}
+
+static int
+pg_notes(struct cstore *base, const char *since, const char *until, int64_t after, long limit,
+	 cstore_note_fn fn, void *arg)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	int r = ensure(s);
+	if (r < 0) {
+		return r;
+	}
+	char afters[24], lim[24];
+	snprintf(afters, sizeof(afters), "%" PRId64, after);
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	const char *p[] = {since, until, afters, lim};
+	PGresult *res = run(s, Q_NOTES, p, &r);
+	if (!res) {
+		return r;
+	}
+	int n = PQntuples(res);
+	for (int i = 0; i < n && r == 0; i++) {
+		struct cstore_note_row row = {
+			.id = int_val(res, i, 0),
+			.agent = val(res, i, 1),
+			.time = val(res, i, 2),
+			.kind = val(res, i, 3),
+			.detail = val(res, i, 4),
+		};
+		r = fn(&row, arg);
+	}
+	PQclear(res);
+	return r ? r : n;
+}
+
+static int
+pg_counts(struct cstore *base, const char *since, const char *until, cstore_count_fn fn,
+	  void *arg)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	int r = ensure(s);
+	if (r < 0) {
+		return r;
+	}
+	const char *p[] = {since, until};
+	PGresult *res = run(s, Q_COUNTS, p, &r);
+	if (!res) {
+		return r;
+	}
+	int n = PQntuples(res);
+	for (int i = 0; i < n && r == 0; i++) {
+		const char *key = val(res, i, 2);
+		struct cstore_count_row row = {
+			.agent = val(res, i, 0),
+			.what = val(res, i, 1),
+			.key = key ? key : "",
+			.n = int_val(res, i, 3),
+		};
+		r = fn(&row, arg);
+	}
+	PQclear(res);
+	return r ? r : n;
+}
+
+static int
+pg_report_rows(struct cstore *base, const struct cstore_report_query *q, cstore_event_fn fn,
+	       void *arg)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	int r = ensure(s);
+	if (r < 0) {
+		return r;
+	}
+	char after_received[RFC3339_LEN + 8], afters[24], lim[24];
+	snprintf(after_received, sizeof(after_received), "%s", q->since);
+	snprintf(afters, sizeof(afters), "%" PRId64, q->after);
+	snprintf(lim, sizeof(lim), "%ld", q->limit);
+	PGresult *res = NULL;
+	switch (q->rows) {
+	case CSTORE_ROWS_VIOLATIONS: {
+		if (q->after > 0) {
+			const char *p[] = {afters};
+			res = run(s, Q_ROW_RECEIVED, p, &r);
+			if (!res) {
+				return r;
+			}
+			if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+				snprintf(after_received, sizeof(after_received), "%s",
+					 PQgetvalue(res, 0, 0));
+			}
+			PQclear(res);
+		}
+		const char *p[] = {after_received, q->until, afters, q->agent, lim};
+		res = run(s, Q_ROWS_VIOLATIONS, p, &r);
+		break;
+	}
+	case CSTORE_ROWS_HOLDINGS: {
+		const char *p[] = {afters, q->until, q->agent, lim};
+		res = run(s, Q_ROWS_HOLDINGS, p, &r);
+		break;
+	}
+	case CSTORE_ROWS_CUSTODY: {
+		char after_sha[LW_SHA256_HEX_LEN + 1] = "";
+		if (q->after > 0) {
+			const char *p[] = {afters};
+			res = run(s, Q_ROW_SHA256, p, &r);
+			if (!res) {
+				return r;
+			}
+			if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) {
+				snprintf(after_sha, sizeof(after_sha), "%s", PQgetvalue(res, 0, 0));
+			}
+			PQclear(res);
+		}
+		const char *p[] = {q->since, q->until, afters, q->agent, lim, after_sha};
+		res = run(s, Q_ROWS_CUSTODY, p, &r);
+		break;
+	}
+	}
+	return res ? event_rows(res, fn, arg) : r;
+}
+
 static void
 pg_close(struct cstore *base)
 {
@@ -512,6 +910,14 @@ static const struct cstore_ops pg_ops = {
 	.violations = pg_violations,
 	.alerts = pg_alerts,
 	.trace = pg_trace,
+	.agent_state = pg_agent_state,
+	.insert_note = pg_insert_note,
+	.contact = pg_contact,
+	.period_agents = pg_period_agents,
+	.contacts = pg_contacts,
+	.notes = pg_notes,
+	.counts = pg_counts,
+	.report_rows = pg_report_rows,
 	.close = pg_close,
 };
 

@@ -390,8 +390,11 @@ page_through(struct fleet *f, const char *base, const char *key,
 		if (!cJSON_IsNumber(next)) {
 			return 0;
 		}
-		if ((long long)next->valuedouble <= after) {
-			snprintf(f->err, f->errlen, "the collector's paging went backwards");
+		/* rows come in the store's order (received or content, then
+		 * id), so the next id may be lower; the same one again would
+		 * loop for ever */
+		if ((long long)next->valuedouble == after) {
+			snprintf(f->err, f->errlen, "the collector's paging did not move on");
 			return -EPROTO;
 		}
 		after = (long long)next->valuedouble;
