@@ -174,6 +174,45 @@ t = wait_until(trace_done)
 ok(t and all(x["agent"] == "ws-01" and x["sha256"] == sha for x in t),
    "trace SHA256: the old path (deleted) and the new one, on this host", trace(sha))
 
+# what the fleet's compliance report counts: where to and from a rename
+# went, the owner, the zones and the mode
+body = admin_get(col, "/v1/trace?sha256=" + sha).get("sightings", [])
+gone = [x for x in body if x["path"] == a and x["deleted"]]
+came = [x for x in body if x["path"] == moved and not x["deleted"]]
+ok(gone and gone[-1].get("moved_to") == moved and came and came[-1].get("moved_from") == a
+   and came[-1].get("owner") and isinstance(came[-1].get("zones"), list)
+   and isinstance(came[-1].get("mode"), int),
+   "sightings of a rename say where to and from, with owner, zones and mode", body)
+
+# the heartbeats carry the start and the policy; a reload is a new policy
+# the collector notes
+def span():
+    return "since=%s&until=%s" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600)),
+                                  time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600)))
+
+
+def report_agent():
+    r = [x for x in admin_get(col, "/v1/report/agents?" + span()).get("agents", [])
+         if x["agent"] == "ws-01"]
+    return r[0] if r else {}
+
+
+first = wait_until(lambda: report_agent().get("policy_sha256"))
+ra = report_agent()
+ok(first and len(first) == 64 and ra.get("started") and not ra.get("silent_now")
+   and ra.get("events", 0) >= 2 and ra.get("head"),
+   "report agents: the real agent's policy digest, start, events and chain head", ra)
+pol["rules"][-1]["message"] += " (reworded)"
+write(os.path.join(agent.base, "policy.json"), json.dumps(pol))
+agent.cli("reload")
+second = wait_until(lambda: report_agent().get("policy_sha256") != first
+                    and report_agent().get("policy_sha256"))
+notes = admin_get(col, "/v1/report/notes?" + span()).get("notes", [])
+kinds = [(n["kind"], n["detail"].split()[-1]) for n in notes if n["agent"] == "ws-01"]
+ok(second and ("start", ra.get("started")) in kinds and ("policy", first) in kinds
+   and ("policy", second) in kinds,
+   "report notes: the start, the first policy and the reloaded one", kinds)
+
 # the file at the new path is rewritten with nothing sensitive: that
 # content is no longer there
 write(moved, "shopping list: bread, milk\n")
