@@ -348,8 +348,9 @@ on_row(const struct cstore_event_row *row, void *arg)
 	sep(l);
 	l->last_id = row->id;
 	char head[64];
-	int n = snprintf(head, sizeof(head), "{\"" WIRE_KEY_ROW "\":%" PRId64 ",\"" WIRE_KEY_EVENT
-					     "\":", row->id);
+	int n = snprintf(head, sizeof(head),
+			 "{\"" WIRE_KEY_ROW "\":%" PRId64 "%s,\"" WIRE_KEY_EVENT "\":", row->id,
+			 row->superseded ? ",\"" WIRE_KEY_SUPERSEDED "\":true" : "");
 	wire_buf_put(l->out, head, (size_t)n);
 	render_event(l->out, row);
 	wire_buf_put(l->out, "}", 1);

@@ -248,7 +248,11 @@ static const struct {
 			     " ORDER BY e.id LIMIT $4::bigint", 4},
 	/* $1 since, $2 until, $3 after, $4 agent, $5 limit, $6 the sha256
 	 * of row $3 ('' if none): by content, then id, as in SQLite */
-	[Q_ROWS_CUSTODY] = {"SELECT id, agent, seq, received, body FROM lw_events e"
+	[Q_ROWS_CUSTODY] = {"SELECT id, agent, seq, received, body,"
+			    " EXISTS (SELECT 1 FROM lw_events n WHERE n.kind = 'sighting'"
+			    "  AND n.agent = e.agent AND n.path_key = e.path_key AND n.id > e.id"
+			    "  AND n.sha256 <> e.sha256 AND n.received < $2::text)"
+			    " FROM lw_events e"
 			    " WHERE e.kind = 'sighting' AND (e.sha256, e.id) > ($6::text, $3::bigint)"
 			    " AND e.received < $2::text"
 			    " AND ($4::text IS NULL OR e.agent = $4::text) AND EXISTS (SELECT 1"
@@ -578,6 +582,7 @@ event_rows(PGresult *res, cstore_event_fn fn, void *arg)
 			.received = val(res, i, 3),
 			.body = PQgetvalue(res, i, 4),
 			.body_len = (size_t)PQgetlength(res, i, 4),
+			.superseded = PQnfields(res) > 5 && PQgetvalue(res, i, 5)[0] == 't',
 		};
 		r = fn(&row, arg);
 	}

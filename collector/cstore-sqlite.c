@@ -227,7 +227,11 @@ static const char *const sql[Q_COUNT] = {
 	/* by content, then id (the sha256 index's order): one document's
 	 * sightings arrive together, so the reader needs one document in
 	 * memory, not all; ?3 is the sha256 of row ?4 */
-	[Q_ROWS_CUSTODY] = "SELECT id, agent, seq, received, body FROM events e"
+	[Q_ROWS_CUSTODY] = "SELECT id, agent, seq, received, body,"
+			   " EXISTS (SELECT 1 FROM events n WHERE n.kind = 'sighting'"
+			   "  AND n.agent = e.agent AND n.path_key = e.path_key AND n.id > e.id"
+			   "  AND n.sha256 <> e.sha256 AND n.received < ?2)"
+			   " FROM events e"
 			   " WHERE e.kind = 'sighting' AND e.sha256 >= ?3"
 			   " AND NOT (e.sha256 = ?3 AND e.id <= ?4) AND e.received < ?2"
 			   " AND (?5 IS NULL OR e.agent = ?5) AND EXISTS (SELECT 1 FROM events t"
@@ -558,6 +562,7 @@ event_rows(struct sq_store *s, sqlite3_stmt *st, cstore_event_fn fn, void *arg)
 			.received = col_text(st, 3),
 			.body = col_text(st, 4),
 			.body_len = (size_t)sqlite3_column_bytes(st, 4),
+			.superseded = sqlite3_column_count(st) > 5 && sqlite3_column_int(st, 5),
 		};
 		n++;
 		if ((r = fn(&row, arg)) != 0) {

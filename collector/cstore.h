@@ -78,6 +78,9 @@ struct cstore_event_row {
 	const char *received;
 	const char *body;
 	size_t body_len;
+	/* custody rows: a later sighting at the same path has other content
+	 * (this content is no longer there) */
+	bool superseded;
 };
 
 struct cstore_alert_row {

@@ -149,6 +149,7 @@
 #define WIRE_KEY_ROWS "rows"
 #define WIRE_KEY_NEXT "next"
 #define WIRE_KEY_ROW "row"
+#define WIRE_KEY_SUPERSEDED "superseded"
 /* in an answer row whose stored body does not pass the ingest rules */
 #define WIRE_KEY_BODY_ERROR "body_error"
 #define WIRE_KEY_RAW_BODY "raw_body"

@@ -599,6 +599,13 @@ custody_flush(struct fleet *f)
 	if (!d) {
 		return;
 	}
+	/* the section is about classified or registered documents; content
+	 * that only resembles one (an excerpt) is listed under it */
+	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(d, RK_MARKING)) &&
+	    !cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, RK_REGISTERED))) {
+		cJSON_Delete(d);
+		return;
+	}
 	f->docs_total++;
 	if ((long)cJSON_GetArraySize(f->docs) >= f->row_limit) {
 		cJSON_Delete(d);
@@ -651,7 +658,9 @@ custody_row(struct fleet *f, const cJSON *row)
 	}
 	add_registered(d, cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_MATCHES));
 	AUTOFREE char *key = lw_asprintf("%s\n%s", agent, path);
-	bool deleted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_DELETED));
+	/* gone from there: deleted, renamed, or replaced by other content */
+	bool deleted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_DELETED)) ||
+		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, WIRE_KEY_SUPERSEDED));
 	const char *last = get_str(b, WIRE_KEY_LAST_SEEN);
 	cJSON *places = cJSON_GetObjectItemCaseSensitive(d, RK_PLACES);
 	cJSON *pl = NULL;

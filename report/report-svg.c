@@ -137,6 +137,12 @@ y_axis(FILE *f, double x, double top, double bottom, double max, int side, const
 		x, top - 10, side < 0 ? "start" : "end", label);
 }
 
+/* Legend entries are laid out by the length of their label: the width of
+ * an average character of the chart's 12 px DejaVu Sans, generously, and
+ * the swatch and space before the next one. */
+#define LEGEND_CHAR_W 7.4
+#define LEGEND_GAP 32
+
 static const char *const series_key[] = {RK_NEW, RK_CHANGED, RK_MOVED, RK_REMOVED};
 static const char *const series_colour[] = {"#2a6fb0", "#7a5cb8", "#2e9c8f", "#8a8a8a"};
 
@@ -166,12 +172,13 @@ report_svg_daily(FILE *f, const cJSON *daily)
 		"<rect x=\"%.1f\" y=\"8\" width=\"10\" height=\"10\" fill=\"#c0392b\"/>"
 		"<text x=\"%.1f\" y=\"17\">violations</text>\n",
 		x0 + 60, x0 + 74);
+	double lx = x0 + 160;
 	for (size_t s = 0; s < 4; s++) {
-		double lx = x0 + 160 + 100.0 * (double)s;
 		fprintf(f,
 			"<line x1=\"%.1f\" y1=\"13\" x2=\"%.1f\" y2=\"13\" stroke=\"%s\""
 			" stroke-width=\"2.5\"/><text x=\"%.1f\" y=\"17\">%s files</text>\n",
 			lx, lx + 14, series_colour[s], lx + 18, series_key[s]);
+		lx += LEGEND_GAP + 4 + LEGEND_CHAR_W * (double)(strlen(series_key[s]) + 6);
 	}
 	if (n == 0 || (vmax == 0 && fmax == 0)) {
 		no_data(f, (x0 + x1) / 2, (top + bottom) / 2,
@@ -428,12 +435,13 @@ report_svg_holdings(FILE *f, const cJSON *by_level_zone)
 	}
 	double top_v = nice_max((double)max);
 	double lx = 10;
-	for (size_t z = 0; z <= NZONES;
-	     z++, lx += 30 + 6.5 * (double)strlen(z < NZONES ? zones[z] : "other")) {
+	for (size_t z = 0; z <= NZONES; z++) {
+		const char *name = z < NZONES ? zones[z] : "other";
 		fprintf(f,
 			"<rect x=\"%.1f\" y=\"6\" width=\"10\" height=\"10\" fill=\"%s\"/>"
 			"<text x=\"%.1f\" y=\"15\">%s</text>\n",
-			lx, zone_colour[z], lx + 14, z < NZONES ? zones[z] : "other");
+			lx, zone_colour[z], lx + 14, name);
+		lx += LEGEND_GAP + LEGEND_CHAR_W * (double)strlen(name); /* after this label */
 	}
 	fprintf(f,
 		"<line class=\"axis\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"

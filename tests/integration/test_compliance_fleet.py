@@ -240,6 +240,14 @@ def check_report(doc, a, b, c):
            [("ws-b", "/home/bob/excerpt.txt")], "custody: the excerpt on another machine",
            da["excerpts"])
     ok(SHA_C in docs and docs[SHA_C]["deletions"] == 1, "custody: c.pdf deleted")
+    b1 = [p["deleted"] for p in docs.get(SHA_B1, {}).get("places", [])]
+    b2 = [p["deleted"] for p in docs.get(SHA_B2, {}).get("places", [])]
+    ok(b1 == [True] and b2 == [False],
+       "custody: content replaced at its path is gone from there, the new one is there",
+       (b1, b2))
+    ok(SHA_X not in docs and doc["custody"]["total"] == 4,
+       "custody: an excerpt is listed under its document, not as one",
+       sorted(docs))
 
     chains = by(doc["integrity"]["chains"])
     ok(chains["ws-a"]["head"] == a.chain.prev and chains["ws-a"]["last_seq"] == a.chain.seq
