@@ -174,6 +174,36 @@ report_columns(struct cevent *ev, const cJSON *b)
 	}
 	ev->deleted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_DELETED));
 	ev->moved = str_member(b, WIRE_KEY_MOVED_FROM) || str_member(b, WIRE_KEY_MOVED_TO);
+	copy_plain(ev->scheme, sizeof(ev->scheme), str_member(cls, WIRE_KEY_SCHEME));
+	copy_plain(ev->level, sizeof(ev->level), str_member(cls, WIRE_KEY_LEVEL));
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} zones[] = {{"secure", CEVENT_ZONE_SECURE},
+		     {"staging", CEVENT_ZONE_STAGING},
+		     {"removable", CEVENT_ZONE_REMOVABLE},
+		     {"sync", CEVENT_ZONE_SYNC}};
+	const cJSON *z;
+	cJSON_ArrayForEach(z, cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_ZONES))
+	{
+		for (size_t i = 0; cJSON_IsString(z) && i < LW_ARRAY_SIZE(zones); i++) {
+			if (strcmp(z->valuestring, zones[i].name) == 0) {
+				ev->zones |= zones[i].bit;
+			}
+		}
+	}
+	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_MODE);
+	if (cJSON_IsNumber(mode) && mode->valuedouble >= 0 && mode->valuedouble < 65536 &&
+	    ((unsigned)mode->valuedouble & 04)) {
+		ev->zones |= CEVENT_ZONE_WORLD_READABLE;
+	}
+	const cJSON *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_MATCHES))
+	{
+		const char *kind = str_member(m, WIRE_KEY_MATCH_KIND);
+		ev->registered = ev->registered || (kind && strcmp(kind, "exact") == 0);
+		ev->excerpt = ev->excerpt || (kind && strcmp(kind, "partial") == 0);
+	}
 }
 
 static int

@@ -57,6 +57,20 @@ struct cevent {
 	char path_key[LW_SHA256_HEX_LEN + 1]; /* sighting: SHA-256 of the path */
 	bool deleted;        /* sighting: the content left the path */
 	bool moved;          /* sighting: by a rename (moved_from / moved_to) */
+	char scheme[32], level[64]; /* sighting: the classification's */
+	unsigned zones;      /* sighting: CEVENT_ZONE_* bits */
+	bool registered;     /* sighting: an exact match of a registered document */
+	bool excerpt;        /* sighting: a partial match of one */
+};
+
+/* Where a sighting is held, as the compliance report's holdings count it:
+ * the zones the agent named, and a mode readable by anyone. */
+enum cevent_zone {
+	CEVENT_ZONE_SECURE = 1,
+	CEVENT_ZONE_STAGING = 2,
+	CEVENT_ZONE_REMOVABLE = 4,
+	CEVENT_ZONE_SYNC = 8,
+	CEVENT_ZONE_WORLD_READABLE = 16,
 };
 
 void cevent_fini(struct cevent *ev); /* NULL is a no-op */

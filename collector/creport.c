@@ -104,10 +104,12 @@ parse_params(struct evhttp_request *req, struct evkeyvalq *kv, const char *const
 				p->rows = CSTORE_ROWS_VIOLATIONS;
 			} else if (strcmp(v, WIRE_ROWS_HOLDINGS) == 0) {
 				p->rows = CSTORE_ROWS_HOLDINGS;
+			} else if (strcmp(v, WIRE_ROWS_EXCERPTS) == 0) {
+				p->rows = CSTORE_ROWS_EXCERPTS;
 			} else if (strcmp(v, WIRE_ROWS_CUSTODY) == 0) {
 				p->rows = CSTORE_ROWS_CUSTODY;
 			} else {
-				snprintf(err, errlen, "rows: violations, holdings or custody");
+				snprintf(err, errlen, "rows: violations, holdings, excerpts or custody");
 				return -EINVAL;
 			}
 		}
@@ -121,7 +123,7 @@ parse_params(struct evhttp_request *req, struct evkeyvalq *kv, const char *const
 		return -EINVAL;
 	}
 	if (allowed[0] && strcmp(allowed[0], WIRE_QUERY_ROWS) == 0 && !p->has_rows) {
-		snprintf(err, errlen, "rows: violations, holdings or custody");
+		snprintf(err, errlen, "rows: violations, holdings, excerpts or custody");
 		return -EINVAL;
 	}
 	return 0;
@@ -408,8 +410,20 @@ handlers_report(struct server *srv, struct evhttp_request *req, const char *what
 		struct cstore_report_query q = {.rows = p.rows, .since = p.since, .until = p.until,
 						.agent = p.agent, .after = p.after,
 						.limit = p.limit};
-		wire_buf_put(&out, "{\"" WIRE_KEY_ROWS "\":[", sizeof(WIRE_KEY_ROWS) + 4);
-		r = ops->report_rows(srv->store, &q, on_row, &l);
+		int64_t total = -1;
+		/* the first page of custody says how many documents there are:
+		 * a reader that lists a few need not page through them all */
+		if (p.rows == CSTORE_ROWS_CUSTODY && p.after == 0) {
+			r = ops->custody_total(srv->store, p.since, p.until, p.agent, &total);
+		}
+		char head[64];
+		int hn = total >= 0 ? snprintf(head, sizeof(head), "{\"" WIRE_KEY_TOTAL "\":%" PRId64
+								   ",\"" WIRE_KEY_ROWS "\":[", total)
+				    : snprintf(head, sizeof(head), "{\"" WIRE_KEY_ROWS "\":[");
+		wire_buf_put(&out, head, (size_t)hn);
+		if (r >= 0) {
+			r = ops->report_rows(srv->store, &q, on_row, &l);
+		}
 		put_next(&out, &l, p.limit);
 	}
 	evhttp_clear_headers(&kv);

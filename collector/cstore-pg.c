@@ -65,13 +65,26 @@ static const char *const migrations[] = {
 	"ALTER TABLE lw_events ADD COLUMN marking TEXT, ADD COLUMN owner TEXT,"
 	" ADD COLUMN action TEXT, ADD COLUMN path_key TEXT,"
 	" ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT FALSE,"
-	" ADD COLUMN moved BOOLEAN NOT NULL DEFAULT FALSE;"
-	"CREATE INDEX lw_events_sighting_path ON lw_events (agent, path_key, id)"
-	" WHERE kind = 'sighting';"
+	" ADD COLUMN moved BOOLEAN NOT NULL DEFAULT FALSE,"
+	" ADD COLUMN scheme TEXT, ADD COLUMN level TEXT,"
+	" ADD COLUMN zones INTEGER NOT NULL DEFAULT 0,"
+	" ADD COLUMN registered BOOLEAN NOT NULL DEFAULT FALSE,"
+	" ADD COLUMN excerpt BOOLEAN NOT NULL DEFAULT FALSE;"
+	/* covering (INCLUDE): the report's aggregates are answered from the
+	 * indexes, not from rows made wide by their bodies */
+	"CREATE INDEX lw_events_sighting_report ON lw_events (agent, path_key, id)"
+	" INCLUDE (received, deleted, moved, marking, scheme, level, zones, registered,"
+	" excerpt, sha256) WHERE kind = 'sighting';"
+	"CREATE INDEX lw_events_violation_report ON lw_events (received, id)"
+	" INCLUDE (agent, severity, rule, owner, action) WHERE kind = 'violation';"
+	"CREATE INDEX lw_events_agent_seq_received ON lw_events (agent, seq, received);"
+	"DROP INDEX lw_events_agent_seq;"
 	"CREATE INDEX lw_events_kind_received_id ON lw_events (kind, received, id);"
 	"DROP INDEX lw_events_kind_received;"
-	/* the same for content, the custody rows' keyset (sha256, id) */
-	"CREATE INDEX lw_events_sha256_id ON lw_events (sha256, id) WHERE sha256 IS NOT NULL;"
+	/* the same for content, the custody rows' keyset (sha256, id); only
+	 * sightings carry a sha256 column, so trace is served by it too */
+	"CREATE INDEX lw_events_sighting_content ON lw_events (sha256, id)"
+	" INCLUDE (agent, received, marking, registered) WHERE kind = 'sighting';"
 	"DROP INDEX lw_events_sha256;"
 	"CREATE TABLE lw_contacts ("
 	" id BIGSERIAL PRIMARY KEY, agent TEXT NOT NULL,"
@@ -108,7 +121,9 @@ enum {
 	Q_ROW_SHA256,
 	Q_ROWS_VIOLATIONS,
 	Q_ROWS_HOLDINGS,
+	Q_ROWS_EXCERPTS,
 	Q_ROWS_CUSTODY,
+	Q_CUSTODY_TOTAL,
 	Q_COUNT,
 };
 
@@ -121,6 +136,9 @@ enum {
 #define PG_VIOLATIONS_IN                                                                   \
 	" FROM lw_events WHERE kind = 'violation' AND received >= $1::text"                \
 	" AND received < $2::text"
+#define PG_HELD                                                                            \
+	" FROM lw_events e WHERE e.kind = 'sighting' AND e.received < $2::text"            \
+	" AND NOT e.deleted AND" PG_NEWEST_AT_UNTIL
 
 static const struct {
 	const char *sql;
@@ -134,9 +152,11 @@ static const struct {
 			 " ORDER BY id LIMIT 1", 2},
 	[Q_INSERT_EVENT] = {"INSERT INTO lw_events (agent, seq, uuid, time, kind, prev, hash,"
 			    " body, received, flags, rule, severity, sha256, match_ids,"
-			    " marking, owner, action, path_key, deleted, moved)"
+			    " marking, owner, action, path_key, deleted, moved, scheme, level,"
+			    " zones, registered, excerpt)"
 			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			    " $14, $15, $16, $17, $18, $19::boolean, $20::boolean)", 20},
+			    " $14, $15, $16, $17, $18, $19::boolean, $20::boolean, $21, $22,"
+			    " $23::integer, $24::boolean, $25::boolean)", 25},
 	[Q_INSERT_ALERT] = {"INSERT INTO lw_alerts (agent, kind, seq, detail, time)"
 			    " VALUES ($1, $2, $3, $4, $5)", 5},
 	[Q_COMMIT_AGENT] = {"UPDATE lw_agents SET last_seq = $2, last_contact = $3,"
@@ -225,9 +245,10 @@ static const struct {
 		"   AND NOT o.deleted) THEN 'changed' ELSE 'new' END w"
 		"  FROM lw_events e WHERE e.kind = 'sighting' AND e.received >= $1::text"
 		"  AND e.received < $2::text) c WHERE w IS NOT NULL GROUP BY agent, w, d"
-		" UNION ALL SELECT e.agent, 'held', e.marking, count(*) FROM lw_events e"
-		" WHERE e.kind = 'sighting' AND e.received < $2::text AND NOT e.deleted"
-		" AND e.marking <> '' AND" PG_NEWEST_AT_UNTIL " GROUP BY e.agent, e.marking", 2},
+		" UNION ALL SELECT e.agent, 'held', e.marking || E'\\t' || coalesce(e.scheme, '')"
+		" || E'\\t' || coalesce(e.level, '') || E'\\t' || e.zones, count(*)" PG_HELD
+		" AND e.marking <> '' AND coalesce(e.level, '') <> ''"
+		" GROUP BY e.agent, e.marking, e.scheme, e.level, e.zones", 2},
 	[Q_ROW_RECEIVED] = {"SELECT received FROM lw_events WHERE id = $1::bigint", 1},
 	/* Parameters differ per rows query: PostgreSQL cannot prepare one
 	 * that leaves a parameter unused. Keyset on (received, id), the
@@ -239,13 +260,22 @@ static const struct {
 			       " AND received < $2::text"
 			       " AND ($4::text IS NULL OR agent = $4::text)"
 			       " ORDER BY received, id LIMIT $5::bigint", 5},
-	/* $1 after, $2 until, $3 agent, $4 limit */
-	[Q_ROWS_HOLDINGS] = {"SELECT id, agent, seq, received, body FROM lw_events e"
-			     " WHERE e.kind = 'sighting' AND e.id > $1::bigint"
-			     " AND e.received < $2::text AND NOT e.deleted"
-			     " AND (e.marking <> '' OR e.match_ids IS NOT NULL)"
-			     " AND ($3::text IS NULL OR e.agent = $3::text) AND" PG_NEWEST_AT_UNTIL
+	/* $1 after, $2 until, $3 agent, $4 limit: classified, held outside
+	 * the secure zone */
+	[Q_ROWS_HOLDINGS] = {"SELECT id, agent, seq, received, body" PG_HELD
+			     " AND e.id > $1::bigint AND e.marking <> ''"
+			    " AND coalesce(e.level, '') <> '' AND (e.zones & 1) = 0"
+			     " AND ($3::text IS NULL OR e.agent = $3::text)"
 			     " ORDER BY e.id LIMIT $4::bigint", 4},
+	/* the same parameters: excerpts of registered documents, held */
+	[Q_ROWS_EXCERPTS] = {"SELECT id, agent, seq, received, body" PG_HELD
+			     " AND e.id > $1::bigint AND e.excerpt"
+			     " AND ($3::text IS NULL OR e.agent = $3::text)"
+			     " ORDER BY e.id LIMIT $4::bigint", 4},
+	[Q_CUSTODY_TOTAL] = {"SELECT count(DISTINCT sha256) FROM lw_events WHERE kind = 'sighting'"
+			     " AND received >= $1::text AND received < $2::text"
+			     " AND (marking <> '' OR registered)"
+			     " AND ($3::text IS NULL OR agent = $3::text)", 3},
 	/* $1 since, $2 until, $3 after, $4 agent, $5 limit, $6 the sha256
 	 * of row $3 ('' if none): by content, then id, as in SQLite */
 	[Q_ROWS_CUSTODY] = {"SELECT id, agent, seq, received, body,"
@@ -258,7 +288,7 @@ static const struct {
 			    " AND ($4::text IS NULL OR e.agent = $4::text) AND EXISTS (SELECT 1"
 			    "  FROM lw_events t WHERE t.sha256 = e.sha256 AND t.kind = 'sighting'"
 			    "  AND t.received >= $1::text AND t.received < $2::text"
-			    "  AND (t.marking <> '' OR t.match_ids IS NOT NULL))"
+			    "  AND (t.marking <> '' OR t.registered))"
 			    " ORDER BY e.sha256, e.id LIMIT $5::bigint", 6},
 	[Q_ROW_SHA256] = {"SELECT sha256 FROM lw_events WHERE id = $1::bigint", 1},
 };
@@ -430,6 +460,8 @@ pg_insert_event(struct cstore *base, const char *agent, const struct cevent *ev,
 	snprintf(seqs, sizeof(seqs), "%" PRId64, ev->seq);
 	snprintf(flagss, sizeof(flagss), "%u", flags);
 	snprintf(sevs, sizeof(sevs), "%d", ev->severity);
+	char zones[16];
+	snprintf(zones, sizeof(zones), "%u", ev->zones);
 	const char *p[] = {
 		agent, seqs, ev->uuid, ev->time,
 		v ? WIRE_EVENT_VIOLATION : WIRE_EVENT_SIGHTING,
@@ -437,7 +469,8 @@ pg_insert_event(struct cstore *base, const char *agent, const struct cevent *ev,
 		v ? ev->rule : NULL, v ? sevs : NULL, v ? NULL : ev->sha256,
 		v ? NULL : ev->match_ids, ev->marking, ev->owner, ev->action,
 		v ? NULL : ev->path_key, ev->deleted ? "true" : "false",
-		ev->moved ? "true" : "false",
+		ev->moved ? "true" : "false", v ? NULL : ev->scheme, v ? NULL : ev->level, zones,
+		ev->registered ? "true" : "false", ev->excerpt ? "true" : "false",
 	};
 	int r;
 	PGresult *res = run(s, Q_INSERT_EVENT, p, &r);
@@ -867,9 +900,11 @@ pg_report_rows(struct cstore *base, const struct cstore_report_query *q, cstore_
 		res = run(s, Q_ROWS_VIOLATIONS, p, &r);
 		break;
 	}
-	case CSTORE_ROWS_HOLDINGS: {
+	case CSTORE_ROWS_HOLDINGS:
+	case CSTORE_ROWS_EXCERPTS: {
 		const char *p[] = {afters, q->until, q->agent, lim};
-		res = run(s, Q_ROWS_HOLDINGS, p, &r);
+		res = run(s, q->rows == CSTORE_ROWS_HOLDINGS ? Q_ROWS_HOLDINGS : Q_ROWS_EXCERPTS, p,
+			  &r);
 		break;
 	}
 	case CSTORE_ROWS_CUSTODY: {
@@ -891,6 +926,25 @@ pg_report_rows(struct cstore *base, const struct cstore_report_query *q, cstore_
 	}
 	}
 	return res ? event_rows(res, fn, arg) : r;
+}
+
+static int
+pg_custody_total(struct cstore *base, const char *since, const char *until, const char *agent,
+		 int64_t *out)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	int r = ensure(s);
+	if (r < 0) {
+		return r;
+	}
+	const char *p[] = {since, until, agent};
+	PGresult *res = run(s, Q_CUSTODY_TOTAL, p, &r);
+	if (!res) {
+		return r;
+	}
+	*out = PQntuples(res) > 0 ? int_val(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
 }
 
 static void
@@ -923,6 +977,7 @@ static const struct cstore_ops pg_ops = {
 	.notes = pg_notes,
 	.counts = pg_counts,
 	.report_rows = pg_report_rows,
+	.custody_total = pg_custody_total,
 	.close = pg_close,
 };
 

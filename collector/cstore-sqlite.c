@@ -56,8 +56,24 @@ static const struct db_migration migrations[] = {
 	 "ALTER TABLE events ADD COLUMN path_key TEXT;"
 	 "ALTER TABLE events ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
 	 "ALTER TABLE events ADD COLUMN moved INTEGER NOT NULL DEFAULT 0;"
-	 "CREATE INDEX events_sighting_path ON events (agent, path_key, id)"
+	 "ALTER TABLE events ADD COLUMN scheme TEXT;"
+	 "ALTER TABLE events ADD COLUMN level TEXT;"
+	 "ALTER TABLE events ADD COLUMN zones INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE events ADD COLUMN registered INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE events ADD COLUMN excerpt INTEGER NOT NULL DEFAULT 0;"
+	 /* Covering indexes: the report's aggregates read these and never
+	  * the rows (whose bodies make a table scan slow); the queries name
+	  * them (INDEXED BY) because the planner prefers the narrower
+	  * (kind, received) range and then visits every row. */
+	 "CREATE INDEX events_sighting_report ON events (agent, path_key, id, received,"
+	 " deleted, moved, marking, scheme, level, zones, registered, excerpt, sha256)"
 	 " WHERE kind = 'sighting';"
+	 "CREATE INDEX events_sighting_content ON events (sha256, id, agent, received,"
+	 " marking, registered) WHERE kind = 'sighting';"
+	 "CREATE INDEX events_violation_report ON events (received, agent, severity, rule,"
+	 " owner, action) WHERE kind = 'violation';"
+	 "DROP INDEX events_agent_seq;"
+	 "CREATE INDEX events_agent_seq_received ON events (agent, seq, received);"
 	 "CREATE TABLE contacts ("
 	 " id INTEGER PRIMARY KEY, agent TEXT NOT NULL,"
 	 " since TEXT NOT NULL, until TEXT NOT NULL);"
@@ -94,16 +110,29 @@ enum {
 	Q_ROW_SHA256,
 	Q_ROWS_VIOLATIONS,
 	Q_ROWS_HOLDINGS,
+	Q_ROWS_EXCERPTS,
 	Q_ROWS_CUSTODY,
+	Q_CUSTODY_TOTAL,
 	Q_COUNT,
 };
 
 /* The newest sighting of its (agent, path) received before ?2. */
 #define SQ_NEWEST_AT_UNTIL                                                                 \
-	" NOT EXISTS (SELECT 1 FROM events n WHERE n.kind = 'sighting'"                    \
-	" AND n.agent = e.agent AND n.path_key = e.path_key AND n.id > e.id"               \
-	" AND n.received < ?2)"
-#define SQ_VIOLATIONS_IN " FROM events WHERE kind = 'violation' AND received >= ?1 AND received < ?2"
+	" NOT EXISTS (SELECT 1 FROM events n INDEXED BY events_sighting_report"            \
+	" WHERE n.kind = 'sighting' AND n.agent = e.agent AND n.path_key = e.path_key"     \
+	" AND n.id > e.id AND n.received < ?2)"
+#define SQ_VIOLATIONS_IN                                                                   \
+	" FROM events INDEXED BY events_violation_report"                                  \
+	" WHERE kind = 'violation' AND received >= ?1 AND received < ?2"
+/* What is held at ?2: the newest sighting of each path, not a deletion. */
+#define SQ_HELD                                                                            \
+	" FROM events e INDEXED BY events_sighting_report WHERE e.kind = 'sighting'"       \
+	" AND e.received < ?2 AND e.deleted = 0 AND" SQ_NEWEST_AT_UNTIL
+/* Content seen arriving or leaving in [?1, ?2), classified or registered. */
+#define SQ_TOUCHED(e)                                                                      \
+	" EXISTS (SELECT 1 FROM events t INDEXED BY events_sighting_content"               \
+	" WHERE t.sha256 = " e ".sha256 AND t.kind = 'sighting'"                           \
+	" AND t.received >= ?1 AND t.received < ?2 AND (t.marking <> '' OR t.registered))"
 
 static const char *const sql[Q_COUNT] = {
 	[Q_BEGIN_AGENT] = "INSERT INTO agents (agent, first_contact, last_contact)"
@@ -114,9 +143,10 @@ static const char *const sql[Q_COUNT] = {
 			" ORDER BY id LIMIT 1",
 	[Q_INSERT_EVENT] = "INSERT INTO events (agent, seq, uuid, time, kind, prev, hash,"
 			   " body, received, flags, rule, severity, sha256, match_ids,"
-			   " marking, owner, action, path_key, deleted, moved)"
+			   " marking, owner, action, path_key, deleted, moved, scheme, level,"
+			   " zones, registered, excerpt)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-			   " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+			   " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
 	[Q_INSERT_ALERT] = "INSERT INTO alerts (agent, kind, seq, detail, time)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[Q_COMMIT_AGENT] = "UPDATE agents SET last_seq = ?2, last_contact = ?3,"
@@ -173,8 +203,8 @@ static const char *const sql[Q_COUNT] = {
 		" (SELECT hash FROM events WHERE agent = a.agent AND received < ?2"
 		"  ORDER BY seq DESC, id DESC LIMIT 1)"
 		" FROM agents a LEFT JOIN (SELECT agent, count(*) n, min(seq) f, max(seq) l"
-		"  FROM events WHERE kind IN ('violation', 'sighting')"
-		"  AND received >= ?1 AND received < ?2 GROUP BY agent) p ON p.agent = a.agent"
+		"  FROM events INDEXED BY events_agent_seq_received"
+		"  WHERE received >= ?1 AND received < ?2 GROUP BY agent) p ON p.agent = a.agent"
 		" ORDER BY a.agent",
 	[Q_CONTACTS] = "SELECT since, until FROM contacts WHERE agent = ?1 AND until >= ?2"
 		       " AND since < ?3 ORDER BY id",
@@ -202,14 +232,18 @@ static const char *const sql[Q_COUNT] = {
 		"  substr(e.received, 1, 10) d,"
 		"  CASE WHEN e.moved THEN (CASE WHEN e.deleted THEN NULL ELSE 'moved' END)"
 		"  WHEN e.deleted THEN 'removed'"
-		"  WHEN EXISTS (SELECT 1 FROM events o WHERE o.kind = 'sighting'"
-		"   AND o.agent = e.agent AND o.path_key = e.path_key AND o.id < e.id"
-		"   AND o.deleted = 0) THEN 'changed' ELSE 'new' END w"
-		"  FROM events e WHERE e.kind = 'sighting' AND e.received >= ?1"
-		"  AND e.received < ?2) WHERE w IS NOT NULL GROUP BY agent, w, d"
-		" UNION ALL SELECT e.agent, 'held', e.marking, count(*) FROM events e"
-		" WHERE e.kind = 'sighting' AND e.received < ?2 AND e.deleted = 0"
-		" AND e.marking <> '' AND" SQ_NEWEST_AT_UNTIL " GROUP BY e.agent, e.marking",
+		"  WHEN EXISTS (SELECT 1 FROM events o INDEXED BY events_sighting_report"
+		"   WHERE o.kind = 'sighting' AND o.agent = e.agent AND o.path_key = e.path_key"
+		"   AND o.id < e.id AND o.deleted = 0) THEN 'changed' ELSE 'new' END w"
+		"  FROM events e INDEXED BY events_sighting_report WHERE e.kind = 'sighting'"
+		"  AND e.received >= ?1 AND e.received < ?2) WHERE w IS NOT NULL"
+		" GROUP BY agent, w, d"
+		/* "marking\tscheme\tlevel\tzones": the summary by marking and
+		 * the holdings by level and zone from one pass */
+		" UNION ALL SELECT e.agent, 'held', e.marking || char(9) || coalesce(e.scheme, '')"
+		" || char(9) || coalesce(e.level, '') || char(9) || e.zones, count(*)" SQ_HELD
+		" AND e.marking <> '' AND coalesce(e.level, '') <> ''"
+		" GROUP BY e.agent, e.marking, e.scheme, e.level, e.zones",
 	[Q_ROW_RECEIVED] = "SELECT received FROM events WHERE id = ?1",
 	[Q_ROW_SHA256] = "SELECT sha256 FROM events WHERE id = ?1",
 	/* keyset on (received, id), the order of the (kind, received) index:
@@ -219,26 +253,33 @@ static const char *const sql[Q_COUNT] = {
 			      " AND NOT (received = ?3 AND id <= ?4)"
 			      " AND (?5 IS NULL OR agent = ?5)"
 			      " ORDER BY received, id LIMIT ?6",
-	[Q_ROWS_HOLDINGS] = "SELECT id, agent, seq, received, body FROM events e"
-			    " WHERE e.kind = 'sighting' AND e.id > ?4 AND e.received < ?2"
-			    " AND e.deleted = 0 AND (e.marking <> '' OR e.match_ids IS NOT NULL)"
-			    " AND (?5 IS NULL OR e.agent = ?5) AND" SQ_NEWEST_AT_UNTIL
+	/* classified files held outside the secure zone */
+	[Q_ROWS_HOLDINGS] = "SELECT id, agent, seq, received, body" SQ_HELD
+			    " AND e.id > ?4 AND e.marking <> ''"
+			    " AND coalesce(e.level, '') <> '' AND (e.zones & 1) = 0"
+			    " AND (?5 IS NULL OR e.agent = ?5) ORDER BY e.id LIMIT ?6",
+	/* files held that are excerpts of a registered document */
+	[Q_ROWS_EXCERPTS] = "SELECT id, agent, seq, received, body" SQ_HELD
+			    " AND e.id > ?4 AND e.excerpt AND (?5 IS NULL OR e.agent = ?5)"
 			    " ORDER BY e.id LIMIT ?6",
-	/* by content, then id (the sha256 index's order): one document's
+	/* by content, then id (the content index's order): one document's
 	 * sightings arrive together, so the reader needs one document in
-	 * memory, not all; ?3 is the sha256 of row ?4 */
+	 * memory, not all; ?3 is the sha256 of row ?4. The last column: a
+	 * later sighting at that path has other content. */
 	[Q_ROWS_CUSTODY] = "SELECT id, agent, seq, received, body,"
-			   " EXISTS (SELECT 1 FROM events n WHERE n.kind = 'sighting'"
-			   "  AND n.agent = e.agent AND n.path_key = e.path_key AND n.id > e.id"
+			   " EXISTS (SELECT 1 FROM events n INDEXED BY events_sighting_report"
+			   "  WHERE n.kind = 'sighting' AND n.agent = e.agent"
+			   "  AND n.path_key = e.path_key AND n.id > e.id"
 			   "  AND n.sha256 <> e.sha256 AND n.received < ?2)"
-			   " FROM events e"
+			   " FROM events e INDEXED BY events_sighting_content"
 			   " WHERE e.kind = 'sighting' AND e.sha256 >= ?3"
 			   " AND NOT (e.sha256 = ?3 AND e.id <= ?4) AND e.received < ?2"
-			   " AND (?5 IS NULL OR e.agent = ?5) AND EXISTS (SELECT 1 FROM events t"
-			   "  WHERE t.sha256 = e.sha256 AND t.kind = 'sighting'"
-			   "  AND t.received >= ?1 AND t.received < ?2"
-			   "  AND (t.marking <> '' OR t.match_ids IS NOT NULL))"
+			   " AND (?5 IS NULL OR e.agent = ?5) AND" SQ_TOUCHED("e")
 			   " ORDER BY e.sha256, e.id LIMIT ?6",
+	[Q_CUSTODY_TOTAL] = "SELECT count(DISTINCT sha256) FROM events"
+			    " INDEXED BY events_sighting_content WHERE kind = 'sighting'"
+			    " AND received >= ?1 AND received < ?2"
+			    " AND (marking <> '' OR registered) AND (?3 IS NULL OR agent = ?3)",
 };
 
 struct sq_store {
@@ -372,6 +413,11 @@ sq_insert_event(struct cstore *base, const char *agent, const struct cevent *ev,
 	bind_text(st, 18, v ? NULL : ev->path_key);
 	sqlite3_bind_int(st, 19, ev->deleted);
 	sqlite3_bind_int(st, 20, ev->moved);
+	bind_text(st, 21, v ? NULL : ev->scheme);
+	bind_text(st, 22, v ? NULL : ev->level);
+	sqlite3_bind_int(st, 23, (int)ev->zones);
+	sqlite3_bind_int(st, 24, ev->registered);
+	sqlite3_bind_int(st, 25, ev->excerpt);
 	return sq_done(s, st, "insert event");
 }
 
@@ -788,8 +834,10 @@ sq_report_rows(struct cstore *base, const struct cstore_report_query *q, cstore_
 	snprintf(after_key, sizeof(after_key), "%s", custody ? "" : q->since);
 	int qi = q->rows == CSTORE_ROWS_VIOLATIONS ? Q_ROWS_VIOLATIONS
 		 : q->rows == CSTORE_ROWS_HOLDINGS ? Q_ROWS_HOLDINGS
+		 : q->rows == CSTORE_ROWS_EXCERPTS ? Q_ROWS_EXCERPTS
 						    : Q_ROWS_CUSTODY;
-	if (qi != Q_ROWS_HOLDINGS && q->after > 0) {
+	bool keyed = qi == Q_ROWS_VIOLATIONS || qi == Q_ROWS_CUSTODY;
+	if (keyed && q->after > 0) {
 		sqlite3_stmt *st = s->st[custody ? Q_ROW_SHA256 : Q_ROW_RECEIVED];
 		sqlite3_bind_int64(st, 1, q->after);
 		if (sqlite3_step(st) == SQLITE_ROW) {
@@ -801,13 +849,29 @@ sq_report_rows(struct cstore *base, const struct cstore_report_query *q, cstore_
 	sqlite3_stmt *st = s->st[qi];
 	bind_text(st, 1, q->since);
 	bind_text(st, 2, q->until);
-	if (qi != Q_ROWS_HOLDINGS) {
+	if (keyed) {
 		bind_text(st, 3, after_key);
 	}
 	sqlite3_bind_int64(st, 4, q->after);
 	bind_text(st, 5, q->agent);
 	sqlite3_bind_int64(st, 6, q->limit);
 	return event_rows(s, st, fn, arg);
+}
+
+static int
+sq_custody_total(struct cstore *base, const char *since, const char *until, const char *agent,
+		 int64_t *out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[Q_CUSTODY_TOTAL];
+	bind_text(st, 1, since);
+	bind_text(st, 2, until);
+	bind_text(st, 3, agent);
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_ROW ? 0 : sq_fail(s, "custody total");
 }
 
 static void
@@ -843,6 +907,7 @@ static const struct cstore_ops sq_ops = {
 	.notes = sq_notes,
 	.counts = sq_counts,
 	.report_rows = sq_report_rows,
+	.custody_total = sq_custody_total,
 	.close = sq_close,
 };
 

@@ -124,7 +124,8 @@ struct cstore_note_row {
 /* One count of a report's aggregates: @what is "severity", "rule", "day",
  * "owner", "action" (violations), "alert" (alert kinds), "new",
  * "changed", "moved", "removed" (sensitive files, from sightings; @key
- * the day, YYYY-MM-DD) or "held" (classified files held at a moment, @key the marking). */
+ * the day, YYYY-MM-DD) or "held" (classified files held at until, @key
+ * "marking\tscheme\tlevel\tzones" with zones the enum cevent_zone bits). */
 struct cstore_count_row {
 	const char *agent, *what, *key;
 	int64_t n;
@@ -133,10 +134,12 @@ struct cstore_count_row {
 enum cstore_report_rows {
 	/* violations received in [since, until) */
 	CSTORE_ROWS_VIOLATIONS,
-	/* what is held at until: the newest sighting of each (agent, path)
-	 * received before until, if it is not a deletion and is classified
-	 * or matches a registered document */
+	/* what is held at until (the newest sighting of each (agent, path)
+	 * received before until, if it is not a deletion): classified files
+	 * outside the secure zone */
 	CSTORE_ROWS_HOLDINGS,
+	/* ... and files that are excerpts of a registered document */
+	CSTORE_ROWS_EXCERPTS,
 	/* every sighting received before until of content that was seen
 	 * arriving or leaving somewhere in [since, until), classified or
 	 * registered: the chain of custody. Ordered by sha256, then id (one
@@ -220,6 +223,10 @@ struct cstore_ops {
 	/* rows by id, id > q->after, at most q->limit */
 	int (*report_rows)(struct cstore *s, const struct cstore_report_query *q,
 			   cstore_event_fn fn, void *arg);
+	/* the number of documents CSTORE_ROWS_CUSTODY covers (distinct
+	 * classified or registered content seen in [since, until)) */
+	int (*custody_total)(struct cstore *s, const char *since, const char *until,
+			     const char *agent, int64_t *out);
 	void (*close)(struct cstore *s);
 };
 

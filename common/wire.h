@@ -149,6 +149,7 @@
 #define WIRE_KEY_ROWS "rows"
 #define WIRE_KEY_NEXT "next"
 #define WIRE_KEY_ROW "row"
+#define WIRE_KEY_TOTAL "total"
 #define WIRE_KEY_SUPERSEDED "superseded"
 /* in an answer row whose stored body does not pass the ingest rules */
 #define WIRE_KEY_BODY_ERROR "body_error"
@@ -176,6 +177,7 @@
 #define WIRE_QUERY_ROWS "rows"
 #define WIRE_ROWS_HOLDINGS "holdings"
 #define WIRE_ROWS_CUSTODY "custody"
+#define WIRE_ROWS_EXCERPTS "excerpts"
 
 /* --- the classify helper protocol ---------------------------------------
  * A SOCK_STREAM socketpair between a caller (agent worker, leakwatch scan)

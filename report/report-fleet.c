@@ -74,6 +74,7 @@ struct fleet {
 	cJSON *cur;          /* the document being built, or NULL */
 	cJSON *cur_places;   /* its places' raw "agent\npath" keys, same order */
 	cJSON *reg_ids;      /* id -> true: registered ids of listed documents */
+	int64_t custody_known; /* the collector's count of documents, or -1 */
 };
 
 static const char *
@@ -263,6 +264,52 @@ daily_add(struct fleet *f, const char *day, const char *what, double n)
 	}
 }
 
+static void
+note_holding(struct fleet *f, const char *scheme, const char *level, const char *zone, long n)
+{
+	char key[256];
+	snprintf(key, sizeof(key), "%s\t%s\t%s", scheme, level, zone);
+	report_tally(f->holdings, key, 0, n);
+}
+
+/* "marking\tscheme\tlevel\tzones" (cevent_zone bits) held by an agent:
+ * the summary by marking, and (this period) the holdings by level and
+ * zone, a file counting in every zone it is in. */
+static void
+held(struct fleet *f, const char *key, int which, long n)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", key);
+	char *scheme = strchr(buf, '\t');
+	char *level = scheme ? strchr(scheme + 1, '\t') : NULL;
+	char *zones = level ? strchr(level + 1, '\t') : NULL;
+	if (!zones) {
+		return;
+	}
+	*scheme++ = *level++ = *zones++ = '\0';
+	f->classified[which] += n;
+	report_tally(f->by_marking, buf, which, n);
+	if (which != 0) {
+		return;
+	}
+	unsigned bits = (unsigned)strtoul(zones, NULL, 10);
+	static const struct {
+		unsigned bit;
+		const char *zone;
+	} named[] = {{1, "secure"}, {2, "staging"}, {4, "removable"}, {8, "sync"},
+		     {16, "world_readable"}};
+	scheme = scheme[0] ? scheme : "-";
+	for (size_t i = 0; i < LW_ARRAY_SIZE(named); i++) {
+		if (bits & named[i].bit) {
+			note_holding(f, scheme, level, named[i].zone, n);
+		}
+	}
+	if (!(bits & 1)) {
+		note_holding(f, scheme, level, "outside_secure", n);
+		f->outside_total += n;
+	}
+}
+
 static int
 load_counts(struct fleet *f, int which)
 {
@@ -309,8 +356,7 @@ load_counts(struct fleet *f, int which)
 				acc_add(f, agent, RK_SEQUENCE_GAPS, n, false);
 			}
 		} else if (strcmp(what, "held") == 0) {
-			f->classified[which] += cnt;
-			report_tally(f->by_marking, key, which, cnt);
+			held(f, key, which, cnt);
 		} else if (strcmp(what, RK_NEW) == 0 || strcmp(what, RK_CHANGED) == 0 ||
 			   strcmp(what, RK_MOVED) == 0 || strcmp(what, RK_REMOVED) == 0) {
 			report_tally(f->files, what, which, cnt);
@@ -359,10 +405,10 @@ on_note(struct fleet *f, const cJSON *n)
 
 /* Pages through @base ("/v1/report/...?...") by "after"/"next", calling
  * @row for each element of the answer's @key list; @row returns false to
- * stop early. */
+ * stop early. *total (when not NULL) gets the first page's "total". */
 static int
 page_through(struct fleet *f, const char *base, const char *key,
-	     bool (*row)(struct fleet *, const cJSON *), int64_t *rows_seen)
+	     bool (*row)(struct fleet *, const cJSON *), int64_t *total)
 {
 	long long after = 0;
 	for (;;) {
@@ -376,12 +422,13 @@ page_through(struct fleet *f, const char *base, const char *key,
 		if (!list) {
 			return -EPROTO;
 		}
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, WIRE_KEY_TOTAL);
+		if (total && after == 0 && cJSON_IsNumber(t)) {
+			*total = (int64_t)t->valuedouble;
+		}
 		const cJSON *e;
 		cJSON_ArrayForEach(e, list)
 		{
-			if (rows_seen) {
-				(*rows_seen)++;
-			}
 			if (!row(f, e)) {
 				return 0;
 			}
@@ -465,29 +512,11 @@ violation_row(struct fleet *f, const cJSON *row)
 
 /* --- holdings --- */
 
-static void
-note_holding(struct fleet *f, const char *scheme, const char *level, const char *zone)
-{
-	char key[256];
-	snprintf(key, sizeof(key), "%s\t%s\t%s", scheme, level, zone);
-	report_tally(f->holdings, key, 0, 1);
-}
 
+/* A file held that is an excerpt of a registered document the custody
+ * section lists. */
 static bool
-has_zone(const cJSON *zones, const char *name)
-{
-	const cJSON *z;
-	cJSON_ArrayForEach(z, zones)
-	{
-		if (cJSON_IsString(z) && strcmp(z->valuestring, name) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool
-holding_row(struct fleet *f, const cJSON *row)
+excerpt_row(struct fleet *f, const cJSON *row)
 {
 	const cJSON *b = cJSON_GetObjectItemCaseSensitive(row, WIRE_KEY_EVENT);
 	const char *agent = get_str(b, WIRE_KEY_AGENT);
@@ -500,7 +529,6 @@ holding_row(struct fleet *f, const cJSON *row)
 	{
 		const char *id = get_str(m, WIRE_KEY_MATCH_ID);
 		const char *kind = get_str(m, WIRE_KEY_MATCH_KIND);
-		/* excerpts of the documents the custody section lists */
 		if (id && kind && strcmp(kind, "partial") == 0 &&
 		    cJSON_GetObjectItemCaseSensitive(f->reg_ids, id) &&
 		    (long)cJSON_GetArraySize(f->partials) < f->row_limit) {
@@ -513,39 +541,33 @@ holding_row(struct fleet *f, const cJSON *row)
 			cJSON_AddItemToArray(f->partials, x);
 		}
 	}
+	return true;
+}
+
+/* A classified file held outside the secure zone (counted by the counts:
+ * only row_limit of them are read). */
+static bool
+outside_row(struct fleet *f, const cJSON *row)
+{
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(row, WIRE_KEY_EVENT);
+	const char *agent = get_str(b, WIRE_KEY_AGENT);
+	const char *path = get_str(b, WIRE_KEY_PATH);
 	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_CLASSIFICATION);
 	const char *marking = get_str(cls, WIRE_KEY_MARKING);
-	const char *level = get_str(cls, WIRE_KEY_LEVEL);
-	const char *scheme = get_str(cls, WIRE_KEY_SCHEME);
-	if (!marking || !level) {
+	if (!in_scope(f, agent) || !path || !marking) {
 		return true;
 	}
-	scheme = scheme ? scheme : "-";
-	const cJSON *zones = cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_ZONES);
-	static const char *const named[] = {"secure", "staging", "removable", "sync"};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(named); i++) {
-		if (has_zone(zones, named[i])) {
-			note_holding(f, scheme, level, named[i]);
-		}
+	if ((long)cJSON_GetArraySize(f->outside_rows) >= f->row_limit) {
+		return false;
 	}
-	if ((long)get_num(b, WIRE_KEY_MODE, 0) & 04) {
-		note_holding(f, scheme, level, "world_readable");
-	}
-	if (has_zone(zones, "secure")) {
-		return true;
-	}
-	note_holding(f, scheme, level, "outside_secure");
-	f->outside_total++;
-	if ((long)cJSON_GetArraySize(f->outside_rows) < f->row_limit) {
-		const char *owner = get_str(b, WIRE_KEY_OWNER);
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, RK_AGENT, agent);
-		cJSON_AddItemToObject(o, RK_PATH, report_path(path, strlen(path), f->o->redact_paths));
-		cJSON_AddStringToObject(o, RK_MARKING, marking);
-		cJSON_AddStringToObject(o, RK_OWNER, owner ? owner : "-");
-		cJSON_AddItemToObject(o, RK_SINCE, time_or_null(get_str(b, WIRE_KEY_FIRST_SEEN)));
-		cJSON_AddItemToArray(f->outside_rows, o);
-	}
+	const char *owner = get_str(b, WIRE_KEY_OWNER);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, RK_AGENT, agent);
+	cJSON_AddItemToObject(o, RK_PATH, report_path(path, strlen(path), f->o->redact_paths));
+	cJSON_AddStringToObject(o, RK_MARKING, marking);
+	cJSON_AddStringToObject(o, RK_OWNER, owner ? owner : "-");
+	cJSON_AddItemToObject(o, RK_SINCE, time_or_null(get_str(b, WIRE_KEY_FIRST_SEEN)));
+	cJSON_AddItemToArray(f->outside_rows, o);
 	return true;
 }
 
@@ -646,6 +668,11 @@ custody_row(struct fleet *f, const cJSON *row)
 	if (f->cur && strcmp(get_str(f->cur, RK_SHA256), sha) != 0) {
 		custody_flush(f);
 	}
+	/* a new document when the list is full: the rest are counted by the
+	 * collector (custody_known) */
+	if (!f->cur && f->custody_known >= 0 && (long)cJSON_GetArraySize(f->docs) >= f->row_limit) {
+		return false;
+	}
 	if (!f->cur) {
 		f->cur = new_doc(sha);
 		f->cur_places = cJSON_CreateArray();
@@ -710,7 +737,8 @@ custody(struct fleet *f)
 			}
 		}
 	}
-	cJSON_AddNumberToObject(c, RK_TOTAL, (double)f->docs_total);
+	cJSON_AddNumberToObject(c, RK_TOTAL, (double)(f->custody_known >= 0 ? f->custody_known
+									       : f->docs_total));
 	cJSON_AddItemToObject(c, RK_DOCUMENTS, TAKE_PTR(f->docs));
 	return c;
 }
@@ -997,7 +1025,8 @@ report_build_fleet(struct lw_http_client *http, const struct report_options *o, 
 	struct fleet f = {.http = http, .o = o, .err = err, .errlen = errlen,
 			  .t_since = o->period.since, .t_until = o->period.until,
 			  .t_prev = o->period.prev_since,
-			  .row_limit = o->row_limit > 0 ? o->row_limit : REPORT_ROW_LIMIT};
+			  .row_limit = o->row_limit > 0 ? o->row_limit : REPORT_ROW_LIMIT,
+			  .custody_known = -1};
 	rfc3339_format(f.t_since / NS_PER_MS, f.since);
 	rfc3339_format(f.t_until / NS_PER_MS, f.until);
 	rfc3339_format(f.t_prev / NS_PER_MS, f.prev);
@@ -1024,6 +1053,8 @@ report_build_fleet(struct lw_http_client *http, const struct report_options *o, 
 					   f.since, f.until, agent_q ? agent_q : "");
 	AUTOFREE char *crows = lw_asprintf("/v1/report/rows?rows=custody&since=%s&until=%s%s",
 					   f.since, f.until, agent_q ? agent_q : "");
+	AUTOFREE char *xrows = lw_asprintf("/v1/report/rows?rows=excerpts&since=%s&until=%s%s",
+					   f.since, f.until, agent_q ? agent_q : "");
 	int r = load_agents(&f);
 	if (r >= 0) {
 		r = load_counts(&f, 0);
@@ -1039,12 +1070,18 @@ report_build_fleet(struct lw_http_client *http, const struct report_options *o, 
 	}
 	/* custody before holdings: the holdings pass keeps the excerpts of the
 	 * registered documents custody lists */
+	/* The collector counts custody's documents for the whole fleet or
+	 * one agent; for another selection every row is read and counted. */
 	if (r >= 0) {
-		r = page_through(&f, crows, WIRE_KEY_ROWS, custody_row, NULL);
+		r = page_through(&f, crows, WIRE_KEY_ROWS, custody_row,
+				 o->nagents <= 1 ? &f.custody_known : NULL);
 		custody_flush(&f);
 	}
 	if (r >= 0) {
-		r = page_through(&f, hrows, WIRE_KEY_ROWS, holding_row, NULL);
+		r = page_through(&f, xrows, WIRE_KEY_ROWS, excerpt_row, NULL);
+	}
+	if (r >= 0) {
+		r = page_through(&f, hrows, WIRE_KEY_ROWS, outside_row, NULL);
 	}
 	cJSON *d = NULL;
 	if (r >= 0) {

@@ -47,7 +47,8 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 ZERO = "0" * 64
 COLUMNS = ("agent", "seq", "uuid", "time", "kind", "prev", "hash", "body", "received", "flags",
            "rule", "severity", "sha256", "match_ids", "marking", "owner", "action",
-           "path_key", "deleted", "moved")
+           "path_key", "deleted", "moved", "scheme", "level", "zones", "registered",
+           "excerpt")
 RULES = ["nato-secret-offsite", "nato-confidential-usb", "registered-copy", "pii-bulk",
          "eu-restricted-sync", "world-readable-classified", "staging-bulk", "cloud-sync",
          "removable-any", "mail-attachment", "print-spool", "archive-classified"]
@@ -108,7 +109,8 @@ class AgentGen:
         row = dict(agent=self.name, seq=self.seq, uuid=uid, time=et, kind=kind, prev=self.prev,
                    hash=h, body=text, received=et, flags=0, rule=None, severity=None,
                    sha256=None, match_ids=None, marking="", owner="", action="",
-                   path_key=None, deleted=0, moved=0)
+                   path_key=None, deleted=0, moved=0, scheme=None, level=None, zones=0,
+                   registered=0, excerpt=0)
         row.update(cols)
         self.prev = h
         return row
@@ -148,7 +150,11 @@ class AgentGen:
             sha256=sha, match_ids=("\n" + "\n".join(ids) + "\n") if ids else None,
             marking=cls["marking"] if cls else "", owner=body["owner"],
             path_key=hashlib.sha256(path.encode()).hexdigest(), deleted=int(deleted),
-            moved=int("moved_to" in extra or "moved_from" in extra)))
+            moved=int("moved_to" in extra or "moved_from" in extra),
+            scheme=cls["scheme"] if cls else "", level=cls["level"] if cls else "",
+            zones=(1 if "secure" in body["zones"] else 0) | (16 if body["mode"] & 4 else 0),
+            registered=int(any(m["kind"] == "exact" for m in body["matches"])),
+            excerpt=int(any(m["kind"] == "partial" for m in body["matches"]))))
 
     def new_base(self):
         rng = self.rng
@@ -286,8 +292,8 @@ def fill_pg(pg, work, data):
     cols = list(COLUMNS)
     # an empty marking, owner or action arrives as NULL; the report's
     # queries treat NULL and '' alike (marking <> '')
-    copy("lw_events", cols, ([r[c] if c not in ("deleted", "moved") else b(r[c])
-                              for c in cols] for r in rows))
+    copy("lw_events", cols, ([r[c] if c not in ("deleted", "moved", "registered", "excerpt")
+                              else b(r[c]) for c in cols] for r in rows))
     keys = list(agents[0])
     copy("lw_agents", keys, ([b(a[k]) if k == "chain_ok" else a[k] for k in keys]
                              for a in agents))

@@ -275,7 +275,8 @@ def test_fleet(base, col, ca, agents):
 
     r = run(col, ca, "--since", "10m", "--format", "json", "--row-limit", "2")
     d = json.loads(r.stdout)
-    ok(r.returncode == 0 and d["violations"]["total"] == 5 and len(d["violations"]["rows"]) == 2,
+    ok(r.returncode == 0 and d["violations"]["total"] == 5 and len(d["violations"]["rows"]) == 2
+       and d["custody"]["total"] == 4 and len(d["custody"]["documents"]) == 2,
        "--row-limit: two rows listed, all counted", r.stderr.decode())
 
     r = run(col, ca, "--since", "10m", "--format", "json", "--agent", "ws-b")
@@ -286,7 +287,8 @@ def test_fleet(base, col, ca, agents):
     r = run(col, ca, "--since", "10m", "--format", "json", "--agent", "ws-a", "--agent", "ws-c")
     d = json.loads(r.stdout) if r.returncode == 0 else {}
     ok(r.returncode == 0 and d["envelope"]["agents"] == ["ws-a", "ws-c"]
-       and d["summary"]["violations"]["value"] == 3, "--agent twice: those two",
+       and d["summary"]["violations"]["value"] == 3 and d["custody"]["total"] == 4,
+       "--agent twice: those two",
        r.stderr.decode())
     r = run(col, ca, "--since", "10m", "--agent", "nosuch")
     ok(r.returncode == 2 and b"nosuch" in r.stderr, "--agent unknown: exit 2 naming it",
