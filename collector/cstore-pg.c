@@ -78,6 +78,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX lw_events_violation_report ON lw_events (received, id)"
 	" INCLUDE (agent, severity, rule, owner, action) WHERE kind = 'violation';"
 	"CREATE INDEX lw_events_agent_seq_received ON lw_events (agent, seq, received);"
+	/* the few candidates of the holdings and excerpt lists, in id order */
+	"CREATE INDEX lw_events_outside ON lw_events (id) WHERE kind = 'sighting'"
+	" AND NOT deleted AND marking <> '' AND (zones & 1) = 0;"
+	"CREATE INDEX lw_events_excerpt ON lw_events (id) WHERE kind = 'sighting'"
+	" AND NOT deleted AND excerpt;"
 	"DROP INDEX lw_events_agent_seq;"
 	"CREATE INDEX lw_events_kind_received_id ON lw_events (kind, received, id);"
 	"DROP INDEX lw_events_kind_received;"

@@ -72,6 +72,11 @@ static const struct db_migration migrations[] = {
 	 " marking, registered) WHERE kind = 'sighting';"
 	 "CREATE INDEX events_violation_report ON events (received, agent, severity, rule,"
 	 " owner, action) WHERE kind = 'violation';"
+	 /* the few candidates of the holdings and excerpt lists, in id order */
+	 "CREATE INDEX events_outside ON events (id) WHERE kind = 'sighting'"
+	 " AND deleted = 0 AND marking <> '' AND (zones & 1) = 0;"
+	 "CREATE INDEX events_excerpt ON events (id) WHERE kind = 'sighting'"
+	 " AND deleted = 0 AND excerpt = 1;"
 	 "DROP INDEX events_agent_seq;"
 	 "CREATE INDEX events_agent_seq_received ON events (agent, seq, received);"
 	 "CREATE TABLE contacts ("
@@ -254,13 +259,18 @@ static const char *const sql[Q_COUNT] = {
 			      " AND (?5 IS NULL OR agent = ?5)"
 			      " ORDER BY received, id LIMIT ?6",
 	/* classified files held outside the secure zone */
-	[Q_ROWS_HOLDINGS] = "SELECT id, agent, seq, received, body" SQ_HELD
-			    " AND e.id > ?4 AND e.marking <> ''"
-			    " AND coalesce(e.level, '') <> '' AND (e.zones & 1) = 0"
+	[Q_ROWS_HOLDINGS] = "SELECT id, agent, seq, received, body FROM events e"
+			    " INDEXED BY events_outside WHERE e.kind = 'sighting'"
+			    " AND e.deleted = 0 AND e.marking <> '' AND (e.zones & 1) = 0"
+			    " AND e.received < ?2 AND" SQ_NEWEST_AT_UNTIL
+			    " AND e.id > ?4 AND coalesce(e.level, '') <> ''"
 			    " AND (?5 IS NULL OR e.agent = ?5) ORDER BY e.id LIMIT ?6",
 	/* files held that are excerpts of a registered document */
-	[Q_ROWS_EXCERPTS] = "SELECT id, agent, seq, received, body" SQ_HELD
-			    " AND e.id > ?4 AND e.excerpt AND (?5 IS NULL OR e.agent = ?5)"
+	[Q_ROWS_EXCERPTS] = "SELECT id, agent, seq, received, body FROM events e"
+			    " INDEXED BY events_excerpt WHERE e.kind = 'sighting'"
+			    " AND e.deleted = 0 AND excerpt = 1"
+			    " AND e.received < ?2 AND" SQ_NEWEST_AT_UNTIL
+			    " AND e.id > ?4 AND (?5 IS NULL OR e.agent = ?5)"
 			    " ORDER BY e.id LIMIT ?6",
 	/* by content, then id (the content index's order): one document's
 	 * sightings arrive together, so the reader needs one document in

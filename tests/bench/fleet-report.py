@@ -3,7 +3,7 @@
 
 usage: tests/bench/fleet-report.py [--agents N] [--events E] [--days D]
            [--store sqlite|postgresql|both] [--runs R] [--build DIR] [--work DIR]
-           [--json]
+           [--pg-slow-ms MS] [--json]
 
 Fills a collector's store with E events (default 1,000,000) of N agents
 (default 500) received over the last D days (default 28), then times the
@@ -350,6 +350,8 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--work")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--pg-slow-ms", type=int, default=0,
+                    help="log PostgreSQL statements slower than this and print them")
     a = ap.parse_args()
     os.environ.setdefault("LEAKWATCH_COLLECTOR",
                           os.path.join(a.build, "collector", "leakwatch-collector"))
@@ -387,6 +389,9 @@ def main():
             t0 = time.time()
             if pg:
                 fill_pg(pg, work, data)
+                if a.pg_slow_ms:
+                    pg.psql("ALTER SYSTEM SET log_min_duration_statement = %d" % a.pg_slow_ms)
+                    pg.psql("SELECT pg_reload_conf()")
             else:
                 fill_sqlite(database, data)
             print("%s: filled in %.1f s" % (store, time.time() - t0), file=sys.stderr)
@@ -399,6 +404,17 @@ def main():
                                                 os.path.join(work, "week.json")))
             col.stop()
             results[store] = runs
+            if pg and a.pg_slow_ms:
+                # per statement: how often it was slow, and the total ms
+                slow = {}
+                for line in pg.log_text().splitlines():
+                    if "duration:" in line and "execute" in line:
+                        ms = float(line.split("duration:")[1].split()[0])
+                        q = line.split("execute", 1)[1][:160]
+                        n, t = slow.get(q, (0, 0.0))
+                        slow[q] = (n + 1, t + ms)
+                for q, (n, t) in sorted(slow.items(), key=lambda x: -x[1][1]):
+                    print("%8.0f ms %3d x %s" % (t, n, q), file=sys.stderr)
         finally:
             if pg:
                 pg.stop()
