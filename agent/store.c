@@ -79,6 +79,7 @@ enum {
 	S_SEEN,
 	S_GONE,
 	S_DELETE_PATH,
+	S_DELETE_RENAMED_ONTO,
 	S_RENAME_FILE,
 	S_GONE_BELOW,
 	S_SWEEP_REC,
@@ -120,8 +121,18 @@ static const char *const store_sql[S_COUNT] = {
 	[S_GONE] = "UPDATE files SET deleted_at = ?2, updated = ?2"
 		   " WHERE path = ?1 AND deleted_at IS NULL",
 	[S_DELETE_PATH] = "DELETE FROM files WHERE path = ?1",
-	[S_RENAME_FILE] = "UPDATE files SET path = ?2, moved_from = ?1, updated = ?3"
-			  " WHERE path = ?1 AND deleted_at IS NULL",
+	/* The destination's row goes only when there is a file to rename: a
+	 * rename reported twice (the event, then a walk that saw the file
+	 * arrive) must not delete the row the first one renamed (the file
+	 * then came back as new, its history lost). */
+	[S_DELETE_RENAMED_ONTO] = "DELETE FROM files WHERE path = ?2 AND EXISTS (SELECT 1"
+				  " FROM files WHERE path = ?1 AND deleted_at IS NULL)",
+	/* seen: the epoch of the walks in progress. A walk of the new
+	 * directory may have listed it before the file arrived; its sweep,
+	 * applied in the same batch, would take the renamed file for a
+	 * deleted one, and the file came back as new with its history lost. */
+	[S_RENAME_FILE] = "UPDATE files SET path = ?2, moved_from = ?1, updated = ?3,"
+			  " seen = max(seen, ?4) WHERE path = ?1 AND deleted_at IS NULL",
 	[S_GONE_BELOW] = "UPDATE files SET deleted_at = ?3, updated = ?3"
 			 " WHERE path >= ?1 AND path < ?2 AND deleted_at IS NULL",
 	[S_SWEEP_REC] = "UPDATE files SET deleted_at = ?3, updated = ?3"
@@ -502,10 +513,11 @@ store_sweep(struct store *st, const char *dir, size_t len, bool recursive,
 
 static int
 rename_one(struct store *st, const char *from, size_t flen, const char *to,
-	   size_t tlen, int64_t now)
+	   size_t tlen, int64_t epoch, int64_t now)
 {
-	sqlite3_stmt *d = st->stmt[S_DELETE_PATH];
-	sqlite3_bind_blob(d, 1, to, (int)tlen, SQLITE_STATIC);
+	sqlite3_stmt *d = st->stmt[S_DELETE_RENAMED_ONTO];
+	sqlite3_bind_blob(d, 1, from, (int)flen, SQLITE_STATIC);
+	sqlite3_bind_blob(d, 2, to, (int)tlen, SQLITE_STATIC);
 	int r = step_done(st, d);
 	if (r < 0) {
 		return r;
@@ -514,15 +526,16 @@ rename_one(struct store *st, const char *from, size_t flen, const char *to,
 	sqlite3_bind_blob(s, 1, from, (int)flen, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 2, to, (int)tlen, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, epoch);
 	return step_done(st, s);
 }
 
 int
 store_rename(struct store *st, const char *from, size_t flen, const char *to,
-	     size_t tlen, bool is_dir, int64_t now)
+	     size_t tlen, bool is_dir, int64_t epoch, int64_t now)
 {
 	if (!is_dir) {
-		return rename_one(st, from, flen, to, tlen, now);
+		return rename_one(st, from, flen, to, tlen, epoch, now);
 	}
 	/* Rows below the destination are stale: whatever was there is gone. */
 	int r = store_gone_below(st, to, tlen, now);
@@ -566,7 +579,8 @@ store_rename(struct store *st, const char *from, size_t flen, const char *to,
 	sqlite3_stmt *u = NULL;
 	r = 0;
 	if (n && sqlite3_prepare_v2(st->db,
-				    "UPDATE files SET path = ?2, updated = ?3 WHERE id = ?1",
+				    "UPDATE files SET path = ?2, updated = ?3,"
+				    " seen = max(seen, ?4) WHERE id = ?1",
 				    -1, &u, NULL) != SQLITE_OK) {
 		r = -EIO;
 	}
@@ -586,6 +600,7 @@ store_rename(struct store *st, const char *from, size_t flen, const char *to,
 			sqlite3_bind_int64(u, 1, rows[i].id);
 			sqlite3_bind_blob(u, 2, rows[i].path, (int)rows[i].len, SQLITE_STATIC);
 			sqlite3_bind_int64(u, 3, now);
+			sqlite3_bind_int64(u, 4, epoch); /* as rename_one() */
 			int rc = sqlite3_step(u);
 			sqlite3_reset(u);
 			if (rc != SQLITE_DONE) {

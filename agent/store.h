@@ -98,9 +98,11 @@ int store_seen(struct store *st, const char *path, size_t len, int64_t epoch);
 int store_gone(struct store *st, const char *path, size_t len, int64_t now);
 /* A rename of one file (@is_dir false) or of a whole directory (@is_dir
  * true: every row below @from moves below @to). Rows previously at the
- * destination are replaced. */
+ * destination are replaced. The moved rows count as seen in @epoch (the
+ * current walks'), so a sweep of the destination does not take them for
+ * deleted. */
 int store_rename(struct store *st, const char *from, size_t flen, const char *to,
-		 size_t tlen, bool is_dir, int64_t now);
+		 size_t tlen, bool is_dir, int64_t epoch, int64_t now);
 /* Marks deleted every live row below directory @dir. */
 int store_gone_below(struct store *st, const char *dir, size_t len, int64_t now);
 /* Marks deleted the live rows below @dir (directly in it only, unless

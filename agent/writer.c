@@ -248,7 +248,7 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 	case OP_RENAME:
 	case OP_RENAME_DIR: {
 		bool dir = op->kind == OP_RENAME_DIR;
-		r = store_rename(w->st, op->path, op->len, op->path2, op->len2, dir, now);
+		r = store_rename(w->st, op->path, op->len, op->path2, op->len2, dir, w->epoch, now);
 		if (r >= 0 && w->vd) {
 			r = verdict_moved(w->vd, op->path, op->len, op->path2, op->len2, dir, now);
 		}

@@ -97,8 +97,8 @@ str_member(const cJSON *o, const char *key)
 /* UTF-8 without control characters: what may go into an indexed column
  * (PostgreSQL's text refuses bytes that are not UTF-8, and a newline would
  * let one id match across the "\nid\n" list of match_ids). */
-static bool
-plain_text(const char *s)
+bool
+cevent_plain_text(const char *s)
 {
 	for (const char *p = s; *p; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
@@ -146,7 +146,7 @@ static void
 copy_plain(char *out, size_t n, const char *v)
 {
 	out[0] = '\0';
-	if (v && strlen(v) < n && plain_text(v)) {
+	if (v && strlen(v) < n && cevent_plain_text(v)) {
 		memcpy(out, v, strlen(v) + 1);
 	}
 }
@@ -219,7 +219,7 @@ parse_body(struct cevent *ev, char *err, size_t errlen)
 	if (ev->kind == CEVENT_KIND_VIOLATION) {
 		const char *rule = str_member(b, WIRE_KEY_RULE);
 		const char *sev = str_member(b, WIRE_KEY_SEVERITY);
-		if (!rule || !rule[0] || strlen(rule) >= sizeof(ev->rule) || !plain_text(rule)) {
+		if (!rule || !rule[0] || strlen(rule) >= sizeof(ev->rule) || !cevent_plain_text(rule)) {
 			snprintf(err, errlen, "seq %" PRId64 ": violation without a rule", ev->seq);
 			goto out;
 		}
@@ -243,7 +243,7 @@ parse_body(struct cevent *ev, char *err, size_t errlen)
 		cJSON_ArrayForEach(it, m)
 		{
 			const char *id = str_member(it, WIRE_KEY_MATCH_ID);
-			if (id && id[0] && plain_text(id)) {
+			if (id && id[0] && cevent_plain_text(id)) {
 				wire_buf_put(&ids, ids.len ? "" : "\n", ids.len ? 0 : 1);
 				wire_buf_put(&ids, id, strlen(id));
 				wire_buf_put(&ids, "\n", 1);

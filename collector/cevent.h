@@ -96,6 +96,9 @@ void cevent_hash(const struct cevent *ev, char *hex);
 /* True if @len bytes at @s are valid UTF-8 without NULs: what PostgreSQL's
  * text columns accept, so both stores take exactly the same events. */
 bool cevent_text_ok(const char *s, size_t len);
+/* The same, NUL-terminated, and without control characters (C0, DEL):
+ * what a rule id, a query parameter or a report column may hold. */
+bool cevent_plain_text(const char *s);
 
 /* 1 low, 2 medium, 3 high, 4 critical; 0 for anything else. */
 int cevent_severity_rank(const char *s);

@@ -39,16 +39,6 @@ struct report_params {
 	bool has_rows;
 };
 
-static bool
-text_ok(const char *s)
-{
-	for (const char *p = s; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			return false;
-		}
-	}
-	return cevent_text_ok(s, strlen(s));
-}
 
 /* @allowed: the parameters this endpoint takes besides since and until. */
 static int
@@ -63,9 +53,9 @@ parse_params(struct evhttp_request *req, struct evkeyvalq *kv, const char *const
 	p->limit = REPORT_PAGE_DEFAULT;
 	for (struct evkeyval *e = kv->tqh_first; e; e = e->next.tqe_next) {
 		const char *k = e->key, *v = e->value;
-		if (!text_ok(k) || !text_ok(v)) {
+		if (!cevent_plain_text(k) || !cevent_plain_text(v)) {
 			snprintf(err, errlen, "parameter \"%.64s\": control character or not UTF-8",
-				 text_ok(k) ? k : "?");
+				 cevent_plain_text(k) ? k : "?");
 			return -EINVAL;
 		}
 		bool known = strcmp(k, WIRE_QUERY_SINCE) == 0 || strcmp(k, WIRE_QUERY_UNTIL) == 0;

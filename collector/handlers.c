@@ -157,12 +157,7 @@ out:
 static bool
 query_text_ok(const char *s)
 {
-	for (const char *p = s; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			return false;
-		}
-	}
-	return cevent_text_ok(s, strlen(s));
+	return cevent_plain_text(s);
 }
 
 /* A member that must be of one type when present; NULL when absent or null. */

@@ -414,3 +414,81 @@ report_days(int64_t since, int64_t until, cJSON *days, cJSON *daily)
 	}
 	return n;
 }
+
+cJSON *
+report_by_severity(const cJSON *by_sev)
+{
+	cJSON *sev = cJSON_CreateArray();
+	static const char *const sevs[] = {"critical", "high", "medium", "low"};
+	for (size_t i = 0; i < LW_ARRAY_SIZE(sevs); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(by_sev, sevs[i]);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, RK_KEY, sevs[i]);
+		cJSON_AddNumberToObject(o, RK_VALUE, v ? cJSON_GetArrayItem(v, 0)->valuedouble : 0);
+		cJSON_AddNumberToObject(o, RK_PREVIOUS,
+					v ? cJSON_GetArrayItem(v, 1)->valuedouble : 0);
+		cJSON_AddItemToArray(sev, o);
+	}
+	return sev;
+}
+
+cJSON *
+report_daily_list(const cJSON *daily)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *d;
+	cJSON_ArrayForEach(d, daily)
+	{
+		cJSON *o = cJSON_Duplicate(d, true);
+		cJSON_AddStringToObject(o, RK_DAY, d->string);
+		cJSON_AddItemToArray(out, o);
+	}
+	return out;
+}
+
+cJSON *
+report_holdings_section(const cJSON *holdings, long long outside_total, cJSON *outside_rows)
+{
+	cJSON *h = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(h, RK_BY_LEVEL_ZONE);
+	AUTOJSON cJSON *sorted = report_tally_list(holdings, false, true, 0);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, sorted)
+	{
+		char key[256];
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(e, RK_KEY);
+		snprintf(key, sizeof(key), "%s", cJSON_IsString(k) ? k->valuestring : "");
+		char *lv = strchr(key, '\t');
+		char *zn = lv ? strchr(lv + 1, '\t') : NULL;
+		if (!zn) {
+			continue;
+		}
+		*lv++ = '\0';
+		*zn++ = '\0';
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, RK_SCHEME, key);
+		cJSON_AddStringToObject(o, RK_LEVEL, lv);
+		cJSON_AddStringToObject(o, RK_ZONE, zn);
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, RK_COUNT);
+		cJSON_AddNumberToObject(o, RK_COUNT, cJSON_IsNumber(c) ? c->valuedouble : 0);
+		cJSON_AddItemToArray(arr, o);
+	}
+	cJSON *os = cJSON_AddObjectToObject(h, RK_OUTSIDE_SECURE);
+	cJSON_AddNumberToObject(os, RK_TOTAL, (double)outside_total);
+	cJSON_AddItemToObject(os, RK_ROWS, outside_rows);
+	return h;
+}
+
+cJSON *
+report_violations_section(long long total, cJSON *rows, const cJSON *by_rule, const cJSON *by_sev,
+			  const cJSON *by_agent, const cJSON *by_day)
+{
+	cJSON *v = cJSON_CreateObject();
+	cJSON_AddNumberToObject(v, RK_TOTAL, (double)total);
+	cJSON_AddItemToObject(v, RK_ROWS, rows);
+	cJSON_AddItemToObject(v, RK_BY_RULE, report_tally_list(by_rule, false, false, 0));
+	cJSON_AddItemToObject(v, RK_BY_SEVERITY, report_tally_list(by_sev, false, false, 0));
+	cJSON_AddItemToObject(v, RK_BY_AGENT, report_tally_list(by_agent, false, false, 0));
+	cJSON_AddItemToObject(v, RK_BY_DAY, report_tally_list(by_day, false, true, 0));
+	return v;
+}

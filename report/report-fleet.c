@@ -901,17 +901,7 @@ summary(struct fleet *f)
 		cJSON_AddItemToObject(fl, kinds[i], tally_delta(f->files, kinds[i]));
 	}
 	cJSON_AddItemToObject(s, RK_VIOLATIONS, report_delta(f->violations[0], f->violations[1]));
-	cJSON *sev = cJSON_AddArrayToObject(s, RK_BY_SEVERITY);
-	static const char *const sevs[] = {"critical", "high", "medium", "low"};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(sevs); i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(f->by_sev, sevs[i]);
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, RK_KEY, sevs[i]);
-		cJSON_AddNumberToObject(o, RK_VALUE, v ? cJSON_GetArrayItem(v, 0)->valuedouble : 0);
-		cJSON_AddNumberToObject(o, RK_PREVIOUS,
-					v ? cJSON_GetArrayItem(v, 1)->valuedouble : 0);
-		cJSON_AddItemToArray(sev, o);
-	}
+	cJSON_AddItemToObject(s, RK_BY_SEVERITY, report_by_severity(f->by_sev));
 	cJSON *bs = cJSON_AddObjectToObject(s, RK_BY_STATE);
 	cJSON_AddNumberToObject(bs, RK_OPEN, (double)(f->violations[0] - f->quarantined));
 	cJSON_AddNumberToObject(bs, RK_QUARANTINED, (double)f->quarantined);
@@ -919,59 +909,21 @@ summary(struct fleet *f)
 	cJSON_AddItemToObject(s, RK_TOP_RULES, report_tally_list(f->by_rule, true, false, TOP_N));
 	cJSON_AddItemToObject(s, RK_TOP_AGENTS, report_tally_list(f->by_agent, true, false, TOP_N));
 	cJSON_AddItemToObject(s, RK_TOP_OWNERS, report_tally_list(f->by_owner, true, false, TOP_N));
-	cJSON *daily = cJSON_AddArrayToObject(s, RK_DAILY);
-	const cJSON *d;
-	cJSON_ArrayForEach(d, f->daily)
-	{
-		cJSON *o = cJSON_Duplicate(d, true);
-		cJSON_AddStringToObject(o, RK_DAY, d->string);
-		cJSON_AddItemToArray(daily, o);
-	}
+	cJSON_AddItemToObject(s, RK_DAILY, report_daily_list(f->daily));
 	return s;
 }
 
 static cJSON *
 holdings(struct fleet *f)
 {
-	cJSON *h = cJSON_CreateObject();
-	cJSON *arr = cJSON_AddArrayToObject(h, RK_BY_LEVEL_ZONE);
-	AUTOJSON cJSON *sorted = report_tally_list(f->holdings, false, true, 0);
-	const cJSON *e;
-	cJSON_ArrayForEach(e, sorted)
-	{
-		char key[256];
-		snprintf(key, sizeof(key), "%s", get_str(e, RK_KEY));
-		char *lv = strchr(key, '\t');
-		char *zn = lv ? strchr(lv + 1, '\t') : NULL;
-		if (!zn) {
-			continue;
-		}
-		*lv++ = '\0';
-		*zn++ = '\0';
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, RK_SCHEME, key);
-		cJSON_AddStringToObject(o, RK_LEVEL, lv);
-		cJSON_AddStringToObject(o, RK_ZONE, zn);
-		cJSON_AddNumberToObject(o, RK_COUNT, get_num(e, RK_COUNT, 0));
-		cJSON_AddItemToArray(arr, o);
-	}
-	cJSON *os = cJSON_AddObjectToObject(h, RK_OUTSIDE_SECURE);
-	cJSON_AddNumberToObject(os, RK_TOTAL, (double)f->outside_total);
-	cJSON_AddItemToObject(os, RK_ROWS, TAKE_PTR(f->outside_rows));
-	return h;
+	return report_holdings_section(f->holdings, f->outside_total, TAKE_PTR(f->outside_rows));
 }
 
 static cJSON *
 violations(struct fleet *f)
 {
-	cJSON *v = cJSON_CreateObject();
-	cJSON_AddNumberToObject(v, RK_TOTAL, (double)f->violations[0]);
-	cJSON_AddItemToObject(v, RK_ROWS, TAKE_PTR(f->v_rows));
-	cJSON_AddItemToObject(v, RK_BY_RULE, report_tally_list(f->by_rule, false, false, 0));
-	cJSON_AddItemToObject(v, RK_BY_SEVERITY, report_tally_list(f->by_sev, false, false, 0));
-	cJSON_AddItemToObject(v, RK_BY_AGENT, report_tally_list(f->by_agent, false, false, 0));
-	cJSON_AddItemToObject(v, RK_BY_DAY, report_tally_list(f->by_day, false, true, 0));
-	return v;
+	return report_violations_section(f->violations[0], TAKE_PTR(f->v_rows), f->by_rule, f->by_sev,
+					 f->by_agent, f->by_day);
 }
 
 static cJSON *

@@ -560,17 +560,7 @@ summary(struct local *l)
 	cJSON_AddItemToObject(f, RK_MOVED, report_delta(l->files_moved[0], l->files_moved[1]));
 	cJSON_AddItemToObject(f, RK_REMOVED, report_delta(l->files_removed[0], l->files_removed[1]));
 	cJSON_AddItemToObject(s, RK_VIOLATIONS, report_delta(l->violations[0], l->violations[1]));
-	cJSON *sev = cJSON_AddArrayToObject(s, RK_BY_SEVERITY);
-	static const char *const sevs[] = {"critical", "high", "medium", "low"};
-	for (size_t i = 0; i < LW_ARRAY_SIZE(sevs); i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(l->by_sev, sevs[i]);
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, RK_KEY, sevs[i]);
-		cJSON_AddNumberToObject(o, RK_VALUE, v ? cJSON_GetArrayItem(v, 0)->valuedouble : 0);
-		cJSON_AddNumberToObject(o, RK_PREVIOUS,
-					v ? cJSON_GetArrayItem(v, 1)->valuedouble : 0);
-		cJSON_AddItemToArray(sev, o);
-	}
+	cJSON_AddItemToObject(s, RK_BY_SEVERITY, report_by_severity(l->by_sev));
 	cJSON *bs = cJSON_AddObjectToObject(s, RK_BY_STATE);
 	cJSON_AddNumberToObject(bs, RK_OPEN, (double)l->st_open);
 	cJSON_AddNumberToObject(bs, RK_QUARANTINED, (double)l->st_quarantined);
@@ -578,59 +568,21 @@ summary(struct local *l)
 	cJSON_AddItemToObject(s, RK_TOP_RULES, report_tally_list(l->by_rule, true, false, TOP_N));
 	cJSON_AddItemToObject(s, RK_TOP_AGENTS, report_tally_list(l->by_agent, true, false, TOP_N));
 	cJSON_AddItemToObject(s, RK_TOP_OWNERS, report_tally_list(l->by_owner, true, false, TOP_N));
-	cJSON *daily = cJSON_AddArrayToObject(s, RK_DAILY);
-	cJSON *d;
-	cJSON_ArrayForEach(d, l->daily)
-	{
-		cJSON *o = cJSON_Duplicate(d, true);
-		cJSON_AddStringToObject(o, RK_DAY, d->string);
-		cJSON_AddItemToArray(daily, o);
-	}
+	cJSON_AddItemToObject(s, RK_DAILY, report_daily_list(l->daily));
 	return s;
 }
 
 static cJSON *
 holdings(struct local *l)
 {
-	cJSON *h = cJSON_CreateObject();
-	cJSON *arr = cJSON_AddArrayToObject(h, RK_BY_LEVEL_ZONE);
-	AUTOJSON cJSON *sorted = report_tally_list(l->holdings, false, true, 0);
-	cJSON *e;
-	cJSON_ArrayForEach(e, sorted)
-	{
-		char key[256];
-		snprintf(key, sizeof(key), "%s", get_str(e, RK_KEY));
-		char *lv = strchr(key, '\t');
-		char *zn = lv ? strchr(lv + 1, '\t') : NULL;
-		if (!zn) {
-			continue;
-		}
-		*lv++ = '\0';
-		*zn++ = '\0';
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, RK_SCHEME, key);
-		cJSON_AddStringToObject(o, RK_LEVEL, lv);
-		cJSON_AddStringToObject(o, RK_ZONE, zn);
-		cJSON_AddNumberToObject(o, RK_COUNT, num_at(e, RK_COUNT, 0));
-		cJSON_AddItemToArray(arr, o);
-	}
-	cJSON *os = cJSON_AddObjectToObject(h, RK_OUTSIDE_SECURE);
-	cJSON_AddNumberToObject(os, RK_TOTAL, (double)l->outside_total);
-	cJSON_AddItemToObject(os, RK_ROWS, TAKE_PTR(l->outside_rows));
-	return h;
+	return report_holdings_section(l->holdings, l->outside_total, TAKE_PTR(l->outside_rows));
 }
 
 static cJSON *
 violations(struct local *l)
 {
-	cJSON *v = cJSON_CreateObject();
-	cJSON_AddNumberToObject(v, RK_TOTAL, (double)l->v_total);
-	cJSON_AddItemToObject(v, RK_ROWS, TAKE_PTR(l->v_rows));
-	cJSON_AddItemToObject(v, RK_BY_RULE, report_tally_list(l->by_rule, false, false, 0));
-	cJSON_AddItemToObject(v, RK_BY_SEVERITY, report_tally_list(l->by_sev, false, false, 0));
-	cJSON_AddItemToObject(v, RK_BY_AGENT, report_tally_list(l->by_agent, false, false, 0));
-	cJSON_AddItemToObject(v, RK_BY_DAY, report_tally_list(l->by_day, false, true, 0));
-	return v;
+	return report_violations_section(l->v_total, TAKE_PTR(l->v_rows), l->by_rule, l->by_sev,
+					 l->by_agent, l->by_day);
 }
 
 /* Documents that travelled in the period, with every place they were and

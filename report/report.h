@@ -91,6 +91,16 @@ cJSON *report_envelope(const struct report_options *o, const char *scope, cJSON 
  * @daily an entry per day with zero counts of violations, new, changed,
  * moved and removed. Returns how many. */
 size_t report_days(int64_t since, int64_t until, cJSON *days, cJSON *daily);
+/* Pieces of the sections both builders make from their tallies: the
+ * summary's four severities with deltas, its daily series (from the
+ * @daily object of report_days()), the holdings section (@holdings a
+ * tally of "scheme\tlevel\tzone"; takes @outside_rows) and the
+ * violations section (takes @rows). */
+cJSON *report_by_severity(const cJSON *by_sev);
+cJSON *report_daily_list(const cJSON *daily);
+cJSON *report_holdings_section(const cJSON *holdings, long long outside_total, cJSON *outside_rows);
+cJSON *report_violations_section(long long total, cJSON *rows, const cJSON *by_rule,
+				 const cJSON *by_sev, const cJSON *by_agent, const cJSON *by_day);
 
 /* --- output (report-output.c) --- */
 

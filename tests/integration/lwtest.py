@@ -270,3 +270,24 @@ def write(path, data):
 
 def run(cmd, **kw):
     return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, **kw)
+
+
+REPORT_SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "doc",
+                             "report-schema.json")
+
+
+def validate_report(doc, name):
+    """One check: @doc is valid against doc/report-schema.json."""
+    try:
+        import jsonschema
+    except ImportError:
+        print("ok - %s # SKIP python3-jsonschema not installed" % name)
+        return
+    with open(REPORT_SCHEMA) as f:
+        schema = json.load(f)
+    err = None
+    try:
+        jsonschema.validate(doc, schema)
+    except jsonschema.ValidationError as e:
+        err = "%s at %s" % (e.message, list(e.absolute_path))
+    ok(err is None, name, err)

@@ -17,11 +17,9 @@ import tempfile
 import time
 
 from lwcollector import CA, Chain, Collector, Postgres, keep, violation_body
-from lwtest import done, ok, skip_all
+from lwtest import done, ok, skip_all, validate_report
 
 BACKEND = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCHEMA = os.path.join(HERE, "..", "..", "doc", "report-schema.json")
 LEAKWATCH = os.environ["LEAKWATCH"]
 SILENT_AFTER = 2
 LIMITS = {"rate_per_minute": 600000, "rate_burst": 100000, "silent_after_s": SILENT_AFTER}
@@ -32,22 +30,6 @@ SHA_A, SHA_B1, SHA_B2, SHA_C, SHA_X = ("0a" * 32, "1b" * 32, "2b" * 32, "0c" * 3
 
 def now():
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-
-
-def validate(doc, name):
-    try:
-        import jsonschema
-    except ImportError:
-        print("ok - %s # SKIP python3-jsonschema not installed" % name)
-        return
-    with open(SCHEMA) as f:
-        schema = json.load(f)
-    err = None
-    try:
-        jsonschema.validate(doc, schema)
-    except jsonschema.ValidationError as e:
-        err = "%s at %s" % (e.message, list(e.absolute_path))
-    ok(err is None, name, err)
 
 
 def sighting(path, sha, marking=None, level=None, zones=(), deleted=False, matches=(),
@@ -270,7 +252,7 @@ def test_fleet(base, col, ca, agents):
         return
     with open(out) as f:
         doc = json.load(f)
-    validate(doc, "fleet report: valid against doc/report-schema.json")
+    validate_report(doc, "fleet report: valid against doc/report-schema.json")
     check_report(doc, *agents)
 
     r = run(col, ca, "--since", "10m", "--format", "json", "--row-limit", "2")
@@ -349,7 +331,7 @@ def test_empty(base, ca, database):
            and d["summary"]["violations"]["value"] == 0,
            "an empty fleet: a valid report that says so", r.stderr.decode())
         if d:
-            validate(d, "empty fleet report: valid against the schema")
+            validate_report(d, "empty fleet report: valid against the schema")
     finally:
         col.stop()
 

@@ -8,10 +8,9 @@ import sqlite3
 import subprocess
 import time
 
-from lwtest import Agent, LEAKWATCH, ok, done, write
+from lwtest import Agent, LEAKWATCH, ok, done, validate_report, write
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCHEMA = os.path.join(HERE, "..", "..", "doc", "report-schema.json")
 SHIPPED = os.path.join(HERE, "..", "..", "packaging", "policy.json")
 
 SECRET = "NATO SECRET\n\nSubject: convoy routes\n\n1. The convoy leaves at dawn.\n\nNATO SECRET\n"
@@ -29,22 +28,6 @@ def put(path, text, mode=0o600):
 def report(agent, *args):
     return subprocess.run([LEAKWATCH, "-c", agent.config, "report"] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def validate(doc, name):
-    try:
-        import jsonschema
-    except ImportError:
-        print("ok - %s # SKIP python3-jsonschema not installed" % name)
-        return
-    with open(SCHEMA) as f:
-        schema = json.load(f)
-    err = None
-    try:
-        jsonschema.validate(doc, schema)
-    except jsonschema.ValidationError as e:
-        err = "%s at %s" % (e.message, list(e.absolute_path))
-    ok(err is None, name, err)
 
 
 def wait_violations(agent, n, timeout=30):
@@ -122,7 +105,7 @@ def main():
         ok(r.returncode == 0 and os.path.exists(out), "report --format json -o FILE",
            r.stderr.decode())
         doc = json.load(open(out))
-        validate(doc, "the local report validates against doc/report-schema.json")
+        validate_report(doc, "the local report validates against doc/report-schema.json")
         s = doc["summary"]
         ok(s["classified"]["value"] == 4,
            "classified held: a, b, c and m (gone.txt was removed)", s["classified"])
@@ -235,7 +218,7 @@ def main():
            d["summary"]["violations"]["value"] == 0 and
            d["envelope"]["marking"]["banner"] == "UNCLASSIFIED",
            "an empty inventory gives a valid report that says so", r.stderr.decode())
-        validate(d, "the empty report validates against the schema")
+        validate_report(d, "the empty report validates against the schema")
     finally:
         empty.cleanup()
     done()

@@ -100,9 +100,9 @@ static void
 test_rename(struct fixture *fx)
 {
 	store_begin(fx->st);
-	th_inteq(store_rename(fx->st, P("/r/a.txt"), P("/r/d/a2.txt"), false, 2000), 1,
+	th_inteq(store_rename(fx->st, P("/r/a.txt"), P("/r/d/a2.txt"), false, 0, 2000), 1,
 		 "file rename moves one row");
-	th_inteq(store_rename(fx->st, P("/r/d"), P("/r/n\xff"), true, 2000), 3,
+	th_inteq(store_rename(fx->st, P("/r/d"), P("/r/n\xff"), true, 0, 2000), 3,
 		 "directory rename moves every row below");
 	store_commit(fx->st);
 	th_streq(listing(fx->st, NULL, false),
@@ -126,6 +126,32 @@ test_sweep(struct fixture *fx)
 	th_streq(listing(fx->st, "/r/n\xff", true),
 		 "/r/n\xff/a2.txt(d);/r/n\xff/b.txt;/r/n\xff/e/c.txt(d);",
 		 "--all shows the deleted rows");
+}
+
+/* A file renamed into a directory whose walk (epoch 8) listed it before
+ * it arrived: the walk's sweep, in the same batch, keeps the renamed row
+ * (it used to mark it deleted, and the file came back as new without its
+ * history). */
+static void
+test_rename_during_walk(struct fixture *fx)
+{
+	store_begin(fx->st);
+	store_put(fx->st, P("/w/src/m.txt"), &fx->r1, 7, 5000);
+	store_put(fx->st, P("/w/dst/b.txt"), &fx->r1, 8, 5000);
+	th_inteq(store_rename(fx->st, P("/w/src/m.txt"), P("/w/dst/m.txt"), false, 8, 5100), 1,
+		 "renamed into the directory being walked");
+	int swept = store_sweep(fx->st, P("/w/dst"), false, 8, 5100);
+	store_commit(fx->st);
+	th_inteq(swept, 0, "the walk's sweep keeps the renamed file");
+	th_streq(listing(fx->st, "/w", false), "/w/dst/b.txt;/w/dst/m.txt;",
+		 "both live, at their new paths");
+	/* the same rename reported again: nothing to rename, nothing lost */
+	store_begin(fx->st);
+	th_inteq(store_rename(fx->st, P("/w/src/m.txt"), P("/w/dst/m.txt"), false, 8, 5200), 0,
+		 "a second report of the rename changes nothing");
+	store_commit(fx->st);
+	th_streq(listing(fx->st, "/w", false), "/w/dst/b.txt;/w/dst/m.txt;",
+		 "the renamed row is still there");
 }
 
 /* a deleted path that comes back is a new row (first_seen reset) */
@@ -198,6 +224,7 @@ main(void)
 	test_rename(&fx);
 	test_sweep(&fx);
 	test_revive(&fx);
+	test_rename_during_walk(&fx);
 	fixture_fini(&fx);
 	test_reader(&fx);
 	test_refusals();
