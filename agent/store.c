@@ -68,6 +68,10 @@ static const struct db_migration store_schema[] = {
 	{"CREATE TABLE sightings (path BLOB PRIMARY KEY, sha256 BLOB NOT NULL,"
 	 " first_seen INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,"
 	 " body TEXT NOT NULL);"},
+	/* 5: every policy the agent loaded (vstore.c), for the compliance
+	 * report's "policy changes within the period" */
+	{"CREATE TABLE policy_loads (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+	 " sha256 TEXT NOT NULL, rules INTEGER NOT NULL);"},
 };
 
 enum {

@@ -516,3 +516,46 @@ vstore_chain_head(struct vstore *vs, int64_t *seq, char hash[LW_SHA256_HEX_LEN +
 	sqlite3_finalize(s);
 	return r;
 }
+
+int
+vstore_policy_loaded(struct vstore *vs, int64_t time, const char *sha256, long rules)
+{
+	sqlite3_stmt *s = NULL;
+	/* the same policy again (a reload of an unchanged file, a retried
+	 * batch) is not a change */
+	if (sqlite3_prepare_v2(vs->db,
+			       "INSERT INTO policy_loads (time, sha256, rules) SELECT ?1, ?2, ?3"
+			       " WHERE ?2 IS NOT (SELECT sha256 FROM policy_loads"
+			       " ORDER BY id DESC LIMIT 1)",
+			       -1, &s, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_int64(s, 1, time);
+	sqlite3_bind_text(s, 2, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, rules);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_errno(rc) ? db_errno(rc) : -EIO;
+}
+
+int
+vstore_policy_foreach(struct vstore *vs, int64_t since, int64_t until, vstore_policy_fn fn,
+		      void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(vs->db,
+			       "SELECT time, sha256, rules FROM policy_loads"
+			       " WHERE time >= ?1 AND time < ?2 ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_int64(s, 1, since);
+	sqlite3_bind_int64(s, 2, until);
+	int rc, r = 0;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		r = fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+		       (long)sqlite3_column_int64(s, 2), ctx);
+	}
+	sqlite3_finalize(s);
+	return r;
+}

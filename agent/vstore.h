@@ -113,3 +113,11 @@ int vstore_violation_foreach(struct vstore *vs, int64_t since, int min_severity,
  * bytes), 0 when the log is empty. Acknowledged events are deleted except
  * this one, so it is all the agent can state; the collector has the rest. */
 int vstore_chain_head(struct vstore *vs, int64_t *seq, char hash[LW_SHA256_HEX_LEN + 1]);
+
+/* The policy with digest @sha256 (@rules rules) is in force from @time
+ * (ns): recorded unless it is the one recorded last. */
+int vstore_policy_loaded(struct vstore *vs, int64_t time, const char *sha256, long rules);
+typedef int (*vstore_policy_fn)(int64_t time, const char *sha256, long rules, void *ctx);
+/* The loads of [since, until) (ns), oldest first. */
+int vstore_policy_foreach(struct vstore *vs, int64_t since, int64_t until, vstore_policy_fn fn,
+			  void *ctx);

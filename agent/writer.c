@@ -76,6 +76,10 @@ struct writer_op {
 			struct policy *policy;
 			int64_t outbox_max;
 			bool sightings;
+			/* its digest and size, kept for a retried batch (the
+			 * policy itself has moved to the verdict by then) */
+			char sha256[LW_SHA256_HEX_LEN + 1];
+			long rules;
 		} policy;
 		struct {
 			char *seqs;
@@ -257,6 +261,12 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 	case OP_POLICY:
 		/* On a retried batch the policy is in force already; only the
 		 * evaluation is repeated. */
+		if (op->u.policy.policy) {
+			uint8_t d[LW_SHA256_LEN];
+			policy_digest(op->u.policy.policy, d);
+			lw_hex(d, sizeof(d), op->u.policy.sha256);
+			op->u.policy.rules = (long)policy_rule_count(op->u.policy.policy);
+		}
 		if (op->u.policy.policy && !w->vd) {
 			w->vd = verdict_new(w->st, op->u.policy.policy, op->path);
 		} else if (op->u.policy.policy) {
@@ -265,7 +275,10 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 		op->u.policy.policy = NULL;
 		vstore_set_outbox_max(verdict_vstore(w->vd), op->u.policy.outbox_max);
 		verdict_set_sightings(w->vd, op->u.policy.sightings);
-		return verdict_reevaluate(w->vd, now);
+		/* the journal of policy loads the local compliance report lists */
+		r = vstore_policy_loaded(verdict_vstore(w->vd), now, op->u.policy.sha256,
+					 op->u.policy.rules);
+		return r < 0 ? r : verdict_reevaluate(w->vd, now);
 	case OP_ACKED:
 		return w->vd ? vstore_events_acked(verdict_vstore(w->vd), op->u.acked.seqs,
 						   op->u.acked.refused ? -1 : now)

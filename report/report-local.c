@@ -13,7 +13,9 @@
  *   published one: counters since the agent started, not per period;
  * - the local event log keeps only unacknowledged events and the chain
  *   head, so the chain cannot be verified here: status "unknown" (the
- *   collector verifies it; the fleet report says "ok" or "broken").
+ *   collector verifies it; the fleet report says "ok" or "broken");
+ * - policy changes come from the agent's journal of loads (store
+ *   migration 5), so inventories older than it show none before it.
  * Memory: the aggregates, the listed rows (row_limit) and the classified
  * files (for custody) — not the inventory. */
 #include "report.h"
@@ -66,6 +68,7 @@ struct local {
 	long long v_total;
 	long long st_open, st_quarantined, st_restored;
 	cJSON *restored;         /* violation id -> true */
+	cJSON *changes;          /* envelope.policy.changes */
 	int64_t first_seq, last_seq, nseq;
 };
 
@@ -521,9 +524,23 @@ coverage_agent(struct local *l)
 	return a;
 }
 
-/* The policy this report judged zones by: the one the configuration names
- * (the agent loads the same file). Loads within the period are not
- * recorded by the agent yet, so "changes" is empty here. */
+static int
+on_policy_load(int64_t time, const char *sha256, long rules, void *arg)
+{
+	struct local *l = arg;
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddItemToObject(c, RK_TIME, report_time(time));
+	cJSON_AddStringToObject(c, RK_AGENT, l->src->agent);
+	cJSON_AddStringToObject(c, RK_SHA256, sha256);
+	cJSON_AddNumberToObject(c, RK_RULES, (double)rules);
+	cJSON_AddNullToObject(c, RK_FILE);
+	cJSON_AddItemToArray(l->changes, c);
+	return 0;
+}
+
+/* In force: the policy this report judged zones by, the one the
+ * configuration names (the agent loads the same file). Changes: every
+ * load the agent journaled within the period (l->changes). */
 static cJSON *
 envelope(struct local *l, bool empty)
 {
@@ -544,7 +561,7 @@ envelope(struct local *l, bool empty)
 	cJSON *pa = cJSON_AddArrayToObject(pi, RK_AGENTS);
 	cJSON_AddItemToArray(pa, cJSON_CreateString(l->src->agent));
 	cJSON_AddItemToArray(inf, pi);
-	cJSON_AddArrayToObject(pol, RK_CHANGES);
+	cJSON_AddItemToObject(pol, RK_CHANGES, TAKE_PTR(l->changes));
 	return report_envelope(l->o, "local", ag, roots, pol, l->row_limit, empty);
 }
 
@@ -682,6 +699,7 @@ report_build_local(const struct report_local_source *src, const struct report_op
 	l.by_day = cJSON_CreateObject();
 	l.by_owner = cJSON_CreateObject();
 	l.restored = cJSON_CreateObject();
+	l.changes = cJSON_CreateArray();
 	cJSON *days = cJSON_CreateArray();
 	l.ndays = report_days(l.since, l.until, days, l.daily);
 	struct vstore *vs = vstore_new(src->st);
@@ -699,6 +717,9 @@ report_build_local(const struct report_local_source *src, const struct report_op
 	}
 	if (r >= 0) {
 		r = vstore_violation_foreach(vs, l.prev, 0, NULL, on_violation, &l);
+	}
+	if (r >= 0) {
+		r = vstore_policy_foreach(vs, l.since, l.until, on_policy_load, &l);
 	}
 	cJSON *d = NULL;
 	if (r >= 0) {
@@ -726,7 +747,7 @@ report_build_local(const struct report_local_source *src, const struct report_op
 	vstore_free(vs);
 	cJSON *tmp[] = {days, l.by_marking, l.holdings, l.outside_rows, l.docs, l.partials,
 			l.daily, l.v_rows, l.by_rule, l.by_sev, l.by_agent, l.by_day, l.by_owner,
-			l.restored};
+			l.restored, l.changes};
 	for (size_t i = 0; i < LW_ARRAY_SIZE(tmp); i++) {
 		cJSON_Delete(tmp[i]);
 	}

@@ -204,6 +204,33 @@ def main():
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ok(r.returncode == 2, "a missing database: exit 2", r.stderr.decode())
         schedule(agent)
+
+        # a policy reload is a change of policy within the period
+        first = [c["sha256"] for c in doc["envelope"]["policy"]["changes"]]
+        ok(len(first) == 1 and first[0] == doc["envelope"]["policy"]["in_force"][0]["sha256"],
+           "policy changes: the load at start, the policy in force", first)
+        agent.start()  # stopped above; the same policy again is no change
+        agent.wait_ready()
+        pol["rules"][-1]["message"] += " (reworded)"
+        with open(polfile, "w") as f:
+            json.dump(pol, f)
+        agent.cli("reload")
+        end = time.time() + 30
+        while True:
+            r = report(agent, "--since", "1h", "--format", "json")
+            ch = json.loads(r.stdout)["envelope"]["policy"] if r.returncode == 0 else {}
+            if len(ch.get("changes", [])) >= 2 or time.time() > end:
+                break
+            time.sleep(0.3)
+        shas = [c["sha256"] for c in ch.get("changes", [])]
+        ok(len(shas) == 2 and shas[0] == first[0] and shas[1] == ch["in_force"][0]["sha256"]
+           and shas[1] != shas[0] and all(c["rules"] == len(pol["rules"]) for c in ch["changes"]),
+           "policy changes: the reload is listed with its digest and rule count", ch)
+        agent.cli("reload")  # the same file again: not a change
+        time.sleep(1)
+        r = report(agent, "--since", "1h", "--format", "json")
+        ok(len(json.loads(r.stdout)["envelope"]["policy"]["changes"]) == 2,
+           "policy changes: reloading the same policy is not one")
     finally:
         agent.cleanup()
 
