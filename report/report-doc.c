@@ -492,3 +492,16 @@ report_violations_section(long long total, cJSON *rows, const cJSON *by_rule, co
 	cJSON_AddItemToObject(v, RK_BY_DAY, report_tally_list(by_day, false, true, 0));
 	return v;
 }
+
+void
+report_summary_lists(cJSON *s, const cJSON *by_rule, const cJSON *by_agent,
+		     const cJSON *by_owner, const cJSON *daily)
+{
+	cJSON_AddItemToObject(s, RK_TOP_RULES, report_tally_list(by_rule, true, false,
+								 REPORT_TOP_N));
+	cJSON_AddItemToObject(s, RK_TOP_AGENTS, report_tally_list(by_agent, true, false,
+								  REPORT_TOP_N));
+	cJSON_AddItemToObject(s, RK_TOP_OWNERS, report_tally_list(by_owner, true, false,
+								  REPORT_TOP_N));
+	cJSON_AddItemToObject(s, RK_DAILY, report_daily_list(daily));
+}

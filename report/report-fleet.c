@@ -41,7 +41,6 @@
 #define NS_PER_S 1000000000LL
 #define NS_PER_MS 1000000LL
 #define DAY_NS (86400LL * NS_PER_S)
-#define TOP_N 10
 #define PAGE 5000         /* rows per request */
 #define BUSY_RETRIES 120  /* 429 answers waited out, a second each */
 
@@ -906,10 +905,7 @@ summary(struct fleet *f)
 	cJSON_AddNumberToObject(bs, RK_OPEN, (double)(f->violations[0] - f->quarantined));
 	cJSON_AddNumberToObject(bs, RK_QUARANTINED, (double)f->quarantined);
 	cJSON_AddNumberToObject(bs, RK_RESTORED, 0);
-	cJSON_AddItemToObject(s, RK_TOP_RULES, report_tally_list(f->by_rule, true, false, TOP_N));
-	cJSON_AddItemToObject(s, RK_TOP_AGENTS, report_tally_list(f->by_agent, true, false, TOP_N));
-	cJSON_AddItemToObject(s, RK_TOP_OWNERS, report_tally_list(f->by_owner, true, false, TOP_N));
-	cJSON_AddItemToObject(s, RK_DAILY, report_daily_list(f->daily));
+	report_summary_lists(s, f->by_rule, f->by_agent, f->by_owner, f->daily);
 	return s;
 }
 

@@ -37,7 +37,6 @@
 
 #define NS_PER_S 1000000000LL
 #define DAY_NS (86400LL * NS_PER_S)
-#define TOP_N 10
 /* The agent publishes its status every second: older than this and it is
  * not running (a stopped or crashed agent). */
 #define SILENT_AFTER_NS (120LL * NS_PER_S)
@@ -582,10 +581,7 @@ summary(struct local *l)
 	cJSON_AddNumberToObject(bs, RK_OPEN, (double)l->st_open);
 	cJSON_AddNumberToObject(bs, RK_QUARANTINED, (double)l->st_quarantined);
 	cJSON_AddNumberToObject(bs, RK_RESTORED, (double)l->st_restored);
-	cJSON_AddItemToObject(s, RK_TOP_RULES, report_tally_list(l->by_rule, true, false, TOP_N));
-	cJSON_AddItemToObject(s, RK_TOP_AGENTS, report_tally_list(l->by_agent, true, false, TOP_N));
-	cJSON_AddItemToObject(s, RK_TOP_OWNERS, report_tally_list(l->by_owner, true, false, TOP_N));
-	cJSON_AddItemToObject(s, RK_DAILY, report_daily_list(l->daily));
+	report_summary_lists(s, l->by_rule, l->by_agent, l->by_owner, l->daily);
 	return s;
 }
 

@@ -97,6 +97,11 @@ size_t report_days(int64_t since, int64_t until, cJSON *days, cJSON *daily);
  * tally of "scheme\tlevel\tzone"; takes @outside_rows) and the
  * violations section (takes @rows). */
 cJSON *report_by_severity(const cJSON *by_sev);
+/* The summary's top rules, agents and owners (REPORT_TOP_N each, with
+ * deltas) and its daily series, added to @s. */
+#define REPORT_TOP_N 10
+void report_summary_lists(cJSON *s, const cJSON *by_rule, const cJSON *by_agent,
+			  const cJSON *by_owner, const cJSON *daily);
 cJSON *report_daily_list(const cJSON *daily);
 cJSON *report_holdings_section(const cJSON *holdings, long long outside_total, cJSON *outside_rows);
 cJSON *report_violations_section(long long total, cJSON *rows, const cJSON *by_rule,
