@@ -39,7 +39,6 @@ struct report_params {
 	bool has_rows;
 };
 
-
 /* @allowed: the parameters this endpoint takes besides since and until. */
 static int
 parse_params(struct evhttp_request *req, struct evkeyvalq *kv, const char *const *allowed,

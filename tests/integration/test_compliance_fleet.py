@@ -304,6 +304,32 @@ def test_fleet(base, col, ca, agents):
        r.stderr.decode() + v.stderr.decode())
 
 
+def test_endpoints(col):
+    """The report endpoints refuse what they do not take, with 400 naming it."""
+    admin = col.client("boss")
+    span = "since=2026-01-01T00:00:00Z&until=2027-01-01T00:00:00Z"
+    for path, want in (("/v1/report/counts?since=1h", "since and until"),
+                       ("/v1/report/counts?%s&limit=5" % span, "unknown parameter"),
+                       ("/v1/report/rows?%s" % span, "rows:"),
+                       ("/v1/report/rows?rows=everything&%s" % span, "rows:"),
+                       ("/v1/report/notes?%s&limit=0" % span, "limit"),
+                       ("/v1/report/notes?%s&after=-1" % span, "after"),
+                       ("/v1/report/agents?since=2027-01-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+                        "before until"),
+                       ("/v1/report/agents?since=yesterday&until=2027-01-01T00:00:00Z", "since")):
+        st, body = admin.get(path)
+        ok(st == 400 and want in (body.get("error", "") if isinstance(body, dict) else ""),
+           "report endpoint refuses %s" % path.split("?")[0] + " (" + want + ")", (st, body))
+    st, body = col.client("ws-a").get("/v1/report/agents?" + span)
+    ok(st == 403, "report endpoints: administrators only", (st, body))
+    st, body = admin.get("/v1/report/rows?rows=violations&%s&limit=2" % span)
+    st2, body2 = admin.get("/v1/report/rows?rows=violations&%s&limit=2&after=%d"
+                           % (span, body.get("next") or 0))
+    rows = [r["row"] for r in body.get("rows", []) + body2.get("rows", [])]
+    ok(st == 200 and st2 == 200 and len(rows) == 4 and len(set(rows)) == 4,
+       "paging: two pages, no row twice", (body.get("next"), rows))
+
+
 def test_errors(base, col, ca, other):
     r = run(col, ca, "--period", "fortnight")
     ok(r.returncode == 2 and b"fortnight" in r.stderr, "a period that does not parse: exit 2",
@@ -364,6 +390,7 @@ def main():
         col = Collector(base, ca, database, limits=LIMITS).start()
         agents = populate(col)
         test_fleet(base, col, ca, agents)
+        test_endpoints(col)
         test_errors(base, col, ca, other)
         test_empty(base, ca, empty_db)
     except Exception:  # noqa: BLE001 - a crash is a failed check with its story
