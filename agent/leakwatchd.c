@@ -106,6 +106,15 @@ publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 		cJSON_AddNumberToObject(hb, WIRE_KEY_RESCANS,
 					ws.full_scans_done > 1 ? (double)(ws.full_scans_done - 1) : 0);
 		cJSON_AddNumberToObject(hb, WIRE_KEY_UNWATCHED_DIRS, (double)ws.unwatched);
+		int64_t files = 0, unx[STORE_UNEXAMINED_KINDS];
+		if (writer_inventory(wr, &files, unx)) {
+			cJSON_AddNumberToObject(hb, WIRE_KEY_INVENTORY_FILES, (double)files);
+			cJSON *u = cJSON_AddObjectToObject(hb, WIRE_KEY_UNEXAMINED);
+			static const char *const kinds[] = {WIRE_UNEXAMINED_KINDS};
+			for (int i = 0; i < STORE_UNEXAMINED_KINDS; i++) {
+				cJSON_AddNumberToObject(u, kinds[i], (double)unx[i]);
+			}
+		}
 		if (rs->last_scan_ns) {
 			char t[CHAIN_TIME_LEN + 1];
 			chain_time(rs->last_scan_ns, t);

@@ -733,6 +733,39 @@ store_counts(struct store *st, int64_t *files, int64_t *errors)
 }
 
 int
+store_unexamined(struct store *st, int64_t *files, int64_t unexamined[STORE_UNEXAMINED_KINDS])
+{
+	/* The cause from the error's words, as worker.c and the extractors
+	 * write them: the file's own error, or the classifier's. */
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(
+		    st->db,
+		    "SELECT count(*), coalesce(sum(k = 0), 0), coalesce(sum(k = 1), 0),"
+		    " coalesce(sum(k = 2), 0), coalesce(sum(k = 3), 0), coalesce(sum(k = 4), 0)"
+		    " FROM (SELECT CASE WHEN e IS NULL THEN NULL"
+		    " WHEN e LIKE '%Permission denied%' OR e LIKE '%Operation not permitted%' THEN 0"
+		    " WHEN e LIKE '%too large%' OR e LIKE '%size cap%' THEN 1"
+		    " WHEN e LIKE '%timed out%' OR e LIKE '%timeout%' THEN 2"
+		    " WHEN e LIKE '%encrypt%' OR e LIKE '%password%' THEN 3 ELSE 4 END k"
+		    " FROM (SELECT coalesce(error, CASE WHEN json_valid(findings)"
+		    " THEN json_extract(findings, '$.error') END) e FROM files"
+		    " WHERE deleted_at IS NULL))",
+		    -1, &q, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	int r = -EIO;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		*files = sqlite3_column_int64(q, 0);
+		for (int i = 0; i < STORE_UNEXAMINED_KINDS; i++) {
+			unexamined[i] = sqlite3_column_int64(q, 1 + i);
+		}
+		r = 0;
+	}
+	sqlite3_finalize(q);
+	return r;
+}
+
+int
 store_status_get(struct store *st, int *pid, int64_t *updated, char **json)
 {
 	sqlite3_stmt *q = NULL;

@@ -132,6 +132,10 @@ int store_foreach(struct store *st, const char *dir, size_t len, bool all,
 int store_foreach_sha(struct store *st, const uint8_t sha[LW_SHA256_LEN],
 		      store_row_fn fn, void *ctx);
 /* Counts of live rows and of live rows carrying an error. */
+/* Live files, and those that could not be examined by cause: permission,
+ * size cap, timeout, encrypted, other (in that order). */
+#define STORE_UNEXAMINED_KINDS 5
+int store_unexamined(struct store *st, int64_t *files, int64_t unexamined[STORE_UNEXAMINED_KINDS]);
 int store_counts(struct store *st, int64_t *files, int64_t *errors);
 /* The status JSON the agent last published: 1 and *json (caller frees). */
 int store_status_get(struct store *st, int *pid, int64_t *updated, char **json);

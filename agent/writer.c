@@ -114,7 +114,15 @@ struct writer {
 	void (*rescan)(void *); /* under lock: asks for a reconciling scan */
 	void *rescan_arg;
 	atomic_llong violations;
+	/* the inventory's size and its files not examined, by cause, counted
+	 * at most every INVENTORY_COUNT_NS (a pass over every row): for the
+	 * heartbeat, which the fleet's compliance report reads */
+	atomic_llong inv_files; /* -1: not counted yet */
+	atomic_llong inv_unexamined[STORE_UNEXAMINED_KINDS];
+	int64_t inv_counted_ns; /* writer thread only */
 };
+
+#define INVENTORY_COUNT_NS (60LL * 1000000000LL)
 
 static struct writer_op *
 op_new(enum op_kind kind, const char *path, size_t len, const char *path2, size_t len2)
@@ -222,6 +230,26 @@ apply_put(struct writer *w, struct writer_op *op, int64_t now)
 	return r;
 }
 
+/* The status goes out every second; the count, a pass over the
+ * inventory, at most once a minute. A failure leaves the last count. */
+static void
+count_inventory(struct writer *w)
+{
+	int64_t t = clock_mono_ns();
+	if (w->inv_counted_ns && t - w->inv_counted_ns < INVENTORY_COUNT_NS) {
+		return;
+	}
+	w->inv_counted_ns = t;
+	int64_t files = 0, u[STORE_UNEXAMINED_KINDS] = {0};
+	if (store_unexamined(w->st, &files, u) < 0) {
+		return;
+	}
+	for (int i = 0; i < STORE_UNEXAMINED_KINDS; i++) {
+		atomic_store(&w->inv_unexamined[i], u[i]);
+	}
+	atomic_store(&w->inv_files, files);
+}
+
 static int
 apply(struct writer *w, struct writer_op *op, int64_t now)
 {
@@ -306,6 +334,7 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 		}
 		return store_meta_set(w->st, "last_full_scan", now);
 	case OP_STATUS:
+		count_inventory(w);
 		return store_status_put(w->st, op->u.status.pid, now, op->u.status.json);
 	}
 	return -EINVAL;
@@ -514,6 +543,7 @@ writer_start(struct store *st, size_t backlog, int64_t epoch, struct writer **ou
 	pthread_cond_init(&w->has_room, NULL);
 	w->backlog = backlog ? backlog : 1;
 	w->st = st;
+	atomic_init(&w->inv_files, -1);
 	w->epoch = epoch;
 	int r = pthread_create(&w->thread, NULL, writer_main, w);
 	if (r != 0) {
@@ -660,6 +690,16 @@ writer_acked(struct writer *w, char *seqs_json, bool refused)
 	op->u.acked.seqs = seqs_json;
 	op->u.acked.refused = refused;
 	submit(w, op);
+}
+
+bool
+writer_inventory(struct writer *w, int64_t *files, int64_t unexamined[STORE_UNEXAMINED_KINDS])
+{
+	*files = atomic_load(&w->inv_files);
+	for (int i = 0; i < STORE_UNEXAMINED_KINDS; i++) {
+		unexamined[i] = atomic_load(&w->inv_unexamined[i]);
+	}
+	return *files >= 0;
 }
 
 int64_t

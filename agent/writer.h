@@ -71,5 +71,9 @@ int64_t writer_dir_gen(struct writer *w);
 int64_t writer_violations(struct writer *w);
 /* Ops submitted and not yet committed. */
 size_t writer_backlog(struct writer *w);
+/* The inventory's live files and those not examined by cause (store.h),
+ * as last counted (at most a minute old); false before the first count.
+ * Any thread. */
+bool writer_inventory(struct writer *w, int64_t *files, int64_t unexamined[STORE_UNEXAMINED_KINDS]);
 /* Applies everything submitted, commits, joins the thread, closes the store. */
 void writer_stop(struct writer *w);

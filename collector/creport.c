@@ -216,6 +216,23 @@ on_period_agent(const struct cstore_period_agent *r, void *arg)
 	cJSON_AddNumberToObject(o, WIRE_KEY_LAST_SEQ, (double)r->last_seq);
 	cJSON_AddNumberToObject(o, WIRE_KEY_HEAD_SEQ, (double)r->head_seq);
 	add_text(o, WIRE_KEY_HEAD, r->head_hash);
+	if (r->has_inventory_files) {
+		cJSON_AddNumberToObject(o, WIRE_KEY_INVENTORY_FILES, (double)r->inventory_files);
+	} else {
+		cJSON_AddNullToObject(o, WIRE_KEY_INVENTORY_FILES);
+	}
+	/* "p,s,t,e,o" as cstore_heartbeat() stored it, back to an object */
+	static const char *const kinds[] = {WIRE_UNEXAMINED_KINDS};
+	long long n[LW_ARRAY_SIZE(kinds)];
+	if (r->unexamined && sscanf(r->unexamined, "%lld,%lld,%lld,%lld,%lld", &n[0], &n[1],
+				    &n[2], &n[3], &n[4]) == 5) {
+		cJSON *u = cJSON_AddObjectToObject(o, WIRE_KEY_UNEXAMINED);
+		for (size_t i = 0; i < LW_ARRAY_SIZE(kinds); i++) {
+			cJSON_AddNumberToObject(u, kinds[i], (double)n[i]);
+		}
+	} else {
+		cJSON_AddNullToObject(o, WIRE_KEY_UNEXAMINED);
+	}
 	cJSON_AddItemToArray(c->rows, o);
 	return 0;
 }

@@ -61,7 +61,8 @@ static const char *const migrations[] = {
 	 * rows' keyset (SQLite's indexes end in the rowid by themselves). */
 	"ALTER TABLE lw_agents ADD COLUMN policy_sha256 TEXT,"
 	" ADD COLUMN started TEXT, ADD COLUMN overflows BIGINT,"
-	" ADD COLUMN rescans BIGINT, ADD COLUMN unwatched_dirs BIGINT;"
+	" ADD COLUMN rescans BIGINT, ADD COLUMN unwatched_dirs BIGINT,"
+	" ADD COLUMN inventory_files BIGINT, ADD COLUMN unexamined TEXT;"
 	"ALTER TABLE lw_events ADD COLUMN marking TEXT, ADD COLUMN owner TEXT,"
 	" ADD COLUMN action TEXT, ADD COLUMN path_key TEXT,"
 	" ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT FALSE,"
@@ -168,12 +169,13 @@ static const struct {
 			    " chain_ok = chain_ok AND NOT $4::boolean WHERE agent = $1", 4},
 	[Q_HEARTBEAT] = {"INSERT INTO lw_agents (agent, first_contact, last_contact, version,"
 			 " coverage, queue_depth, last_scan, outbox_backlog, policy_sha256,"
-			 " started, overflows, rescans, unwatched_dirs)"
-			 " VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+			 " started, overflows, rescans, unwatched_dirs, inventory_files, unexamined)"
+			 " VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 			 " ON CONFLICT (agent) DO UPDATE SET last_contact = $2,"
 			 " version = $3, coverage = $4, queue_depth = $5, last_scan = $6,"
 			 " outbox_backlog = $7, policy_sha256 = $8, started = $9,"
-			 " overflows = $10, rescans = $11, unwatched_dirs = $12", 12},
+			 " overflows = $10, rescans = $11, unwatched_dirs = $12,"
+			 " inventory_files = $13, unexamined = $14", 14},
 	[Q_AGENTS] = {"SELECT agent, last_contact, last_seq, version, coverage, queue_depth,"
 		      " last_scan, outbox_backlog, chain_ok FROM lw_agents ORDER BY agent", 0},
 	[Q_VIOLATIONS] = {"SELECT * FROM (SELECT id, agent, seq, received, body FROM lw_events"
@@ -209,8 +211,8 @@ static const struct {
 	[Q_PERIOD_AGENTS] = {
 		"SELECT a.agent, a.last_contact, a.last_seq, a.version, a.coverage,"
 		" a.queue_depth, a.last_scan, a.outbox_backlog, a.chain_ok, a.first_contact,"
-		" a.policy_sha256, a.started, p.n, p.f, p.l, h.seq, h.hash"
-		" FROM lw_agents a LEFT JOIN (SELECT agent, count(*) n, min(seq) f, max(seq) l"
+		" a.policy_sha256, a.started, p.n, p.f, p.l, h.seq, h.hash, a.inventory_files,"
+		" a.unexamined FROM lw_agents a LEFT JOIN (SELECT agent, count(*) n, min(seq) f, max(seq) l"
 		"  FROM lw_events WHERE kind IN ('violation', 'sighting')"
 		"  AND received >= $1::text AND received < $2::text GROUP BY agent) p"
 		"  ON p.agent = a.agent"
@@ -546,19 +548,21 @@ pg_heartbeat(struct cstore *base, const char *agent, const struct cstore_heartbe
 	if (r < 0) {
 		return r;
 	}
-	char cov[64], qd[24], ob[24], ovf[24], resc[24], unw[24];
+	char cov[64], qd[24], ob[24], ovf[24], resc[24], unw[24], inv[24];
 	snprintf(cov, sizeof(cov), "%.17g", hb->coverage);
 	snprintf(qd, sizeof(qd), "%lld", hb->queue_depth);
 	snprintf(ob, sizeof(ob), "%lld", hb->outbox_backlog);
 	snprintf(ovf, sizeof(ovf), "%lld", hb->overflows);
 	snprintf(resc, sizeof(resc), "%lld", hb->rescans);
 	snprintf(unw, sizeof(unw), "%lld", hb->unwatched_dirs);
+	snprintf(inv, sizeof(inv), "%lld", hb->inventory_files);
 	const char *p[] = {
 		agent, now, hb->version, hb->has_coverage ? cov : NULL,
 		hb->queue_depth >= 0 ? qd : NULL, hb->last_scan,
 		hb->outbox_backlog >= 0 ? ob : NULL, hb->policy_sha256, hb->started,
 		hb->overflows >= 0 ? ovf : NULL, hb->rescans >= 0 ? resc : NULL,
-		hb->unwatched_dirs >= 0 ? unw : NULL,
+		hb->unwatched_dirs >= 0 ? unw : NULL, hb->inventory_files >= 0 ? inv : NULL,
+		hb->unexamined,
 	};
 	PGresult *res = run(s, Q_HEARTBEAT, p, &r);
 	PQclear(res);
@@ -795,6 +799,9 @@ pg_period_agents(struct cstore *base, const char *since, const char *until,
 			.last_seq = int_val(res, i, 14),
 			.head_seq = int_val(res, i, 15),
 			.head_hash = val(res, i, 16),
+			.has_inventory_files = !PQgetisnull(res, i, 17),
+			.inventory_files = int_val(res, i, 17),
+			.unexamined = val(res, i, 18),
 		};
 		r = fn(&row, arg);
 	}

@@ -50,6 +50,8 @@ static const struct db_migration migrations[] = {
 	 "ALTER TABLE agents ADD COLUMN overflows INTEGER;"
 	 "ALTER TABLE agents ADD COLUMN rescans INTEGER;"
 	 "ALTER TABLE agents ADD COLUMN unwatched_dirs INTEGER;"
+	 "ALTER TABLE agents ADD COLUMN inventory_files INTEGER;"
+	 "ALTER TABLE agents ADD COLUMN unexamined TEXT;"
 	 "ALTER TABLE events ADD COLUMN marking TEXT;"
 	 "ALTER TABLE events ADD COLUMN owner TEXT;"
 	 "ALTER TABLE events ADD COLUMN action TEXT;"
@@ -158,12 +160,13 @@ static const char *const sql[Q_COUNT] = {
 			   " chain_ok = chain_ok AND NOT ?4 WHERE agent = ?1",
 	[Q_HEARTBEAT] = "INSERT INTO agents (agent, first_contact, last_contact, version,"
 			" coverage, queue_depth, last_scan, outbox_backlog, policy_sha256,"
-			" started, overflows, rescans, unwatched_dirs)"
-			" VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+			" started, overflows, rescans, unwatched_dirs, inventory_files, unexamined)"
+			" VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
 			" ON CONFLICT (agent) DO UPDATE SET last_contact = ?2,"
 			" version = ?3, coverage = ?4, queue_depth = ?5, last_scan = ?6,"
 			" outbox_backlog = ?7, policy_sha256 = ?8, started = ?9,"
-			" overflows = ?10, rescans = ?11, unwatched_dirs = ?12",
+			" overflows = ?10, rescans = ?11, unwatched_dirs = ?12,"
+			" inventory_files = ?13, unexamined = ?14",
 	[Q_AGENTS] = "SELECT agent, last_contact, last_seq, version, coverage, queue_depth,"
 		     " last_scan, outbox_backlog, chain_ok FROM agents ORDER BY agent",
 	/* newest @limit, then returned oldest first */
@@ -206,7 +209,7 @@ static const char *const sql[Q_COUNT] = {
 		" (SELECT seq FROM events WHERE agent = a.agent AND received < ?2"
 		"  ORDER BY seq DESC, id DESC LIMIT 1),"
 		" (SELECT hash FROM events WHERE agent = a.agent AND received < ?2"
-		"  ORDER BY seq DESC, id DESC LIMIT 1)"
+		"  ORDER BY seq DESC, id DESC LIMIT 1), a.inventory_files, a.unexamined"
 		" FROM agents a LEFT JOIN (SELECT agent, count(*) n, min(seq) f, max(seq) l"
 		"  FROM events INDEXED BY events_agent_seq_received"
 		"  WHERE received >= ?1 AND received < ?2 GROUP BY agent) p ON p.agent = a.agent"
@@ -491,12 +494,14 @@ sq_heartbeat(struct cstore *base, const char *agent, const struct cstore_heartbe
 	}
 	bind_text(st, 8, hb->policy_sha256);
 	bind_text(st, 9, hb->started);
-	const long long counters[] = {hb->overflows, hb->rescans, hb->unwatched_dirs};
-	for (int i = 0; i < 3; i++) {
+	const long long counters[] = {hb->overflows, hb->rescans, hb->unwatched_dirs,
+				      hb->inventory_files};
+	for (int i = 0; i < 4; i++) {
 		if (counters[i] >= 0) {
 			sqlite3_bind_int64(st, 10 + i, counters[i]);
 		}
 	}
+	bind_text(st, 14, hb->unexamined);
 	return sq_done(s, st, "heartbeat");
 }
 
@@ -743,6 +748,9 @@ period_agent_row(sqlite3_stmt *st, void *a)
 		.last_seq = sqlite3_column_int64(st, 14),
 		.head_seq = sqlite3_column_int64(st, 15),
 		.head_hash = col_text(st, 16),
+		.has_inventory_files = sqlite3_column_type(st, 17) != SQLITE_NULL,
+		.inventory_files = sqlite3_column_int64(st, 17),
+		.unexamined = col_text(st, 18),
 	};
 	return ((cstore_period_agent_fn)fa->fn)(&row, fa->arg);
 }

@@ -33,6 +33,9 @@ struct cstore_heartbeat {
 	long long overflows;      /* since it started; -1: not given */
 	long long rescans;        /* full reconciliations since it started; -1 */
 	long long unwatched_dirs; /* directories without a watch now; -1 */
+	long long inventory_files; /* files in its inventory; -1 */
+	const char *unexamined;   /* "permission,size_cap,timeout,encrypted,other"
+				   * counts, written by the collector; or NULL */
 };
 
 /* The agent's last heartbeat facts, to notice what changed (cstore.c). */
@@ -100,6 +103,9 @@ struct cstore_period_agent {
 	struct cstore_agent_row a;
 	const char *first_contact;
 	const char *policy_sha256, *started;
+	bool has_inventory_files;
+	int64_t inventory_files;
+	const char *unexamined;   /* as in cstore_heartbeat, or NULL */
 	int64_t events;           /* events received in the period */
 	int64_t first_seq, last_seq; /* of those; 0 if none */
 	int64_t head_seq;         /* the newest event received before until */

@@ -198,6 +198,24 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 	const cJSON *ovf = typed(root, WIRE_KEY_OVERFLOWS, cJSON_IsNumber, &bad);
 	const cJSON *resc = typed(root, WIRE_KEY_RESCANS, cJSON_IsNumber, &bad);
 	const cJSON *unw = typed(root, WIRE_KEY_UNWATCHED_DIRS, cJSON_IsNumber, &bad);
+	const cJSON *inv = typed(root, WIRE_KEY_INVENTORY_FILES, cJSON_IsNumber, &bad);
+	const cJSON *unx = typed(root, WIRE_KEY_UNEXAMINED, cJSON_IsObject, &bad);
+	/* rewritten from its numbers, never stored as the agent wrote it */
+	char unexamined[5 * 21 + 5] = "";
+	if (!bad && unx) {
+		static const char *const kinds[] = {WIRE_UNEXAMINED_KINDS};
+		size_t at = 0;
+		for (size_t i = 0; i < LW_ARRAY_SIZE(kinds) && !bad; i++) {
+			long long n = -1;
+			if (!wire_json_int(cJSON_GetObjectItemCaseSensitive(unx, kinds[i]), 0,
+					   LLONG_MAX, &n)) {
+				bad = WIRE_KEY_UNEXAMINED;
+				break;
+			}
+			at += (size_t)snprintf(unexamined + at, sizeof(unexamined) - at, "%s%lld",
+					       i ? "," : "", n);
+		}
+	}
 	if (!bad && pol && !lw_is_sha256_hex(pol->valuestring)) {
 		bad = WIRE_KEY_POLICY_SHA256;
 	}
@@ -234,6 +252,8 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 		.overflows = -1,
 		.rescans = -1,
 		.unwatched_dirs = -1,
+		.inventory_files = -1,
+		.unexamined = unx ? unexamined : NULL,
 	};
 	/* out of range or fractional: as if not given */
 	wire_json_int(qd, 0, LLONG_MAX, &hb.queue_depth);
@@ -241,6 +261,7 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 	wire_json_int(ovf, 0, LLONG_MAX, &hb.overflows);
 	wire_json_int(resc, 0, LLONG_MAX, &hb.rescans);
 	wire_json_int(unw, 0, LLONG_MAX, &hb.unwatched_dirs);
+	wire_json_int(inv, 0, LLONG_MAX, &hb.inventory_files);
 	char now[RFC3339_LEN];
 	rfc3339_now(now);
 	int r = cstore_heartbeat(srv->store, who->cn, &hb, now, srv->cfg->silent_after_s);

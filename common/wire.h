@@ -128,6 +128,10 @@
 #define WIRE_KEY_POLICY_SHA256 "policy_sha256"
 #define WIRE_KEY_STARTED "started"
 #define WIRE_KEY_RESCANS "rescans"
+#define WIRE_KEY_INVENTORY_FILES "inventory_files"
+#define WIRE_KEY_UNEXAMINED "unexamined"
+/* its members, in the order of store_unexamined() */
+#define WIRE_UNEXAMINED_KINDS "permission", "size_cap", "timeout", "encrypted", "other"
 /* the collector's report endpoints (doc/protocol.md, "Report queries") */
 #define WIRE_KEY_FIRST_CONTACT "first_contact"
 #define WIRE_KEY_EVENTS "events"

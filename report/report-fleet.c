@@ -817,8 +817,19 @@ coverage_agent(struct fleet *f, const char *name, const cJSON *a, size_t ndays)
 	cJSON_AddNumberToObject(o, RK_ALERTS, get_num(acc, RK_ALERTS, 0));
 	cJSON_AddNumberToObject(o, RK_OVERFLOWS, get_num(acc, RK_OVERFLOWS, 0));
 	cJSON_AddNumberToObject(o, RK_RESCANS, get_num(acc, RK_RESCANS, 0));
-	cJSON_AddNullToObject(o, RK_UNEXAMINED);     /* not sent to the collector */
-	cJSON_AddNullToObject(o, RK_INVENTORY_FILES);
+	/* from the agent's heartbeats (null from agents that do not say) */
+	const cJSON *unx = cJSON_GetObjectItemCaseSensitive(a, WIRE_KEY_UNEXAMINED);
+	cJSON *u = cJSON_IsObject(unx) ? cJSON_CreateObject() : cJSON_CreateNull();
+	static const char *const kinds[] = {RK_PERMISSION, RK_SIZE_CAP, RK_TIMEOUT, RK_ENCRYPTED,
+					    RK_OTHER};
+	for (size_t k = 0; cJSON_IsObject(unx) && k < LW_ARRAY_SIZE(kinds); k++) {
+		cJSON_AddNumberToObject(u, kinds[k], get_num(unx, kinds[k], 0));
+	}
+	cJSON_AddItemToObject(o, RK_UNEXAMINED, u);
+	const cJSON *inv = cJSON_GetObjectItemCaseSensitive(a, WIRE_KEY_INVENTORY_FILES);
+	cJSON_AddItemToObject(o, RK_INVENTORY_FILES, cJSON_IsNumber(inv)
+							     ? cJSON_CreateNumber(inv->valuedouble)
+							     : cJSON_CreateNull());
 	return o;
 }
 
@@ -958,8 +969,10 @@ integrity(struct fleet *f)
 		" collector verified each against the one before it when it arrived. events and"
 		" first_seq count the events received in the period. status is broken when the"
 		" collector ever found an edited, missing or replayed event in the agent's chain."
-		" Not known at the collector: the files an agent could not examine and its"
-		" inventory size (null), restorations from quarantine (done on the workstation),"
+		" The files an agent could not examine and its inventory size come from its"
+		" heartbeats (counted at most a minute before; null from an agent that does"
+		" not send them). Not known at the collector: restorations from quarantine (done"
+		" on the workstation),"
 		" and the number of rules of a policy change. File counts are of sensitive files,"
 		" the only ones agents report. Custody lists at most row_limit places per"
 		" document.");

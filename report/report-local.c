@@ -52,7 +52,7 @@ struct local {
 	long long files_new[2], files_changed[2], files_moved[2], files_removed[2];
 	long long classified[2], inventory;
 	int64_t first_seen_min;
-	long long unexamined[5]; /* permission, size_cap, timeout, encrypted, other */
+	int64_t unexamined[STORE_UNEXAMINED_KINDS]; /* store_unexamined() */
 	cJSON *by_marking;       /* tally */
 	cJSON *holdings;         /* "scheme\tlevel\tzone" -> count */
 	cJSON *outside_rows;
@@ -109,26 +109,6 @@ owner_of(uint32_t uid, char *buf, size_t len)
 		snprintf(buf, len, "%u", uid);
 	}
 	return buf;
-}
-
-/* The kind of failure an error message names (worker.c and the
- * extractors write them). */
-static int
-unexamined_kind(const char *e)
-{
-	if (strstr(e, "Permission denied") || strstr(e, "Operation not permitted")) {
-		return 0;
-	}
-	if (strstr(e, "too large") || strstr(e, "size cap") || strstr(e, "File too large")) {
-		return 1;
-	}
-	if (strstr(e, "timed out") || strstr(e, "timeout")) {
-		return 2;
-	}
-	if (strstr(e, "encrypt") || strstr(e, "password")) {
-		return 3;
-	}
-	return 4;
 }
 
 static const char *
@@ -258,10 +238,6 @@ on_file(const struct store_row *r, void *arg)
 	}
 	if (live) {
 		l->inventory++;
-		const char *e = r->rec.error ? r->rec.error : get_str(f, WIRE_KEY_ERROR);
-		if (e) {
-			l->unexamined[unexamined_kind(e)]++;
-		}
 	}
 	const cJSON *cls = cJSON_GetObjectItemCaseSensitive(f, WIRE_KEY_CLASSIFICATION);
 	const cJSON *matches = cJSON_GetObjectItemCaseSensitive(f, WIRE_KEY_MATCHES);
@@ -716,6 +692,10 @@ report_build_local(const struct report_local_source *src, const struct report_op
 	}
 	if (r >= 0) {
 		r = vstore_policy_foreach(vs, l.since, l.until, on_policy_load, &l);
+	}
+	if (r >= 0) {
+		int64_t files = 0;
+		r = store_unexamined(src->st, &files, l.unexamined); /* as the agent counts */
 	}
 	cJSON *d = NULL;
 	if (r >= 0) {

@@ -53,12 +53,15 @@ class Agent:
         self.policy = policy
         self.overflows = 0
         self.rescans = 0
+        self.inventory = None  # (files, {cause: n}) or None: not sent
 
     def heartbeat(self):
-        st, body = self.client.post("/v1/heartbeat", {
-            "version": "0.1.0", "coverage": 1.0, "queue_depth": 0, "outbox_backlog": 0,
-            "started": self.started, "policy_sha256": self.policy,
-            "overflows": self.overflows, "rescans": self.rescans, "unwatched_dirs": 0})
+        hb = {"version": "0.1.0", "coverage": 1.0, "queue_depth": 0, "outbox_backlog": 0,
+              "started": self.started, "policy_sha256": self.policy,
+              "overflows": self.overflows, "rescans": self.rescans, "unwatched_dirs": 0}
+        if self.inventory:
+            hb["inventory_files"], hb["unexamined"] = self.inventory
+        st, body = self.client.post("/v1/heartbeat", hb)
         assert st == 200, (st, body)
 
     def send(self, evs):
@@ -87,6 +90,8 @@ def populate(col):
     a = Agent(col, "ws-a", P1)
     b = Agent(col, "ws-b", PB)
     c = Agent(col, "ws-c", PB)
+    a.inventory = (1234, {"permission": 3, "size_cap": 2, "timeout": 1, "encrypted": 4,
+                          "other": 0})
     for x in (a, b, c):
         x.heartbeat()
     # ws-a: three violations, one quarantined
@@ -164,7 +169,10 @@ def check_report(doc, a, b, c):
     ok(0 < cc["coverage"] < ca_["coverage"] <= 1 and cb["coverage"] < ca_["coverage"],
        "coverage: the silent agents cover less", [x["coverage"] for x in (ca_, cb, cc)])
     ok(cc["unexamined"] is None and cc["inventory_files"] is None,
-       "coverage: what the collector does not know is null, not 0", cc)
+       "coverage: what an agent did not say is null, not 0", cc)
+    ok(ca_["inventory_files"] == 1234 and ca_["unexamined"] == {
+        "permission": 3, "size_cap": 2, "timeout": 1, "encrypted": 4, "other": 0},
+       "coverage: inventory size and files not examined, by cause, from heartbeats", ca_)
     ok(all(len(x["daily"]) == len(doc["coverage"]["days"]) for x in cov.values()),
        "coverage: a heat-map cell per agent and day")
 
@@ -320,6 +328,11 @@ def test_endpoints(col):
         st, body = admin.get(path)
         ok(st == 400 and want in (body.get("error", "") if isinstance(body, dict) else ""),
            "report endpoint refuses %s" % path.split("?")[0] + " (" + want + ")", (st, body))
+    for bad in ({"unexamined": {"permission": "3"}}, {"unexamined": [1, 2]},
+                {"inventory_files": "many"}, {"policy_sha256": "abc"}, {"started": "monday"}):
+        st, body = col.client("ws-c").post("/v1/heartbeat", bad)
+        ok(st == 400 and list(bad)[0] in body.get("error", ""),
+           "heartbeat refuses a malformed %s" % list(bad)[0], (st, body))
     st, body = col.client("ws-a").get("/v1/report/agents?" + span)
     ok(st == 403, "report endpoints: administrators only", (st, body))
     st, body = admin.get("/v1/report/rows?rows=violations&%s&limit=2" % span)

@@ -202,6 +202,13 @@ ra = report_agent()
 ok(first and len(first) == 64 and ra.get("started") and not ra.get("silent_now")
    and ra.get("events", 0) >= 2 and ra.get("head"),
    "report agents: the real agent's policy digest, start, events and chain head", ra)
+# counted at the agent's first status (at most a minute old afterwards)
+ra = wait_until(lambda: report_agent() if report_agent().get("inventory_files") is not None
+                else None, timeout=20) or {}
+ok(isinstance(ra.get("inventory_files"), int) and
+   sorted((ra.get("unexamined") or {}).keys()) ==
+   ["encrypted", "other", "permission", "size_cap", "timeout"],
+   "report agents: the real agent's inventory size and unexamined files by cause", ra)
 pol["rules"][-1]["message"] += " (reworded)"
 write(os.path.join(agent.base, "policy.json"), json.dumps(pol))
 agent.cli("reload")
