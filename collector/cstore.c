@@ -158,7 +158,9 @@ cstore_heartbeat(struct cstore *s, const char *agent, const struct cstore_heartb
 	bool same_run = hb->started && strcmp(prev.started, hb->started) == 0;
 	char detail[200];
 	if (hb->started && !same_run) {
-		r = s->ops->insert_note(s, agent, hb->started, WIRE_NOTE_START, hb->started);
+		/* noted when the collector learns it, as every note: the agent's
+		 * own clock (the detail) cannot place it in another period */
+		r = s->ops->insert_note(s, agent, now, WIRE_NOTE_START, hb->started);
 	}
 	if (r >= 0 && hb->policy_sha256 && strcmp(prev.policy_sha256, hb->policy_sha256) != 0) {
 		/* detail: "old new" (old "-" at the first heartbeat that says) */
