@@ -16,6 +16,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "lw-paths.h" /* LW_SYSCONFDIR: the configured installation */
 #include "agent-config.h"
 #include "chain.h"
 #include "clock.h"
@@ -39,7 +40,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: leakwatchd [-c agent.json] [--check-config] [-v] [-V]\n"
-		   "  -c, --config FILE   configuration (default /etc/leakwatch/agent.json)\n"
+		   "  -c, --config FILE   configuration (default " LW_SYSCONFDIR "/leakwatch/agent.json)\n"
 		   "  --check-config      validate the configuration and exit\n"
 		   "  -v, --verbose       log at debug level\n"
 		   "  -V, --version       print the version and exit\n");
@@ -539,7 +540,7 @@ int
 main(int argc, char **argv)
 {
 	log_init("leakwatchd");
-	const char *config = "/etc/leakwatch/agent.json";
+	const char *config = LW_SYSCONFDIR "/leakwatch/agent.json";
 	bool check_only = false, verbose = false;
 	int r = parse_args(argc, argv, &config, &check_only, &verbose);
 	if (r >= 0) {

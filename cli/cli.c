@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lw-paths.h" /* LW_SYSCONFDIR: the configured installation */
 #include "log.h"
 #include "mem.h"
 #include "wire.h"
@@ -81,7 +82,7 @@ usage(FILE *f)
 		}
 	}
 	fprintf(f, "\n"
-		   "  -c, --config FILE   agent configuration (default /etc/leakwatch/agent.json)\n"
+		   "  -c, --config FILE   agent configuration (default " LW_SYSCONFDIR "/leakwatch/agent.json)\n"
 		   "  -d, --db FILE       inventory database (default: state_dir/agent.db)\n"
 		   "  --json              one JSON object per line\n"
 		   "  -V, --version       print the version\n"
@@ -195,7 +196,7 @@ main(int argc, char **argv)
 {
 	log_init("leakwatch");
 	log_set_level(LOG_LEVEL_WARN);
-	struct cli c = {.config = "/etc/leakwatch/agent.json"};
+	struct cli c = {.config = LW_SYSCONFDIR "/leakwatch/agent.json"};
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"db", required_argument, NULL, 'd'},

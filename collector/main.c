@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lw-paths.h" /* LW_SYSCONFDIR: the configured installation */
 #include "collector-config.h"
 #include "log.h"
 #include "server.h"
@@ -17,7 +18,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: leakwatch-collector [-c collector.json] [--check-config]\n"
 		   "\n"
-		   "  -c, --config FILE   configuration (default /etc/leakwatch/collector.json)\n"
+		   "  -c, --config FILE   configuration (default " LW_SYSCONFDIR "/leakwatch/collector.json)\n"
 		   "  --check-config      validate the configuration and the TLS files, then exit\n"
 		   "  -V, --version       print the version\n");
 }
@@ -26,7 +27,7 @@ int
 main(int argc, char **argv)
 {
 	log_init("leakwatch-collector");
-	const char *config = "/etc/leakwatch/collector.json";
+	const char *config = LW_SYSCONFDIR "/leakwatch/collector.json";
 	bool check = false;
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},

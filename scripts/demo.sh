@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-[ -f build/build.ninja ] || meson setup build >/dev/null
+[ -f build/build.ninja ] || meson setup build -Dwerror=true >/dev/null
 ninja -C build >/dev/null
 
 demo=$(mktemp -d /tmp/leakwatch-demo.XXXXXX)

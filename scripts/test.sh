@@ -42,7 +42,7 @@ run_build() {   # run_build DIR [meson options...]
 	local dir=$1
 	shift
 	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" "$@" >/dev/null || { failed=$((failed + 1)); return; }
+		meson setup "$dir" -Dwerror=true "$@" >/dev/null || { failed=$((failed + 1)); return; }
 	fi
 	if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
 		cat "$dir.build.log"
@@ -61,7 +61,7 @@ run_build() {   # run_build DIR [meson options...]
 run_fuzz() {
 	command -v clang >/dev/null || { echo "fuzz: clang missing"; failed=$((failed + 1)); return; }
 	if [ ! -f build-fuzz/build.ninja ]; then
-		CC=clang meson setup build-fuzz -Dfuzz=true -Dbuildtype=debug \
+		CC=clang meson setup build-fuzz -Dwerror=true -Dfuzz=true -Dbuildtype=debug \
 			-Db_sanitize=address,undefined -Db_lundef=false \
 			-Dc_args=-fsanitize=fuzzer-no-link >/dev/null ||
 			{ failed=$((failed + 1)); return; }
