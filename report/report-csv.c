@@ -262,6 +262,32 @@ rows(struct csv *c, const cJSON *arr, const char *const *cols)
 	}
 }
 
+/* One row per element of each parent's @child list: the parent's
+ * @pcols, then the element's @ccols (both NULL-terminated). The nested
+ * tables (custody places and excerpts, silent intervals). */
+static void
+child_rows(struct csv *c, const cJSON *parents, const char *const *pcols, const char *child,
+	   const char *const *ccols)
+{
+	for (size_t i = 0; pcols[i]; i++) {
+		cell_text(c, pcols[i], strlen(pcols[i]), false);
+	}
+	header(c, ccols);
+	const cJSON *par;
+	cJSON_ArrayForEach (par, list(parents)) {
+		const cJSON *it;
+		cJSON_ArrayForEach (it, list(get(par, child))) {
+			for (size_t i = 0; pcols[i]; i++) {
+				cell(c, get(par, pcols[i]));
+			}
+			for (size_t i = 0; ccols[i]; i++) {
+				cell(c, get(it, ccols[i]));
+			}
+			end_row(c);
+		}
+	}
+}
+
 /* An aggregate list ({key, count} or {key, value, previous}) with its key
  * column named @keycol; @delta adds value - previous. */
 static void
@@ -382,18 +408,8 @@ t_coverage_agents(struct csv *c, const cJSON *doc)
 static void
 t_coverage_silent(struct csv *c, const cJSON *doc)
 {
-	header(c, (const char *const[]){RK_AGENT, RK_SINCE, RK_UNTIL, RK_SECONDS, NULL});
-	const cJSON *it;
-	cJSON_ArrayForEach (it, coverage_agents(doc)) {
-		const cJSON *s, *silent = get(it, RK_SILENT);
-		cJSON_ArrayForEach (s, list(silent)) {
-			cell(c, get(it, RK_AGENT));
-			cell(c, get(s, RK_SINCE));
-			cell(c, get(s, RK_UNTIL));
-			cell(c, get(s, RK_SECONDS));
-			end_row(c);
-		}
-	}
+	child_rows(c, coverage_agents(doc), (const char *const[]){RK_AGENT, NULL}, RK_SILENT,
+		   (const char *const[]){RK_SINCE, RK_UNTIL, RK_SECONDS, NULL});
 }
 
 /* daily[i] is the coverage of coverage.days[i]. */
@@ -555,43 +571,18 @@ custody_documents(const cJSON *doc)
 static void
 t_custody_places(struct csv *c, const cJSON *doc)
 {
-	header(c, (const char *const[]){RK_SHA256, RK_MARKING, RK_REGISTERED, RK_AGENT, RK_PATH,
-					RK_FIRST_SEEN, RK_LAST_SEEN, RK_DELETED, NULL});
-	const cJSON *d;
-	cJSON_ArrayForEach (d, custody_documents(doc)) {
-		const cJSON *p, *places = get(d, RK_PLACES);
-		cJSON_ArrayForEach (p, list(places)) {
-			cell(c, get(d, RK_SHA256));
-			cell(c, get(d, RK_MARKING));
-			cell(c, get(d, RK_REGISTERED));
-			cell(c, get(p, RK_AGENT));
-			cell(c, get(p, RK_PATH));
-			cell(c, get(p, RK_FIRST_SEEN));
-			cell(c, get(p, RK_LAST_SEEN));
-			cell(c, get(p, RK_DELETED));
-			end_row(c);
-		}
-	}
+	child_rows(c, custody_documents(doc),
+		   (const char *const[]){RK_SHA256, RK_MARKING, RK_REGISTERED, NULL}, RK_PLACES,
+		   (const char *const[]){RK_AGENT, RK_PATH, RK_FIRST_SEEN, RK_LAST_SEEN, RK_DELETED,
+					 NULL});
 }
 
 static void
 t_custody_excerpts(struct csv *c, const cJSON *doc)
 {
-	header(c, (const char *const[]){RK_SHA256, RK_MARKING, RK_ID, RK_AGENT, RK_PATH,
-					RK_COVERAGE, NULL});
-	const cJSON *d;
-	cJSON_ArrayForEach (d, custody_documents(doc)) {
-		const cJSON *x, *ex = get(d, RK_EXCERPTS);
-		cJSON_ArrayForEach (x, list(ex)) {
-			cell(c, get(d, RK_SHA256));
-			cell(c, get(d, RK_MARKING));
-			cell(c, get(x, RK_ID));
-			cell(c, get(x, RK_AGENT));
-			cell(c, get(x, RK_PATH));
-			cell(c, get(x, RK_COVERAGE));
-			end_row(c);
-		}
-	}
+	child_rows(c, custody_documents(doc), (const char *const[]){RK_SHA256, RK_MARKING, NULL},
+		   RK_EXCERPTS,
+		   (const char *const[]){RK_ID, RK_AGENT, RK_PATH, RK_COVERAGE, NULL});
 }
 
 static void
