@@ -33,15 +33,6 @@ static const char *const collector_keys[] = {
 	"url", "ca", "cert", "key", "crl", "heartbeat_s", "batch_max", "outbox_max", NULL,
 };
 
-/* A file named relative to the configuration file, like an include. */
-static char *
-beside(const char *config, const char *name)
-{
-	const char *slash = strrchr(config, '/');
-	return name[0] == '/' || !slash ? lw_strdup(name)
-					: lw_asprintf("%.*s/%s", (int)(slash - config), config, name);
-}
-
 #define A struct agent_config
 static const struct cfg_int_field collector_ints[] = {
 	CFG_INT(A, heartbeat_s, "heartbeat_s", 1, 86400),
@@ -80,10 +71,10 @@ load_collector(struct cfg_ctx *ctx, const char *path, const cJSON *root,
 		return cfg_fail(ctx, "/collector/url", "must start with https:// (got %s)", url);
 	}
 	cfg->collector_url = lw_strdup(url);
-	cfg->collector_ca = beside(path, ca);
-	cfg->collector_cert = beside(path, cert);
-	cfg->collector_key = beside(path, key);
-	cfg->collector_crl = crl ? beside(path, crl) : NULL;
+	cfg->collector_ca = cfg_path_beside(path, ca);
+	cfg->collector_cert = cfg_path_beside(path, cert);
+	cfg->collector_key = cfg_path_beside(path, key);
+	cfg->collector_crl = crl ? cfg_path_beside(path, crl) : NULL;
 	static const char *const names[] = {"ca", "cert", "key", "crl"};
 	char *files[] = {cfg->collector_ca, cfg->collector_cert, cfg->collector_key,
 			 cfg->collector_crl};
@@ -299,7 +290,7 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 		goto fail;
 	}
 	if (pol) {
-		cfg->policy = beside(path, pol);
+		cfg->policy = cfg_path_beside(path, pol);
 	}
 	for (size_t i = 0; i < cfg->nroots; i++) {
 		if (is_under(cfg->roots[i], cfg->state_dir)) {

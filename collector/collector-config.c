@@ -97,16 +97,19 @@ parse_listen(struct cfg_ctx *ctx, const char *s, struct collector_config *cfg)
 	return 0;
 }
 
-/* A file that must be readable now; its path is kept. */
+/* A file that must be readable now; its path is kept. A relative path is
+ * relative to the configuration file, as in agent.json, so that the
+ * packaged collector.json can name collector/ca.crt whatever the prefix. */
 static int
 get_file(struct cfg_ctx *ctx, const cJSON *obj, const char *key, bool required,
 	 char **out)
 {
-	const char *v = NULL;
-	int r = cfg_get_string(ctx, obj, "/tls", key, required, &v);
-	if (r < 0 || !v) {
+	const char *name = NULL;
+	int r = cfg_get_string(ctx, obj, "/tls", key, required, &name);
+	if (r < 0 || !name) {
 		return r;
 	}
+	AUTOFREE char *v = cfg_path_beside(ctx->file, name);
 	char at[64];
 	snprintf(at, sizeof(at), "/tls/%s", key);
 	struct stat st;
@@ -118,7 +121,7 @@ get_file(struct cfg_ctx *ctx, const cJSON *obj, const char *key, bool required,
 	if (!S_ISREG(st.st_mode)) {
 		return cfg_fail(ctx, at, "%s: not a regular file", v);
 	}
-	*out = lw_strdup(v);
+	*out = TAKE_PTR(v);
 	return 0;
 }
 

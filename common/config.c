@@ -16,6 +16,14 @@
 #include "mem.h"
 #include "readfile.h"
 
+char *
+cfg_path_beside(const char *config, const char *name)
+{
+	const char *slash = strrchr(config, '/');
+	return name[0] == '/' || !slash ? lw_strdup(name)
+					: lw_asprintf("%.*s/%s", (int)(slash - config), config, name);
+}
+
 int
 cfg_fail(struct cfg_ctx *ctx, const char *where, const char *fmt, ...)
 {

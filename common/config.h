@@ -26,6 +26,11 @@ int cfg_parse_file(struct cfg_ctx *ctx, const char *path, size_t max_bytes,
 /* Same for a buffer already in memory; @buf need not be NUL-terminated. */
 int cfg_parse_buffer(struct cfg_ctx *ctx, const char *buf, size_t len, cJSON **out);
 
+/* @name as an include would be found: unchanged when absolute (or when
+ * @config has no directory), else relative to @config's directory, so that
+ * a configuration and the files it names can move together. Caller frees. */
+char *cfg_path_beside(const char *config, const char *name);
+
 /* Records "<file>: <where>: <problem>" unless an error is already recorded.
  * Always returns -EINVAL so callers can `return cfg_fail(...)`. */
 int cfg_fail(struct cfg_ctx *ctx, const char *where, const char *fmt, ...)

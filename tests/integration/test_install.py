@@ -4,6 +4,7 @@ installed with --destdir under the default prefix and again under /usr
 (a reconfigure rebuilds only what the paths touch). In each tree the units
 start binaries that are there, with the configuration file the binaries
 themselves default to, and that file is installed."""
+import json
 import os
 import re
 import shutil
@@ -31,8 +32,9 @@ def check_tree(dest, prefix):
     for root, _, files in os.walk(dest):
         units += [os.path.join(root, n) for n in files if n.endswith((".service", ".timer"))]
     names = sorted(os.path.basename(u) for u in units)
-    ok(names == ["leakwatch-report@.service", "leakwatch-report@.timer", "leakwatchd.service"],
-       "%s: the three units are installed" % where, units)
+    ok(names == ["leakwatch-collector.service", "leakwatch-report@.service",
+                 "leakwatch-report@.timer", "leakwatchd.service"],
+       "%s: the four units are installed" % where, units)
     unitdir = {os.path.dirname(u) for u in units}
     want_unitdir = ("/lib/systemd/system", "/usr/lib/systemd/system") if prefix == "/usr" \
         else (prefix + "/lib/systemd/system",)
@@ -61,6 +63,13 @@ def check_tree(dest, prefix):
     ok("(default %s)" % os.path.join(os.path.dirname(config), "collector.json")
        in r.stdout.decode(), "%s: the collector's default is beside it" % where,
        r.stdout.decode())
+    cunit = [u for u in units if u.endswith("leakwatch-collector.service")]
+    cexec = unit_lines(cunit[0], "ExecStart") if cunit else []
+    want = "%s -c %s" % (collector, os.path.join(os.path.dirname(config), "collector.json"))
+    ok(cexec == [want] and os.path.isfile(dest + want.split()[-1]),
+       "%s: leakwatch-collector.service starts the installed collector with its installed"
+       " configuration" % where, (cexec, want))
+    check_generator(dest, prefix, config)
     rep = [u for u in units if u.endswith("leakwatch-report@.service")]
     rexec = unit_lines(rep[0], "ExecStart")[0].split()[0] if rep else ""
     renv = unit_lines(rep[0], "EnvironmentFile")[0].lstrip("-") if rep else ""
@@ -72,6 +81,45 @@ def check_tree(dest, prefix):
     want = "/usr/lib/sysctl.d" if prefix == "/usr" else prefix + "/lib/sysctl.d"
     ok(len(sysctl) == 1 and os.path.dirname(sysctl[0])[len(dest):] == want,
        "%s: the sysctl drop-in in %s" % (where, want), sysctl)
+
+
+def check_generator(dest, prefix, config):
+    """The generator is where systemd looks for generators, and turns the
+    installed agent.json (and another one) into the unit's ReadWritePaths=."""
+    where = "prefix %s" % prefix
+    want_dir = ("/lib/systemd/system-generators", "/usr/lib/systemd/system-generators") \
+        if prefix == "/usr" else (prefix + "/lib/systemd/system-generators",)
+    gens = [os.path.join(r, n) for r, _, fs in os.walk(dest) for n in fs
+            if n == "leakwatch-generator"]
+    ok(len(gens) == 1 and os.path.dirname(gens[0])[len(dest):] in want_dir
+       and os.access(gens[0], os.X_OK),
+       "%s: leakwatch-generator in %s" % (where, " or ".join(want_dir)), gens)
+    if len(gens) != 1:
+        return
+    out = tempfile.mkdtemp(prefix="lw-gen.")
+    try:
+        conf = os.path.join(out, "agent.json")
+        with open(dest + config) as f, open(conf, "w") as g:
+            doc = json.load(f)
+            doc["watch"] = ["/home", "/srv/shared docs", "/srv/100%"]
+            json.dump(doc, g)
+        r = run(gens[0], "-c", conf, out, out, out)
+        dropin = os.path.join(out, "leakwatchd.service.d", "50-watched-roots.conf")
+        text = open(dropin).read() if os.path.isfile(dropin) else ""
+        lines = [l for l in text.splitlines() if l.startswith("ReadWritePaths=")]
+        ok(r.returncode == 0 and lines == [
+            'ReadWritePaths="-/home"', 'ReadWritePaths="-/srv/shared docs"',
+            'ReadWritePaths="-/srv/100%%"', 'ReadWritePaths="-%s"' % doc["state_dir"]],
+           "%s: the generator gives write access to each root and the state directory,"
+           " quoted for systemd" % where, (r.stdout.decode(), text))
+        shutil.rmtree(os.path.join(out, "leakwatchd.service.d"))
+        r = run(gens[0], "-c", os.path.join(out, "missing.json"), out, out, out)
+        ok(r.returncode == 0 and not os.path.exists(os.path.join(out, "leakwatchd.service.d"))
+           and b"missing.json" in r.stdout,
+           "%s: a configuration that does not load: the generator says so, writes nothing"
+           % where, r.stdout.decode())
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def main():

@@ -55,6 +55,11 @@ static const struct {
 	{"tls unknown", "!{\"listen\": \"a:1\", \"database\": \"@/c.db\", \"tls\": {\"ca\": \"@/f\","
 			" \"cert\": \"@/f\", \"key\": \"@/f\", \"crt\": \"@/f\"}}",
 	 "/tls/crt: unknown key"},
+	{"relative tls paths", "!{\"listen\": \"a:1\", \"database\": \"@/c.db\", \"tls\": {\"ca\":"
+			       " \"f\", \"cert\": \"./f\", \"key\": \"f\"}}", NULL},
+	{"relative tls file missing", "!{\"listen\": \"a:1\", \"database\": \"@/c.db\", \"tls\":"
+				      " {\"ca\": \"nope\", \"cert\": \"f\", \"key\": \"f\"}}",
+	 "/tls/ca: @/nope: No such file or directory"},
 	{"tls file missing", "!{\"listen\": \"a:1\", \"database\": \"@/c.db\", \"tls\": {\"ca\":"
 			     " \"@/nope\", \"cert\": \"@/f\", \"key\": \"@/f\"}}",
 	 "/tls/ca: @/nope: No such file or directory"},
@@ -124,6 +129,12 @@ test_config(void)
 		if (r == 0 && strcmp(cases[i].name, "ipv6") == 0) {
 			th_ok(strcmp(cfg->listen_host, "::1") == 0 && cfg->listen_port == 8443,
 			      "config ipv6: host and port split");
+		}
+		if (r == 0 && strcmp(cases[i].name, "relative tls paths") == 0) {
+			AUTOFREE char *want = lw_asprintf("%s/f", dir);
+			th_ok(strcmp(cfg->tls_ca, want) == 0 && strcmp(cfg->tls_key, want) == 0,
+			      "config relative tls paths: beside the configuration (%s)",
+			      cfg->tls_ca);
 		}
 		if (r == 0 && strcmp(cases[i].name, "postgres uri") == 0) {
 			th_ok(cfg->database_is_pg, "config postgres uri: PostgreSQL store chosen");
