@@ -179,9 +179,11 @@ cli_fingerprint(struct cli *c, int argc, char **argv)
 		return fp_add(c, argc, argv);
 	}
 	if (strcmp(sub, "list") == 0) {
-		if (argc > 1 && strcmp(argv[1], "--json") == 0) {
-			c->json = true;
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0)) {
+			fprintf(stderr, "usage: leakwatch fingerprint list [--json]\n");
+			return 2;
 		}
+		c->json = c->json || argc == 2;
 		struct store *st = NULL;
 		if (cli_open_store(c, &st) < 0) {
 			return 2;

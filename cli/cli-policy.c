@@ -55,6 +55,10 @@ policy_time(const char *json, const char *key)
 int
 cli_reload(struct cli *c, int argc, char **argv)
 {
+	if (argc != 1) {
+		fprintf(stderr, "usage: leakwatch reload\n");
+		return 2;
+	}
 	struct store *st = NULL;
 	if (cli_open_store(c, &st) < 0) {
 		return 2;
@@ -106,7 +110,6 @@ cli_reload(struct cli *c, int argc, char **argv)
 			pid);
 	}
 	store_close(st);
-	(void)argc;
 	(void)argv;
 	return rc;
 }

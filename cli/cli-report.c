@@ -34,30 +34,37 @@
 
 struct report_args {
 	const char *period, *since, *until, *format, *out, *sign_key, *trust;
+	bool seen[128]; /* the options given, by their getopt value */
 	bool redact;
 	long row_limit;
 	const char *agents[MAX_AGENTS];
 	size_t nagents;
 };
 
-/* Options shared by the build and render forms; -1 on a usage error
- * (said). Positional arguments are left at argv[optind..]. */
+/* Every option of the three forms; each form takes some (form_opts). */
+static const struct option opts[] = {
+	{"period", required_argument, NULL, 'p'},
+	{"since", required_argument, NULL, 's'},
+	{"until", required_argument, NULL, 'u'},
+	{"format", required_argument, NULL, 'f'},
+	{"output", required_argument, NULL, 'o'},
+	{"sign-key", required_argument, NULL, 'k'},
+	{"trust", required_argument, NULL, 't'},
+	{"redact-paths", no_argument, NULL, 'r'},
+	{"row-limit", required_argument, NULL, 'l'},
+	{"agent", required_argument, NULL, 'a'},
+	{0},
+};
+
+/* The options of the build form, `render` and `verify` (cli-help.c
+ * documents them per form), by their getopt value. */
+static const char *const form_opts[] = {"psufokrla", "fok", "t"};
+
+/* The options shared by the forms; -1 on a usage error (said).
+ * Positional arguments are left at argv[optind..]. */
 static int
 parse_args(int argc, char **argv, struct report_args *a)
 {
-	static const struct option opts[] = {
-		{"period", required_argument, NULL, 'p'},
-		{"since", required_argument, NULL, 's'},
-		{"until", required_argument, NULL, 'u'},
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"sign-key", required_argument, NULL, 'k'},
-		{"trust", required_argument, NULL, 't'},
-		{"redact-paths", no_argument, NULL, 'r'},
-		{"row-limit", required_argument, NULL, 'l'},
-		{"agent", required_argument, NULL, 'a'},
-		{0},
-	};
 	int opt;
 	while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (opt) {
@@ -107,6 +114,24 @@ parse_args(int argc, char **argv, struct report_args *a)
 			a->agents[a->nagents++] = optarg;
 			break;
 		default:
+			return -1;
+		}
+		a->seen[opt & 127] = true;
+	}
+	return 0;
+}
+
+/* -1 after a message if an option of another form was given. */
+static int
+check_form(const struct report_args *a, int form, const char *sub)
+{
+	for (const struct option *o = opts; o->name; o++) {
+		if (a->seen[o->val] && !strchr(form_opts[form], o->val)) {
+			fprintf(stderr,
+				"leakwatch: report%s%s: --%s does not apply (see leakwatch"
+				" report%s%s --help)\n",
+				sub ? " " : "", sub ? sub : "", o->name, sub ? " " : "",
+				sub ? sub : "");
 			return -1;
 		}
 	}
@@ -270,7 +295,8 @@ cli_report(struct cli *c, int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	if (parse_args(argc, argv, &a) < 0) {
+	int form = verify ? 2 : render ? 1 : 0;
+	if (parse_args(argc, argv, &a) < 0 || check_form(&a, form, form ? sub : NULL) < 0) {
 		return 2;
 	}
 	if (verify) {

@@ -248,7 +248,11 @@ int
 cli_quarantine(struct cli *c, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
-		c->json = c->json || (argc == 3 && strcmp(argv[2], "--json") == 0);
+		if (argc > 3 || (argc == 3 && strcmp(argv[2], "--json") != 0)) {
+			fprintf(stderr, "usage: leakwatch quarantine list [--json]\n");
+			return 2;
+		}
+		c->json = c->json || argc == 3;
 		struct store *st = NULL;
 		if (cli_open_store(c, &st) < 0) {
 			return 2;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "agent-config.h"
 #include "store.h"
@@ -14,6 +15,36 @@ struct cli {
 	/* --collector and its credentials: the fleet commands (cli-fleet.c) */
 	const char *collector, *cert, *key, *ca, *crl;
 };
+
+/* One row of the command table (cli-help.c): a command, or one of its
+ * subcommands (@sub set). The dispatch, `leakwatch --help` and every
+ * `leakwatch COMMAND [SUBCOMMAND] --help` are made from it, so a new command
+ * or option is one row. The struct is opaque beyond these fields. */
+struct cli_option;
+struct cli_command {
+	const char *name;
+	const char *sub; /* NULL: the command itself */
+	bool fleet;      /* with --collector, asked of the collector */
+	bool needs_sub;  /* a command with no form of its own (fingerprint) */
+	/* command rows only; a subcommand runs as its command's argv[1] */
+	int (*run)(struct cli *c, int argc, char **argv);
+	const char *args;              /* the synopsis after the name; '\n' between forms */
+	const char *summary;           /* what it does: one sentence */
+	const struct cli_option *opts; /* {0}-terminated; --help is implied */
+	const char *exit_status;       /* NULL: 0 success, 2 error */
+};
+
+/* The command row @name, local or fleet; NULL if there is none. Static data. */
+const struct cli_command *cli_command_find(const char *name, bool fleet);
+/* The global usage (`leakwatch --help`) on @f. */
+void cli_usage(FILE *f);
+/* Called with a command's arguments (@argv[0] the command) before it runs.
+ * Returns 0 after printing the usage of the command, or of the subcommand
+ * @argv[1] names, on stdout when -h or --help is among the arguments (not
+ * after "--", not as an option's value); 2 after a message on stderr when
+ * @argv[1] is an unknown subcommand of a command that has some; -1 when the
+ * command should run. */
+int cli_help(const struct cli_command *k, int argc, char **argv);
 
 /* The database: -d, else the configuration's state_dir/agent.db (the
  * configuration is loaded on first use). NULL after printing a message

@@ -16,11 +16,12 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: leakwatch-collector [-c collector.json] [--check-config]\n"
+	fprintf(f, "usage: leakwatch-collector [-c collector.json] [--check-config] [-V] [-h]\n"
 		   "\n"
 		   "  -c, --config FILE   configuration (default " LW_SYSCONFDIR "/leakwatch/collector.json)\n"
 		   "  --check-config      validate the configuration and the TLS files, then exit\n"
-		   "  -V, --version       print the version\n");
+		   "  -V, --version       print the version\n"
+		   "  -h, --help          this help\n");
 }
 
 int
