@@ -39,11 +39,12 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: leakwatchd [-c agent.json] [--check-config] [-v] [-V]\n"
+	fprintf(f, "usage: leakwatchd [-c agent.json] [--check-config] [-v] [-V] [-h]\n"
 		   "  -c, --config FILE   configuration (default " LW_SYSCONFDIR "/leakwatch/agent.json)\n"
 		   "  --check-config      validate the configuration and exit\n"
 		   "  -v, --verbose       log at debug level\n"
-		   "  -V, --version       print the version and exit\n");
+		   "  -V, --version       print the version and exit\n"
+		   "  -h, --help          this help\n");
 }
 
 /* The policy's load history, owned by the main thread. */
@@ -555,7 +556,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only) {
-		printf("%s: ok\n", config);
+		/* what it will do, on one line: the package's postinst starts
+		 * the agent only when a collector is named (debian/) */
+		AUTOFREE char *url = cfg->collector_url
+					     ? wire_escape_line(cfg->collector_url,
+								strlen(cfg->collector_url))
+					     : NULL;
+		printf("%s: ok (%zu watched root%s; %s%s)\n", config, cfg->nroots,
+		       cfg->nroots == 1 ? "" : "s",
+		       url ? "collector " : "no collector: events stay on this machine",
+		       url ? url : "");
 		policy_free(policy);
 		agent_config_free(cfg);
 		return 0;

@@ -51,7 +51,7 @@ def done():
 
 def skip_all(reason):
     print("1..0 # SKIP " + reason, flush=True)
-    sys.exit(77)
+    sys.exit(0)  # TAP: the "1..0 # SKIP" plan is what says skipped
 
 
 def sha256_file(path):

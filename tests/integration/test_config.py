@@ -70,7 +70,10 @@ with open(cfgfile, "w") as f:
     json.dump({"watch": [root], "state_dir": state}, f)
 r = subprocess.run([LEAKWATCHD, "-c", cfgfile, "--check-config"], stdout=subprocess.PIPE,
                    timeout=20)
-ok(r.returncode == 0, "--check-config accepts a good config")
+ok(r.returncode == 0 and
+   r.stdout.decode().strip() == "%s: ok (1 watched root; no collector: events stay on this"
+   " machine)" % cfgfile, "--check-config accepts a good config and says what it will do",
+   r.stdout)
 
 # the CLI: clear errors for a missing or foreign database
 r = subprocess.run([LEAKWATCH, "-c", cfgfile, "status"], stderr=subprocess.PIPE, timeout=20)
