@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -107,17 +108,10 @@ int
 sandbox_enter(const struct sandbox_limits *lim)
 {
 	int r;
-	/* AddressSanitizer reserves terabytes of shadow address space, which
-	 * RLIMIT_AS forbids; in such test builds the caller passes the cap as
-	 * ASan's max_allocation_size_mb instead (helper.c). */
-	size_t as = LW_ASAN ? 0 : lim->memory_bytes;
-	if ((r = set_limit(RLIMIT_CORE, 0)) < 0 || (r = set_limit(RLIMIT_FSIZE, 0)) < 0 ||
-	    (r = set_limit(RLIMIT_NPROC, 0)) < 0 || (r = set_limit(RLIMIT_NOFILE, 32)) < 0 ||
-	    (as && (r = set_limit(RLIMIT_AS, as)) < 0) ||
-	    (lim->cpu_seconds && (r = set_limit(RLIMIT_CPU, lim->cpu_seconds)) < 0)) {
-		log_err("sandbox: setrlimit: %s", strerror(-r));
-		return r;
-	}
+	/* Privileges first, so that a failure there can still be said: once
+	 * RLIMIT_FSIZE is 0, a message to a stderr that is a file (leakwatch
+	 * scan 2>log, an agent logging to a file) would kill this process with
+	 * SIGXFSZ; with the signal ignored, a later write fails with EFBIG. */
 	if ((r = drop_privileges()) < 0) {
 		log_err("sandbox: cannot drop privileges: %s", strerror(-r));
 		return r;
@@ -125,6 +119,19 @@ sandbox_enter(const struct sandbox_limits *lim)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0) {
 		r = -errno;
 		log_err("sandbox: prctl: %s", strerror(-r));
+		return r;
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	/* AddressSanitizer reserves terabytes of shadow address space, which
+	 * RLIMIT_AS forbids; in such test builds the caller passes the cap as
+	 * ASan's max_allocation_size_mb instead (helper.c). Lowering a limit
+	 * needs no privilege. */
+	size_t as = LW_ASAN ? 0 : lim->memory_bytes;
+	if ((r = set_limit(RLIMIT_CORE, 0)) < 0 || (r = set_limit(RLIMIT_FSIZE, 0)) < 0 ||
+	    (r = set_limit(RLIMIT_NPROC, 0)) < 0 || (r = set_limit(RLIMIT_NOFILE, 32)) < 0 ||
+	    (as && (r = set_limit(RLIMIT_AS, as)) < 0) ||
+	    (lim->cpu_seconds && (r = set_limit(RLIMIT_CPU, lim->cpu_seconds)) < 0)) {
+		log_err("sandbox: setrlimit: %s", strerror(-r));
 		return r;
 	}
 	if ((r = install_seccomp()) < 0) {
