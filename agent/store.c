@@ -72,6 +72,9 @@ static const struct db_migration store_schema[] = {
 	 * report's "policy changes within the period" */
 	{"CREATE TABLE policy_loads (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
 	 " sha256 TEXT NOT NULL, rules INTEGER NOT NULL);"},
+	/* 6: why a row left, when not because it was deleted: "unmounted"
+	 * (its file system went away with the medium, watcher.c) */
+	{"ALTER TABLE files ADD COLUMN gone TEXT;"},
 };
 
 enum {
@@ -120,7 +123,7 @@ static const char *const store_sql[S_COUNT] = {
 		  " first_seen = CASE WHEN deleted_at IS NULL THEN first_seen"
 		  "   ELSE excluded.first_seen END,"
 		  " moved_from = CASE WHEN deleted_at IS NULL THEN moved_from ELSE NULL END,"
-		  " updated = excluded.updated, seen = excluded.seen, deleted_at = NULL",
+		  " updated = excluded.updated, seen = excluded.seen, deleted_at = NULL, gone = NULL",
 	[S_SEEN] = "UPDATE files SET seen = ?2 WHERE path = ?1 AND deleted_at IS NULL",
 	[S_GONE] = "UPDATE files SET deleted_at = ?2, updated = ?2"
 		   " WHERE path = ?1 AND deleted_at IS NULL",
@@ -137,7 +140,7 @@ static const char *const store_sql[S_COUNT] = {
 	 * deleted one, and the file came back as new with its history lost. */
 	[S_RENAME_FILE] = "UPDATE files SET path = ?2, moved_from = ?1, updated = ?3,"
 			  " seen = max(seen, ?4) WHERE path = ?1 AND deleted_at IS NULL",
-	[S_GONE_BELOW] = "UPDATE files SET deleted_at = ?3, updated = ?3"
+	[S_GONE_BELOW] = "UPDATE files SET deleted_at = ?3, updated = ?3, gone = ?4"
 			 " WHERE path >= ?1 AND path < ?2 AND deleted_at IS NULL",
 	[S_SWEEP_REC] = "UPDATE files SET deleted_at = ?3, updated = ?3"
 			" WHERE path >= ?1 AND path < ?2 AND deleted_at IS NULL"
@@ -492,13 +495,19 @@ store_bind_below(sqlite3_stmt *s, const char *dir, size_t len, char **lo, char *
 }
 
 int
-store_gone_below(struct store *st, const char *dir, size_t len, int64_t now)
+store_gone_below(struct store *st, const char *dir, size_t len, const char *reason,
+		 int64_t now)
 {
 	sqlite3_stmt *s = st->stmt[S_GONE_BELOW];
 	AUTOFREE char *lo = NULL;
 	AUTOFREE char *hi = NULL;
 	store_bind_below(s, dir, len, &lo, &hi);
 	sqlite3_bind_int64(s, 3, now);
+	if (reason) {
+		sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(s, 4);
+	}
 	return step_done(st, s);
 }
 
@@ -542,7 +551,7 @@ store_rename(struct store *st, const char *from, size_t flen, const char *to,
 		return rename_one(st, from, flen, to, tlen, epoch, now);
 	}
 	/* Rows below the destination are stale: whatever was there is gone. */
-	int r = store_gone_below(st, to, tlen, now);
+	int r = store_gone_below(st, to, tlen, NULL, now);
 	if (r < 0) {
 		return r;
 	}
@@ -653,6 +662,7 @@ foreach(struct store *st, sqlite3_stmt *q, store_row_fn fn, void *ctx)
 		row.deleted_at = sqlite3_column_int64(q, 19);
 		row.moved_from = sqlite3_column_blob(q, 20);
 		row.moved_from_len = (size_t)sqlite3_column_bytes(q, 20);
+		row.gone = (const char *)sqlite3_column_text(q, 21);
 		r = fn(&row, ctx);
 		file_rec_fini(&row.rec);
 		if (r) {
@@ -670,7 +680,7 @@ foreach(struct store *st, sqlite3_stmt *q, store_row_fn fn, void *ctx)
 #define ROW_COLUMNS                                                            \
 	"path, kind, dev, ino, size, mode, uid, gid, mtime_ns, ctime_ns, sha256,"  \
 	" type, link_target, error, findings, rank, fp_gen, first_seen, updated,"  \
-	" deleted_at, moved_from"
+	" deleted_at, moved_from, gone"
 
 int
 store_foreach(struct store *st, const char *dir, size_t len, bool all, int min_rank,

@@ -103,8 +103,10 @@ int store_gone(struct store *st, const char *path, size_t len, int64_t now);
  * deleted. */
 int store_rename(struct store *st, const char *from, size_t flen, const char *to,
 		 size_t tlen, bool is_dir, int64_t epoch, int64_t now);
-/* Marks deleted every live row below directory @dir. */
-int store_gone_below(struct store *st, const char *dir, size_t len, int64_t now);
+/* Marks deleted every live row below directory @dir; @reason (NULL:
+ * deleted) says why they left otherwise, e.g. "unmounted". */
+int store_gone_below(struct store *st, const char *dir, size_t len, const char *reason,
+		     int64_t now);
 /* Marks deleted the live rows below @dir (directly in it only, unless
  * @recursive) whose epoch is older than @epoch. Returns the count. */
 int store_sweep(struct store *st, const char *dir, size_t len, bool recursive,
@@ -122,6 +124,7 @@ struct store_row {
 	int64_t deleted_at; /* 0 when present */
 	const char *moved_from;
 	size_t moved_from_len;
+	const char *gone;   /* deleted: NULL, or why it left ("unmounted") */
 };
 typedef int (*store_row_fn)(const struct store_row *row, void *ctx);
 /* Rows under @dir (NULL: all), deleted ones too if @all, classified at

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "json.h"
 #include "log.h"
+#include "media.h"
 #include "mem.h"
 #include "quarantine.h"
 #include "sightings.h"
@@ -38,6 +39,7 @@ struct verdict {
 	struct vstore *vs;
 	struct policy *policy;
 	struct policy_volume *volume;
+	struct media *media; /* removable devices, for the "removable" zone */
 	char *qdir;
 	bool baseline_done;
 	bool sightings; /* report sensitive files to the collector */
@@ -137,6 +139,7 @@ verdict_new(struct store *st, struct policy *p, const char *qdir)
 	vd->policy = p;
 	vd->volume = policy_volume_new();
 	vd->qdir = lw_strdup(qdir);
+	vd->media = media_new("/sys");
 	vd->same_sha = db_prepare(store_db(st), "SELECT path FROM files WHERE sha256 = ?1"
 						 " AND deleted_at IS NULL AND path != ?2 LIMIT ?3");
 	return vd;
@@ -153,6 +156,7 @@ verdict_free(struct verdict *vd)
 	vstore_free(vd->vs);
 	policy_free(vd->policy);
 	policy_volume_free(vd->volume);
+	media_free(vd->media);
 	free(vd->qdir);
 	free(vd);
 }
@@ -223,13 +227,32 @@ zones_json(const struct policy *p, uint64_t m)
 	return a;
 }
 
+/* The policy's zones of @path on device @dev. A file on a removable device
+ * (media.h) is in the policy's "removable" zone wherever that device is
+ * mounted: a USB stick mounted somewhere the zone's globs do not name is
+ * still a USB stick. */
+static uint64_t
+zones_at(struct verdict *vd, const char *path, size_t len, uint64_t dev)
+{
+	uint64_t z = policy_zones_of(vd->policy, path, len);
+	for (unsigned i = 0; i < policy_zone_count(vd->policy) && i < 64; i++) {
+		if (strcmp(policy_zone_name(vd->policy, i), "removable") == 0) {
+			if (!(z & (1ull << i)) && media_removable(vd->media, dev, clock_mono_ns())) {
+				z |= 1ull << i;
+			}
+			break;
+		}
+	}
+	return z;
+}
+
 /* The sensitive file is at @path (arrived from @moved_from, or NULL): a
  * sighting with the zones and owner the fleet's report counts. */
 static int
 seen(struct verdict *vd, const char *path, size_t len, const struct file_rec *rec,
      const cJSON *findings, const char *moved_from, int64_t now)
 {
-	AUTOJSON cJSON *zones = zones_json(vd->policy, policy_zones_of(vd->policy, path, len));
+	AUTOJSON cJSON *zones = zones_json(vd->policy, zones_at(vd, path, len, rec->dev));
 	struct sighting_where w = {.zones = zones, .owner = owner_name(vd, rec->uid),
 				   .moved_from = moved_from};
 	return sightings_seen(vd->vs, path, len, rec, findings, &w, now);
@@ -485,7 +508,7 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 		return rs;
 	}
 	struct change c = {.path = path, .len = len, .rec = rec, .fa = &fa};
-	c.ev.zones = policy_zones_of(vd->policy, path, len);
+	c.ev.zones = zones_at(vd, path, len, rec->dev);
 	AUTOFREE char *src = NULL;
 	if (!old || !same_sha(old, rec)) {
 		/* An empty previous version is the file being created: open,
@@ -538,8 +561,9 @@ judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
 	}
 	struct change c = {.path = to, .len = tlen, .rec = rec, .fa = &fa, .from = from};
 	c.ev.kind = POLICY_EV_MOVED;
-	c.ev.zones = policy_zones_of(vd->policy, to, tlen);
-	c.ev.from_zones = policy_zones_of(vd->policy, from, strlen(from));
+	c.ev.zones = zones_at(vd, to, tlen, rec->dev);
+	/* a rename stays on its file system: the same device */
+	c.ev.from_zones = zones_at(vd, from, strlen(from), rec->dev);
 	return judge(vd, &c, now);
 }
 
@@ -629,7 +653,7 @@ reeval_row(const struct store_row *row, void *arg)
 	}
 	struct change c = {.path = row->path, .len = row->path_len, .rec = &row->rec, .fa = &fa};
 	c.ev.kind = POLICY_EV_BASELINE;
-	c.ev.zones = policy_zones_of(x->vd->policy, row->path, row->path_len);
+	c.ev.zones = zones_at(x->vd, row->path, row->path_len, row->rec.dev);
 	return judge(x->vd, &c, x->now);
 }
 

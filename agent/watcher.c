@@ -40,6 +40,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "mem.h"
+#include "mounts.h"
 
 /* Directories listed per turn before events are read again. */
 #define WALK_DIRS_PER_TURN 16
@@ -123,6 +124,10 @@ struct watcher {
 	atomic_llong st_roots_missing;
 	atomic_bool st_limit_hit;
 	int64_t max_user_watches;
+	/* the mount table as last read: mounts and unmounts below the roots
+	 * after start-up are followed (mounts.h) */
+	int mounts_fd;
+	struct mount_table mounts;
 };
 
 static struct log_ratelimit watch_rl = LOG_RATELIMIT_INIT(10, 5);
@@ -658,7 +663,7 @@ moved_in(struct watcher *w, struct dir_node *dir, const struct watch_event *ev)
 }
 
 static void
-root_gone(struct watcher *w, struct dir_node *n)
+root_gone(struct watcher *w, struct dir_node *n, bool unmounted)
 {
 	for (size_t i = 0; i < w->cfg->nroots; i++) {
 		if (strcmp(w->cfg->roots[i], n->name) == 0 && !w->root_missing[i]) {
@@ -669,7 +674,11 @@ root_gone(struct watcher *w, struct dir_node *n)
 			atomic_fetch_add(&w->st_roots_missing, 1);
 		}
 	}
-	writer_gone_below(w->wr, n->name, n->name_len);
+	if (unmounted) {
+		writer_unmounted_below(w->wr, n->name, n->name_len);
+	} else {
+		writer_gone_below(w->wr, n->name, n->name_len);
+	}
 	remove_subtree(w, n, true);
 }
 
@@ -710,7 +719,7 @@ handle_event(struct watcher *w, const struct watch_event *ev)
 	}
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
 		if (!dir->parent) {
-			root_gone(w, dir);
+			root_gone(w, dir, (ev->mask & IN_UNMOUNT) != 0);
 		}
 		/* other directories: the parent's event tells where it went */
 		return;
@@ -745,6 +754,161 @@ handle_event(struct watcher *w, const struct watch_event *ev)
 	if (!path_is_excluded(w, path, len)) {
 		wq_push(w->q, path, len);
 	}
+}
+
+/* --- mounts ---------------------------------------------------------- */
+
+/* inotify says nothing when a file system is mounted on a watched
+ * directory: the watch stays on the directory underneath, and files on the
+ * new file system are never reported. So the mount table is compared
+ * whenever the kernel says it changed (within a second: the backend's
+ * wait), and a file system mounted below a root is walked (watched and
+ * listed) at once; one unmounted marks its files "unmounted", not deleted,
+ * and the directory it covered is walked again. */
+
+/* @path is a watched root or lies below one. */
+static bool
+under_a_root(const char *path, void *ctx)
+{
+	const struct watcher *w = ctx;
+	for (size_t i = 0; i < w->cfg->nroots; i++) {
+		size_t n = strlen(w->cfg->roots[i]);
+		if (strncmp(path, w->cfg->roots[i], n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+mount_in_scope(struct watcher *w, const struct mount_entry *e)
+{
+	return mounts_followed(e) && under_a_root(e->point, w) &&
+	       !path_is_excluded(w, e->point, strlen(e->point));
+}
+
+/* The deepest directory of the map on the way to @path, and the name of
+ * the next component below it (*rest, *rlen), where a walk must start.
+ * NULL with *rest = the root when @path is a root itself. */
+static struct dir_node *
+nearest_node(struct watcher *w, const char *path, const char **rest, size_t *rlen)
+{
+	for (size_t i = 0; i < w->cfg->nroots; i++) {
+		const char *root = w->cfg->roots[i];
+		size_t n = strlen(root);
+		if (strncmp(path, root, n) != 0 || (path[n] != '\0' && path[n] != '/')) {
+			continue;
+		}
+		struct dir_node *d = dirmap_child(w->map, NULL, root, n);
+		if (!d || path[n] == '\0') {
+			*rest = root;
+			*rlen = n;
+			return NULL;
+		}
+		const char *p = path + n + 1;
+		for (;;) {
+			const char *slash = strchr(p, '/');
+			size_t clen = slash ? (size_t)(slash - p) : strlen(p);
+			struct dir_node *c = slash ? dirmap_child(w->map, d, p, clen) : NULL;
+			if (!c) {
+				*rest = p;
+				*rlen = clen;
+				return d;
+			}
+			d = c;
+			p = slash + 1;
+		}
+	}
+	*rest = NULL;
+	return NULL;
+}
+
+/* Walks the directory at @path (a mount point), from the deepest known
+ * directory on its way. */
+static void
+walk_mount_point(struct watcher *w, const char *path)
+{
+	const char *rest = NULL;
+	size_t rlen = 0;
+	struct dir_node *d = nearest_node(w, path, &rest, &rlen);
+	if (rest) {
+		walk_start(w, d, rest, rlen, true, false);
+	}
+}
+
+static void
+mounted(struct watcher *w, const struct mount_entry *e)
+{
+	if (mounts_is_bind_of_visible(&w->mounts, e, under_a_root, w)) {
+		log_info("watch: %s: a bind mount of a watched directory; its files are"
+			 " recorded where they are",
+			 e->point);
+		return;
+	}
+	log_info("watch: %s: %s file system %s mounted; watching it", e->point, e->fstype,
+		 e->source);
+	walk_mount_point(w, e->point);
+}
+
+static void
+unmounted(struct watcher *w, const struct mount_entry *e)
+{
+	log_info("watch: %s: %s file system %s unmounted; its files are marked unmounted",
+		 e->point, e->fstype, e->source);
+	size_t len = strlen(e->point);
+	writer_unmounted_below(w->wr, e->point, len);
+	const char *rest = NULL;
+	size_t rlen = 0;
+	struct dir_node *d = nearest_node(w, e->point, &rest, &rlen);
+	if (!rest) {
+		return;
+	}
+	/* the mount point's node stood for the unmounted file system's root */
+	struct dir_node *n = rest + rlen == e->point + len ? dirmap_child(w->map, d, rest, rlen)
+							     : NULL;
+	if (n) {
+		remove_subtree(w, n, true);
+	}
+	/* what the mount covered is visible again */
+	walk_start(w, d, rest, rlen, true, false);
+}
+
+static void
+follow_mounts(struct watcher *w)
+{
+	struct mount_table now = {0};
+	int r = mounts_read(w->mounts_fd, &now);
+	if (r < 0) {
+		log_warn_ratelimit(&watch_rl, "watch: reading the mount table: %s", strerror(-r));
+		return;
+	}
+	struct mount_table old = w->mounts;
+	w->mounts = now;
+	for (size_t i = 0; i < old.n; i++) {
+		if (!mounts_find(&now, old.v[i].id) && mount_in_scope(w, &old.v[i])) {
+			unmounted(w, &old.v[i]);
+		}
+	}
+	for (size_t i = 0; i < now.n; i++) {
+		const struct mount_entry *e = &now.v[i];
+		if (mounts_find(&old, e->id) || !mount_in_scope(w, e)) {
+			continue;
+		}
+		/* a mount inside another new one is walked with it */
+		const struct mount_entry *outer = NULL;
+		for (size_t j = 0; j < now.n && !outer; j++) {
+			size_t n = strlen(now.v[j].point);
+			if (j != i && !mounts_find(&old, now.v[j].id) &&
+			    mount_in_scope(w, &now.v[j]) && strncmp(e->point, now.v[j].point, n) == 0 &&
+			    e->point[n] == '/') {
+				outer = &now.v[j];
+			}
+		}
+		if (!outer) {
+			mounted(w, e);
+		}
+	}
+	mounts_free(&old);
 }
 
 /* --- housekeeping ----------------------------------------------------- */
@@ -874,6 +1038,9 @@ watcher_main(void *arg)
 				nanosleep(&ts, NULL);
 			}
 		}
+		if (w->mounts_fd >= 0 && mounts_changed(w->mounts_fd)) {
+			follow_mounts(w);
+		}
 		if (atomic_exchange(&w->req_full, false)) {
 			start_full_scan(w);
 		}
@@ -937,11 +1104,26 @@ watcher_start(const struct agent_config *cfg, const struct watch_backend *be,
 		w->state_dev = st.st_dev;
 		w->state_ino = st.st_ino;
 	}
+	/* read now, so that what is mounted at start-up is the baseline that
+	 * the full scan covers; without the table mounts are not followed */
+	w->mounts_fd = mounts_open();
+	if (w->mounts_fd < 0 || mounts_read(w->mounts_fd, &w->mounts) < 0) {
+		log_warn("watch: /proc/self/mountinfo: cannot read it; file systems mounted"
+			 " below the roots later are found by the periodic rescan only");
+		if (w->mounts_fd >= 0) {
+			close(w->mounts_fd);
+		}
+		w->mounts_fd = -1;
+	}
 	struct sigaction sa = {.sa_handler = wakeup_handler};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: select() returns EINTR */
 	int r = pthread_create(&w->thread, NULL, watcher_main, w);
 	if (r != 0) {
+		mounts_free(&w->mounts);
+		if (w->mounts_fd >= 0) {
+			close(w->mounts_fd);
+		}
 		dirmap_free(w->map);
 		free(w->root_missing);
 		free(w);
@@ -1001,6 +1183,10 @@ watcher_stop(struct watcher *w)
 	free(w->moves);
 	w->be->fini(); /* the thread is joined: its library state is ours now */
 	dirmap_free(w->map);
+	mounts_free(&w->mounts);
+	if (w->mounts_fd >= 0) {
+		close(w->mounts_fd);
+	}
 	free(w->root_missing);
 	free(w->pbuf);
 	free(w);

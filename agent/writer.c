@@ -85,6 +85,7 @@ struct writer_op {
 			char *seqs;
 			bool refused;
 		} acked;
+		const char *gone; /* OP_GONE_BELOW: why (NULL: deleted) */
 	} u;
 	struct writer_op *next;
 };
@@ -312,7 +313,7 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 						   op->u.acked.refused ? -1 : now)
 			     : 0;
 	case OP_GONE_BELOW:
-		r = store_gone_below(w->st, op->path, op->len, now);
+		r = store_gone_below(w->st, op->path, op->len, op->u.gone, now);
 		return r < 0 || !w->vd ? r : verdict_gone_below(w->vd, op->path, op->len);
 	case OP_SWEEP:
 		r = store_sweep(w->st, op->path, op->len, op->u.sweep.recursive, op->u.sweep.epoch,
@@ -638,6 +639,14 @@ void
 writer_gone_below(struct writer *w, const char *dir, size_t len)
 {
 	submit(w, op_new(OP_GONE_BELOW, dir, len, NULL, 0));
+}
+
+void
+writer_unmounted_below(struct writer *w, const char *dir, size_t len)
+{
+	struct writer_op *op = op_new(OP_GONE_BELOW, dir, len, NULL, 0);
+	op->u.gone = "unmounted"; /* a literal: nothing to free */
+	submit(w, op);
 }
 
 void

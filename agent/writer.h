@@ -43,6 +43,9 @@ void writer_rename_dir(struct writer *w, const char *from, size_t flen, const ch
 		       size_t tlen);
 /* A directory that went away: every row below it is deleted. */
 void writer_gone_below(struct writer *w, const char *dir, size_t len);
+/* A file system unmounted at @dir: its rows leave as "unmounted", which
+ * says the medium went away, not that anyone deleted the files. */
+void writer_unmounted_below(struct writer *w, const char *dir, size_t len);
 /* A walk's deletion sweep: rows below @dir (directly, or at any depth when
  * @recursive) not stamped with @epoch are marked deleted. */
 void writer_sweep(struct writer *w, const char *dir, size_t len, bool recursive,

@@ -282,6 +282,12 @@ print_row(const struct store_row *row, void *ctx)
 		}
 		if (row->deleted_at) {
 			json_add_time(o, WIRE_KEY_DELETED_AT, row->deleted_at);
+			/* why it left: null (deleted) or "unmounted" (the medium) */
+			if (row->gone) {
+				cJSON_AddStringToObject(o, WIRE_KEY_GONE, row->gone);
+			} else {
+				cJSON_AddNullToObject(o, WIRE_KEY_GONE);
+			}
 		} else {
 			cJSON_AddNullToObject(o, WIRE_KEY_DELETED_AT);
 		}
@@ -299,7 +305,7 @@ print_row(const struct store_row *row, void *ctx)
 	if (row->deleted_at) {
 		char t[64];
 		cli_format_time(row->deleted_at, t, sizeof(t));
-		printf("  (deleted %s)", t);
+		printf("  (%s %s)", row->gone ? row->gone : "deleted", t);
 	}
 	if (rec->error) {
 		/* errors quote member names from archives: file content */

@@ -31,6 +31,7 @@
 #define WIRE_KEY_FIRST_SEEN "first_seen"
 #define WIRE_KEY_LAST_CHANGE "last_change"
 #define WIRE_KEY_DELETED_AT "deleted_at"
+#define WIRE_KEY_GONE "gone"
 #define WIRE_KEY_MOVED_FROM "moved_from"
 #define WIRE_KEY_MOVED_TO "moved_to"
 #define WIRE_KEY_LINK_TARGET "link_target"

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 
 from lwtest import done, ok, skip_all
 
@@ -241,6 +242,8 @@ def main():
         after = [p for p in leftovers() if p not in before]
         ok(after == [], "purge: nothing named leakwatch is left in /etc, /usr, /lib, /var/lib",
            after)
+    except Exception:  # noqa: BLE001 - a crash is a failed check, not a pass
+        ok(False, "the test itself failed", traceback.format_exc())
     finally:
         for p in PKGS:
             if installed(p):

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 import time
 
 from lwtest import LEAKWATCH, LEAKWATCHD, done, ok, skip_all
@@ -309,6 +310,8 @@ def main():
                 hit, target, ready, log = drop_and_wait("systemd-no-paths", config, home,
                                                         stop, True)
                 check_readonly("systemd-no-paths", hit, target, log)
+    except Exception:  # noqa: BLE001 - a crash is a failed check, not a pass
+        ok(False, "the test itself failed", traceback.format_exc())
     finally:
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(base, ignore_errors=True)

@@ -268,7 +268,7 @@ test_gone_below(struct fixture *fx)
 	free(body);
 	/* the tree /g goes, except /g/live.txt (put back, say, by a restore) */
 	store_begin(fx->st);
-	store_gone_below(fx->st, "/g", 2, 30000);
+	store_gone_below(fx->st, "/g", 2, NULL, 30000);
 	store_put(fx->st, paths[0], strlen(paths[0]), &r, 1, 30000);
 	th_inteq(sightings_gone_below(fx->vs, "/g", 2, 30000), 0, "below: /g swept");
 	store_commit(fx->st);

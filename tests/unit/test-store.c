@@ -160,13 +160,49 @@ test_revive(struct fixture *fx)
 {
 	store_begin(fx->st);
 	store_put(fx->st, P("/r/n\xff/a2.txt"), &fx->r1, 6, 4000);
-	store_gone_below(fx->st, P("/r/dx"), 4000);
+	store_gone_below(fx->st, P("/r/dx"), NULL, 4000);
 	store_commit(fx->st);
 	th_streq(listing(fx->st, NULL, false), "/r/n\xff/a2.txt;/r/n\xff/b.txt;",
 		 "revived row live again, gone_below applied");
 	int64_t files = 0, errors = 0;
 	store_counts(fx->st, &files, &errors);
 	th_inteq(files, 2, "count of live rows");
+}
+
+static int
+gone_of(const struct store_row *row, void *ctx)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+	snprintf(out + n, 256 - n, "%.*s=%s;", (int)row->path_len, row->path,
+		 row->deleted_at ? (row->gone ? row->gone : "deleted") : "live");
+	return 0;
+}
+
+/* rows of an unmounted file system leave as "unmounted", not deleted, and
+ * are plain live rows again when the medium comes back */
+static void
+test_unmounted(struct fixture *fx)
+{
+	store_begin(fx->st);
+	store_put(fx->st, P("/u/usb/a.txt"), &fx->r1, 9, 6000);
+	store_put(fx->st, P("/u/usb/d/b.txt"), &fx->r2, 9, 6000);
+	store_put(fx->st, P("/u/other.txt"), &fx->r1, 9, 6000);
+	store_gone(fx->st, P("/u/other.txt"), 6050);
+	th_inteq(store_gone_below(fx->st, P("/u/usb"), "unmounted", 6100), 2,
+		 "the medium's two rows leave");
+	store_commit(fx->st);
+	char got[256] = "";
+	store_foreach(fx->st, P("/u"), true, 0, gone_of, got);
+	th_streq(got, "/u/other.txt=deleted;/u/usb/a.txt=unmounted;/u/usb/d/b.txt=unmounted;",
+		 "unmounted rows say so; a deleted one says deleted");
+	store_begin(fx->st);
+	store_put(fx->st, P("/u/usb/a.txt"), &fx->r1, 10, 6200);
+	store_commit(fx->st);
+	got[0] = '\0';
+	store_foreach(fx->st, P("/u/usb"), true, 0, gone_of, got);
+	th_streq(got, "/u/usb/a.txt=live;/u/usb/d/b.txt=unmounted;",
+		 "mounted again, a file seen is live, the reason cleared");
 }
 
 /* readers: the inventory the writer left, closed */
@@ -224,6 +260,7 @@ main(void)
 	test_rename(&fx);
 	test_sweep(&fx);
 	test_revive(&fx);
+	test_unmounted(&fx);
 	test_rename_during_walk(&fx);
 	fixture_fini(&fx);
 	test_reader(&fx);
