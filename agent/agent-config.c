@@ -6,7 +6,8 @@
  * 3600), degraded_rescan_interval (s, default 60), queue_size (default
  * 16384), policy (a policy file, relative to this one; default: the built-in
  * policy, packaging/policy.json), collector (url, ca, cert, key, crl;
- * heartbeat_s, batch_max, outbox_max: where events go). Anything else is
+ * heartbeat_s, batch_max, outbox_max: where events go), backend (auto,
+ * inotify or fanotify; default auto: watch-backend.h). Anything else is
  * an error: a typo must not silently disable
  * monitoring. */
 #include "agent-config.h"
@@ -26,7 +27,8 @@
 
 static const char *const agent_keys[] = {
 	"watch", "exclude", "state_dir", "log_level", "workers", "rescan_interval",
-	"degraded_rescan_interval", "queue_size", "classify", "policy", "collector", NULL,
+	"degraded_rescan_interval", "queue_size", "classify", "policy", "collector", "backend",
+	NULL,
 };
 
 static const char *const collector_keys[] = {
@@ -137,6 +139,7 @@ agent_config_free(struct agent_config *cfg)
 	free(cfg->db_path);
 	free(cfg->quarantine_dir);
 	free(cfg->policy);
+	free(cfg->backend);
 	free(cfg->collector_url);
 	free(cfg->collector_ca);
 	free(cfg->collector_cert);
@@ -285,6 +288,17 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 	cfg->state_dir = lw_strdup(realpath(state, real) ? real : state);
 	cfg->db_path = lw_asprintf("%s/agent.db", cfg->state_dir);
 	cfg->quarantine_dir = lw_asprintf("%s/quarantine", cfg->state_dir);
+	const char *backend = "auto";
+	if ((r = cfg_get_string(&ctx, root, "/", "backend", false, &backend)) < 0) {
+		goto fail;
+	}
+	if (strcmp(backend, "auto") != 0 && strcmp(backend, "inotify") != 0 &&
+	    strcmp(backend, "fanotify") != 0) {
+		r = cfg_fail(&ctx, "/backend", "must be auto, inotify or fanotify (got %s)",
+			     backend);
+		goto fail;
+	}
+	cfg->backend = lw_strdup(backend);
 	const char *pol = NULL;
 	if ((r = cfg_get_string(&ctx, root, "/", "policy", false, &pol)) < 0) {
 		goto fail;

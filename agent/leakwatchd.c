@@ -412,6 +412,7 @@ block_signals(void)
 struct daemon {
 	const struct agent_config *cfg;
 	const struct watch_backend *be; /* set while initialised and not handed over */
+	void *bectx;
 	struct store *st;               /* until the writer takes it */
 	struct writer *wr;
 	struct wq *q;
@@ -434,13 +435,10 @@ daemon_start(struct daemon *d, struct policy *policy)
 	int r;
 	/* First, while our fd numbers are low: libinotifytools select()s on
 	 * its fd and aborts for fds >= FD_SETSIZE. */
-	if ((r = watch_backend_inotifytools.init()) < 0) {
-		log_err("main: cannot initialise %s: %s", watch_backend_inotifytools.name,
-			strerror(-r));
+	if ((r = watch_backend_open(cfg->backend, &d->be, &d->bectx)) < 0) {
 		policy_free(policy);
 		return r;
 	}
-	d->be = &watch_backend_inotifytools;
 	if ((r = store_open(cfg->db_path, DB_MODE_WRITER, &d->st, err, sizeof(err))) < 0) {
 		log_err("main: %s", err);
 		policy_free(policy);
@@ -485,7 +483,7 @@ daemon_start(struct daemon *d, struct policy *policy)
 		log_err("main: cannot start the workers: %s", strerror(-r));
 		return r;
 	}
-	if ((r = watcher_start(cfg, d->be, d->q, d->wr, epoch, &d->wt)) < 0) {
+	if ((r = watcher_start(cfg, d->be, d->bectx, d->q, d->wr, epoch, &d->wt)) < 0) {
 		log_err("main: cannot start the watcher: %s", strerror(-r));
 		return r;
 	}
@@ -532,7 +530,7 @@ daemon_stop(struct daemon *d)
 	writer_stop(d->wr);
 	store_close(d->st);
 	if (d->be) {
-		d->be->fini();
+		d->be->fini(d->bectx);
 	}
 	free(d->ps.detectors);
 }

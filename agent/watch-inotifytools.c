@@ -84,8 +84,9 @@ find_inotify_fd(void)
 }
 
 static int
-it_init(void)
+it_init(void **ctx)
 {
+	*ctx = NULL;
 	if (inotifytools_initialize() != 1) {
 		int e = inotifytools_error();
 		return -(e ? e : EIO);
@@ -102,14 +103,14 @@ it_init(void)
 }
 
 static void
-it_fini(void)
+it_fini(void *ctx)
 {
 	inotifytools_cleanup();
 	it_fd = -1;
 }
 
 static int
-it_add(int dirfd, const char *path)
+it_add(void *ctx, int dirfd, const char *path)
 {
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dirfd);
@@ -128,13 +129,13 @@ it_add(int dirfd, const char *path)
 }
 
 static int
-it_remove(int wd)
+it_remove(void *ctx, int wd)
 {
 	return inotifytools_remove_watch_by_wd(wd) == 1 ? 0 : -EINVAL;
 }
 
 static int
-it_next(int timeout_s, struct watch_event *ev)
+it_next(void *ctx, int timeout_s, struct watch_event *ev)
 {
 	struct inotify_event *e = inotifytools_next_events(timeout_s, 1);
 	if (!e) {
@@ -153,6 +154,7 @@ it_next(int timeout_s, struct watch_event *ev)
 }
 
 const struct watch_backend watch_backend_inotifytools = {
+	.id = "inotify",
 	.name = "inotify (libinotifytools)",
 	.init = it_init,
 	.fini = it_fini,

@@ -97,6 +97,7 @@ struct watcher {
 	pthread_t thread;
 	const struct agent_config *cfg;
 	const struct watch_backend *be;
+	void *bectx;             /* the backend's state */
 	struct wq *q;
 	struct writer *wr;
 	struct dirmap *map;
@@ -193,7 +194,7 @@ drop_live_watch(struct dir_node *n, void *ctx)
 {
 	struct watcher *w = ctx;
 	if (n->wd >= 0) {
-		w->be->remove(n->wd);
+		w->be->remove(w->bectx, n->wd);
 		set_wd(w, n, -1);
 	}
 }
@@ -404,7 +405,7 @@ watch_node(struct watcher *w, struct dir_node *n, int fd, const char *path)
 	if (n->wd >= 0) {
 		return;
 	}
-	int wd = w->be->add(fd, path);
+	int wd = w->be->add(w->bectx, fd, path);
 	if (wd >= 0) {
 		struct dir_node *clash = dirmap_by_wd(w->map, wd);
 		if (clash && clash != n) {
@@ -975,8 +976,9 @@ resync_backend(struct watcher *w)
 		 (long long)w->lib_stale);
 	/* every wd dies with the old instance */
 	dirmap_foreach(w->map, reset_wd, w);
-	w->be->fini();
-	int r = w->be->init();
+	w->be->fini(w->bectx);
+	w->bectx = NULL;
+	int r = w->be->init(&w->bectx);
 	if (r < 0) {
 		log_err("watch: cannot re-initialise inotify: %s", strerror(-r));
 	}
@@ -1020,7 +1022,7 @@ watcher_main(void *arg)
 		int timeout = (walking || w->nmoves) ? 0 : 1;
 		for (int i = 0; i < EVENTS_PER_TURN && !atomic_load(&w->stop); i++) {
 			struct watch_event ev;
-			int r = w->be->next(timeout, &ev);
+			int r = w->be->next(w->bectx, timeout, &ev);
 			if (r <= 0) {
 				if (r < 0 && r != -EINTR) {
 					log_err("watch: reading events: %s", strerror(-r));
@@ -1087,12 +1089,13 @@ read_proc_int(const char *path)
 }
 
 int
-watcher_start(const struct agent_config *cfg, const struct watch_backend *be,
+watcher_start(const struct agent_config *cfg, const struct watch_backend *be, void *bectx,
 	      struct wq *q, struct writer *wr, int64_t epoch, struct watcher **out)
 {
 	struct watcher *w = lw_new(struct watcher, 1);
 	w->cfg = cfg;
 	w->be = be;
+	w->bectx = bectx;
 	w->q = q;
 	w->wr = wr;
 	w->epoch = epoch;
@@ -1159,6 +1162,7 @@ watcher_get_stats(struct watcher *w, struct watcher_stats *out)
 	out->roots_missing = atomic_load(&w->st_roots_missing);
 	out->max_user_watches = w->max_user_watches;
 	out->limit_hit = atomic_load(&w->st_limit_hit);
+	out->backend = w->be->id; /* immutable after start */
 }
 
 void
@@ -1181,7 +1185,7 @@ watcher_stop(struct watcher *w)
 		free(wk);
 	}
 	free(w->moves);
-	w->be->fini(); /* the thread is joined: its library state is ours now */
+	w->be->fini(w->bectx); /* the thread is joined: its state is ours now */
 	dirmap_free(w->map);
 	mounts_free(&w->mounts);
 	if (w->mounts_fd >= 0) {

@@ -27,6 +27,7 @@ struct watcher_stats {
 	int64_t roots_missing;
 	int64_t max_user_watches; /* from /proc/sys/fs/inotify */
 	bool limit_hit;           /* the watch limit was reached at least once */
+	const char *backend;      /* watch_backend.id, static */
 };
 
 /* Starts the thread; the first thing it does is a full scan of every root.
@@ -34,7 +35,8 @@ struct watcher_stats {
  * (by the main thread, before it opens many fds); from then on only the
  * watcher thread calls it, and watcher_stop() finalises it. */
 int watcher_start(const struct agent_config *cfg, const struct watch_backend *be,
-		  struct wq *q, struct writer *w, int64_t epoch, struct watcher **out);
+		  void *bectx, struct wq *q, struct writer *w, int64_t epoch,
+		  struct watcher **out);
 /* Thread-safe requests; the watcher acts on them promptly. */
 void watcher_request_full_scan(struct watcher *w);
 void watcher_request_degraded_scan(struct watcher *w);

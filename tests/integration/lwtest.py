@@ -126,6 +126,9 @@ class Agent:
         self.config = os.path.join(self.base, "agent.json")
         cfg = {"watch": [self.root], "state_dir": self.state, "log_level": "info",
                "degraded_rescan_interval": 1}
+        # LW_BACKEND: the suite once more on a named backend (meson.build)
+        if os.environ.get("LW_BACKEND"):
+            cfg["backend"] = os.environ["LW_BACKEND"]
         cfg.update(extra_config or {})
         with open(self.config, "w") as f:
             json.dump(cfg, f)
