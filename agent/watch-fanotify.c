@@ -285,22 +285,30 @@ fa_remove(void *ctx, int wd)
 /* One DFID(_NAME) record: the registered directory and the name (NULL for
  * a self event or "."). */
 static struct fa_dir *
-read_fid(struct fa_state *s, const struct fanotify_event_info_header *h, const char **name)
+read_fid(struct fa_state *s, const char *rec, size_t rlen, uint8_t type, const char **name)
 {
-	const struct fanotify_event_info_fid *fid = (const void *)h;
-	const struct file_handle *fh = (const void *)fid->handle;
-	const char *end = (const char *)h + h->len;
-	const char *nm = (const char *)fh->f_handle + fh->handle_bytes;
+	/* Records are packed after each other at whatever alignment the event
+	 * before left (events are not padded to 8): copied out, never cast. */
+	struct fanotify_event_info_fid fid;
+	struct file_handle fh;
 	*name = NULL;
-	if (nm > end || fh->handle_bytes > FA_HANDLE_MAX) {
+	if (rlen < sizeof(fid) + sizeof(fh)) {
 		return NULL;
 	}
-	if (h->info_type != FAN_EVENT_INFO_TYPE_DFID && nm < end && *nm &&
+	memcpy(&fid, rec, sizeof(fid));
+	memcpy(&fh, rec + sizeof(fid), sizeof(fh));
+	const char *handle = rec + sizeof(fid) + sizeof(fh);
+	const char *end = rec + rlen;
+	const char *nm = handle + fh.handle_bytes;
+	if (fh.handle_bytes > FA_HANDLE_MAX || nm > end) {
+		return NULL;
+	}
+	if (type != FAN_EVENT_INFO_TYPE_DFID && nm < end && *nm &&
 	    !(nm[0] == '.' && nm[1] == '\0')) {
 		*name = nm;
 	}
-	return find_key(s, fsid_of_event(&fid->fsid), fh->handle_type, fh->f_handle,
-			fh->handle_bytes);
+	return find_key(s, fsid_of_event(&fid.fsid), fh.handle_type, (const unsigned char *)handle,
+			fh.handle_bytes);
 }
 
 static void
@@ -318,7 +326,7 @@ push(struct fa_state *s, int wd, uint32_t mask, uint32_t cookie, const char *nam
 /* Turns one fanotify event into pending watch_events (none when it is
  * about directories that are not registered). */
 static void
-translate(struct fa_state *s, const struct fanotify_event_metadata *m)
+translate(struct fa_state *s, const struct fanotify_event_metadata *m, const char *raw)
 {
 	s->npend = s->ipend = 0;
 	if (m->mask & FAN_Q_OVERFLOW) {
@@ -327,27 +335,28 @@ translate(struct fa_state *s, const struct fanotify_event_metadata *m)
 	}
 	struct fa_dir *dir = NULL, *from = NULL, *to = NULL;
 	const char *name = NULL, *fname = NULL, *tname = NULL;
-	const char *p = (const char *)m + m->metadata_len, *end = (const char *)m + m->event_len;
+	const char *p = raw + m->metadata_len, *end = raw + m->event_len;
 	while (p + sizeof(struct fanotify_event_info_header) <= end) {
-		const struct fanotify_event_info_header *h = (const void *)p;
-		if (h->len < sizeof(*h) || p + h->len > end) {
+		struct fanotify_event_info_header h;
+		memcpy(&h, p, sizeof(h));
+		if (h.len < sizeof(h) || p + h.len > end) {
 			break;
 		}
-		switch (h->info_type) {
+		switch (h.info_type) {
 		case FAN_EVENT_INFO_TYPE_DFID_NAME:
 		case FAN_EVENT_INFO_TYPE_DFID:
-			dir = read_fid(s, h, &name);
+			dir = read_fid(s, p, h.len, h.info_type, &name);
 			break;
 		case FAN_EVENT_INFO_TYPE_OLD_DFID_NAME:
-			from = read_fid(s, h, &fname);
+			from = read_fid(s, p, h.len, h.info_type, &fname);
 			break;
 		case FAN_EVENT_INFO_TYPE_NEW_DFID_NAME:
-			to = read_fid(s, h, &tname);
+			to = read_fid(s, p, h.len, h.info_type, &tname);
 			break;
 		default:
 			break;
 		}
-		p += h->len;
+		p += h.len;
 	}
 	uint32_t isdir = (m->mask & FAN_ONDIR) ? IN_ISDIR : 0;
 	if (m->mask & FAN_RENAME) {
@@ -401,20 +410,26 @@ fa_next(void *ctx, int timeout_s, struct watch_event *ev)
 			return 1;
 		}
 		if (s->off < s->len) {
-			const struct fanotify_event_metadata *m = (const void *)(s->buf + s->off);
-			if (s->len - s->off < sizeof(*m) || m->event_len < sizeof(*m) ||
-			    m->event_len > s->len - s->off) {
+			struct fanotify_event_metadata m;
+			const char *raw = s->buf + s->off;
+			if (s->len - s->off < sizeof(m)) {
 				s->off = s->len = 0; /* cannot happen: the kernel writes whole events */
 				continue;
 			}
-			s->off += m->event_len;
-			if (m->vers != FANOTIFY_METADATA_VERSION) {
+			memcpy(&m, raw, sizeof(m)); /* events are 4-byte aligned at best */
+			if (m.event_len < sizeof(m) || m.event_len > s->len - s->off ||
+			    m.metadata_len > m.event_len) {
+				s->off = s->len = 0;
 				continue;
 			}
-			if (m->fd >= 0) {
-				close(m->fd); /* not in FID mode, but never leak one */
+			s->off += m.event_len;
+			if (m.vers != FANOTIFY_METADATA_VERSION) {
+				continue;
 			}
-			translate(s, m);
+			if (m.fd >= 0) {
+				close(m.fd); /* not in FID mode, but never leak one */
+			}
+			translate(s, &m, raw);
 			continue;
 		}
 		ssize_t n = read(s->fd, s->buf, FA_BUF);
