@@ -168,8 +168,8 @@ mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static bool
-is_under(const char *path, const char *dir)
+bool
+agent_path_is_under(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 	if (strcmp(dir, "/") == 0) {
@@ -219,7 +219,7 @@ load_roots(struct cfg_ctx *ctx, const cJSON *root, bool need_roots,
 			}
 		}
 		for (size_t j = 0; j < cfg->nroots; j++) {
-			if (is_under(real, cfg->roots[j]) || is_under(cfg->roots[j], real)) {
+			if (agent_path_is_under(real, cfg->roots[j]) || agent_path_is_under(cfg->roots[j], real)) {
 				r = cfg_fail(ctx, at, "%s overlaps /watch/%zu (%s)", real, j,
 					     cfg->roots[j]);
 				free(roots);
@@ -307,7 +307,7 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 		cfg->policy = cfg_path_beside(path, pol);
 	}
 	for (size_t i = 0; i < cfg->nroots; i++) {
-		if (is_under(cfg->roots[i], cfg->state_dir)) {
+		if (agent_path_is_under(cfg->roots[i], cfg->state_dir)) {
 			r = cfg_fail(&ctx, "/watch", "%s is inside the state directory %s",
 				     cfg->roots[i], cfg->state_dir);
 			goto fail;

@@ -42,3 +42,5 @@ struct agent_config {
 int agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 		      char *err, size_t errlen);
 void agent_config_free(struct agent_config *cfg); /* NULL is a no-op */
+/* @path is @dir or lies below it (everything is below "/"). */
+bool agent_path_is_under(const char *path, const char *dir);

@@ -773,8 +773,7 @@ under_a_root(const char *path, void *ctx)
 {
 	const struct watcher *w = ctx;
 	for (size_t i = 0; i < w->cfg->nroots; i++) {
-		size_t n = strlen(w->cfg->roots[i]);
-		if (strncmp(path, w->cfg->roots[i], n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+		if (agent_path_is_under(path, w->cfg->roots[i])) {
 			return true;
 		}
 	}
