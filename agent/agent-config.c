@@ -7,7 +7,9 @@
  * 16384), policy (a policy file, relative to this one; default: the built-in
  * policy, packaging/policy.json), collector (url, ca, cert, key, crl;
  * heartbeat_s, batch_max, outbox_max: where events go), backend (auto,
- * inotify or fanotify; default auto: watch-backend.h). Anything else is
+ * inotify or fanotify; default auto: watch-backend.h), process_attribution
+ * (default true: name the process behind each change where the backend
+ * can; false keeps command lines out of violations). Anything else is
  * an error: a typo must not silently disable
  * monitoring. */
 #include "agent-config.h"
@@ -28,7 +30,7 @@
 static const char *const agent_keys[] = {
 	"watch", "exclude", "state_dir", "log_level", "workers", "rescan_interval",
 	"degraded_rescan_interval", "queue_size", "classify", "policy", "collector", "backend",
-	NULL,
+	"process_attribution", NULL,
 };
 
 static const char *const collector_keys[] = {
@@ -299,6 +301,11 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 		goto fail;
 	}
 	cfg->backend = lw_strdup(backend);
+	cfg->process_attribution = true;
+	if ((r = cfg_get_bool(&ctx, root, "/", "process_attribution", false,
+			      &cfg->process_attribution)) < 0) {
+		goto fail;
+	}
 	const char *pol = NULL;
 	if ((r = cfg_get_string(&ctx, root, "/", "policy", false, &pol)) < 0) {
 		goto fail;

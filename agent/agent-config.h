@@ -19,6 +19,7 @@ struct agent_config {
 	char *quarantine_dir; /* state_dir/quarantine */
 	char *policy;        /* the policy file; NULL: the built-in default */
 	char *backend;       /* "auto", "inotify" or "fanotify" (watch-backend.h) */
+	bool process_attribution; /* name the process behind changes (procinfo.h) */
 	/* "collector": where events go; url NULL: the agent works locally */
 	char *collector_url, *collector_ca, *collector_cert, *collector_key,
 		*collector_crl;

@@ -435,7 +435,9 @@ daemon_start(struct daemon *d, struct policy *policy)
 	int r;
 	/* First, while our fd numbers are low: libinotifytools select()s on
 	 * its fd and aborts for fds >= FD_SETSIZE. */
-	if ((r = watch_backend_open(cfg->backend, &d->be, &d->bectx)) < 0) {
+	if ((r = watch_backend_open(cfg->backend,
+				      cfg->process_attribution ? WATCH_PIDS : 0, &d->be,
+				      &d->bectx)) < 0) {
 		policy_free(policy);
 		return r;
 	}

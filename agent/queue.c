@@ -52,6 +52,7 @@ wq_new(size_t capacity)
 static void
 item_free(struct wq_item *it)
 {
+	lw_proc_unref(it->proc);
 	free(it->path);
 	free(it);
 }
@@ -154,8 +155,33 @@ table_remove(struct wq *q, struct wq_item *it)
 	q->npaths--;
 }
 
+static void
+set_proc(struct wq_item *it, struct lw_proc *proc)
+{
+	if (!proc || (it->proc && proc->exited && it->proc->pid == proc->pid)) {
+		return;
+	}
+	lw_proc_unref(it->proc);
+	it->proc = lw_proc_ref(proc);
+}
+
 void
 wq_push(struct wq *q, const char *path, size_t len)
+{
+	wq_push_by(q, path, len, NULL);
+}
+
+struct lw_proc *
+wq_item_proc(struct wq *q, struct wq_item *it)
+{
+	pthread_mutex_lock(&q->lock);
+	struct lw_proc *p = lw_proc_ref(it->proc);
+	pthread_mutex_unlock(&q->lock);
+	return p;
+}
+
+void
+wq_push_by(struct wq *q, const char *path, size_t len, struct lw_proc *proc)
 {
 	uint64_t h = hash_bytes(path, len);
 	pthread_mutex_lock(&q->lock);
@@ -165,6 +191,7 @@ wq_push(struct wq *q, const char *path, size_t len)
 			if (it->busy) {
 				it->dirty = true;
 			}
+			set_proc(it, proc);
 			it->retries = 0; /* a fresh event: the retry budget starts over */
 			break;
 		}
@@ -176,6 +203,7 @@ wq_push(struct wq *q, const char *path, size_t len)
 			it->path[len] = '\0';
 			it->len = len;
 			it->hash = h;
+			set_proc(it, proc);
 			table_insert(q, it);
 			fifo_append(q, it);
 			pthread_cond_signal(&q->can_pop);

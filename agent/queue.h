@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "procinfo.h"
+
 enum wq_item_kind {
 	WQ_ITEM_PATH,
 	WQ_ITEM_BARRIER,
@@ -26,6 +28,7 @@ struct wq_item {
 	size_t len;
 	unsigned retries;    /* consecutive wq_done(..., true) */
 	void *payload;       /* WQ_ITEM_BARRIER: the pusher's, freed by the consumer */
+	struct lw_proc *proc; /* who changed it last (procinfo.h); wq_item_proc() */
 	/* private to queue.c */
 	struct wq_item *prev, *next, *hnext;
 	uint64_t hash;
@@ -42,6 +45,15 @@ void wq_free(struct wq *q); /* NULL is a no-op; frees remaining items */
 /* Queues @path unless present. Blocks while the queue is full (back-pressure
  * on the walker); never blocks for a path already held. */
 void wq_push(struct wq *q, const char *path, size_t len);
+/* The same, naming the process behind the change (a reference is taken;
+ * NULL: unknown). The item keeps the latest process, except that a record
+ * saying only that pid N exited does not replace what is known of pid N:
+ * its create event was read while it ran, its close after it was gone. */
+void wq_push_by(struct wq *q, const char *path, size_t len, struct lw_proc *proc);
+/* The process of a popped item: a new reference, or NULL when none. The
+ * item keeps its own across runs, so that the exited-pid rule above also
+ * holds when the close of a file comes while a worker reads it. */
+struct lw_proc *wq_item_proc(struct wq *q, struct wq_item *item);
 /* Never blocks. @payload goes to whoever pops the barrier. */
 void wq_push_barrier(struct wq *q, void *payload);
 /* Blocks until an item is available; NULL once closed and empty. */

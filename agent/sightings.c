@@ -128,6 +128,9 @@ sightings_seen(struct vstore *vs, const char *path, size_t len, const struct fil
 		cJSON_AddItemToObject(o, WIRE_KEY_MOVED_FROM,
 				      wire_json_bytes(w->moved_from, strlen(w->moved_from)));
 	}
+	if (w->process) {
+		cJSON_AddItemToObject(o, WIRE_KEY_PROCESS, cJSON_Duplicate(w->process, true));
+	}
 	int r = report(vs, path, len, rec->sha256, first, false, o, now);
 	cJSON_Delete(o);
 	return r;

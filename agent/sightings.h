@@ -22,6 +22,7 @@ struct sighting_where {
 	const cJSON *zones;     /* array of the path's zone names; copied */
 	const char *owner;      /* the file owner's name */
 	const char *moved_from; /* it arrived by a rename from there; or NULL */
+	const cJSON *process;   /* who put it there (procinfo.h), copied; or NULL */
 };
 
 /* The sensitive file @rec (its stored findings parsed in @findings) is at

@@ -20,6 +20,7 @@ status_build(const struct agent_config *cfg, const struct watcher_stats *ws,
 	}
 	cJSON_AddStringToObject(o, "version", LW_VERSION);
 	cJSON_AddStringToObject(o, "backend", ws->backend ? ws->backend : "inotify");
+	cJSON_AddBoolToObject(o, "attribution", ws->attribution);
 	cJSON_AddNumberToObject(o, WIRE_KEY_AGENT_PID, getpid());
 	cJSON_AddBoolToObject(o, WIRE_KEY_RUNNING, !stopping);
 	cJSON_AddNumberToObject(o, "started", (double)started_ns / 1e9);

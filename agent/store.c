@@ -223,6 +223,8 @@ file_rec_fini(struct file_rec *rec)
 	free(rec->link_target);
 	free(rec->error);
 	free(rec->findings);
+	free(rec->process);
+	rec->process = NULL;
 	rec->link_target = NULL;
 	rec->error = NULL;
 	rec->findings = NULL;

@@ -50,6 +50,9 @@ struct file_rec {
 	int rank;          /* classification level rank (store_rank_of()) */
 	int64_t fp_gen;    /* registered-document generation it was matched
 			    * against */
+	/* not a column: who wrote it (procinfo.h JSON), owned, NULL when
+	 * unknown; carried from the worker to the verdict */
+	char *process;
 };
 void file_rec_fini(struct file_rec *rec);
 

@@ -250,11 +250,11 @@ zones_at(struct verdict *vd, const char *path, size_t len, uint64_t dev)
  * sighting with the zones and owner the fleet's report counts. */
 static int
 seen(struct verdict *vd, const char *path, size_t len, const struct file_rec *rec,
-     const cJSON *findings, const char *moved_from, int64_t now)
+     const cJSON *findings, const char *moved_from, const cJSON *process, int64_t now)
 {
 	AUTOJSON cJSON *zones = zones_json(vd->policy, zones_at(vd, path, len, rec->dev));
 	struct sighting_where w = {.zones = zones, .owner = owner_name(vd, rec->uid),
-				   .moved_from = moved_from};
+				   .moved_from = moved_from, .process = process};
 	return sightings_seen(vd->vs, path, len, rec, findings, &w, now);
 }
 
@@ -269,6 +269,38 @@ first_zone(const struct policy *p, uint64_t m)
 	return NULL;
 }
 
+static void
+add_user(struct verdict *vd, cJSON *o, const char *uid_key, const char *user_key)
+{
+	long long uid;
+	if (wire_json_int(cJSON_GetObjectItemCaseSensitive(o, uid_key), 0, UINT32_MAX, &uid)) {
+		cJSON_AddStringToObject(o, user_key, owner_name(vd, (uint32_t)uid));
+	}
+}
+
+/* The process behind a change (procinfo.h's JSON) with user names added
+ * here, through the owner cache: procinfo leaves NSS, which can block on a
+ * directory server, off the watcher thread. NULL when none. */
+static cJSON *
+process_json(struct verdict *vd, const char *process)
+{
+	if (!process) {
+		return NULL;
+	}
+	cJSON *o = cJSON_Parse(process);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	add_user(vd, o, "uid", "user");
+	add_user(vd, o, "login_uid", "login_user");
+	const cJSON *p;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(o, "parents")) {
+		add_user(vd, (cJSON *)p, "uid", "user");
+	}
+	return o;
+}
+
 /* One change to judge. */
 struct change {
 	const char *path;
@@ -277,6 +309,7 @@ struct change {
 	struct facts *fa;
 	struct policy_event_ctx ev;
 	const char *from; /* NUL-terminated; NULL when none */
+	const cJSON *process; /* who did it; NULL when unknown */
 };
 
 static void
@@ -331,6 +364,9 @@ violation_body(struct verdict *vd, const struct policy_rule_info *ri, const stru
 	cJSON_AddStringToObject(f, WIRE_KEY_OWNER, owner_name(vd, c->rec->uid));
 	cJSON_AddNumberToObject(f, WIRE_KEY_MODE, c->rec->mode & 07777);
 	sightings_findings_copy(f, c->fa->root, true);
+	if (c->process) {
+		cJSON_AddItemToObject(o, WIRE_KEY_PROCESS, cJSON_Duplicate(c->process, true));
+	}
 	if (count) {
 		cJSON_AddNumberToObject(o, WIRE_KEY_COUNT, count);
 		cJSON_AddNumberToObject(o, WIRE_KEY_WINDOW_S, ri->volume_window_s);
@@ -496,18 +532,19 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 		/* no longer sensitive (re-classified): not there any more as such */
 		return old && vd->sightings ? sightings_gone(vd->vs, path, len, NULL, now) : 0;
 	}
+	AUTOJSON cJSON *proc = process_json(vd, rec->process);
 	int rs = 0;
 	if (vd->sightings) {
 		/* sensitive: seen here; no longer (the policy judges plain files
 		 * too): the sensitive content left this path */
-		rs = fa.sensitive ? seen(vd, path, len, rec, fa.root, NULL, now)
+		rs = fa.sensitive ? seen(vd, path, len, rec, fa.root, NULL, proc, now)
 		     : old	  ? sightings_gone(vd->vs, path, len, NULL, now)
 				  : 0;
 	}
 	if (rs < 0) {
 		return rs;
 	}
-	struct change c = {.path = path, .len = len, .rec = rec, .fa = &fa};
+	struct change c = {.path = path, .len = len, .rec = rec, .fa = &fa, .process = proc};
 	c.ev.zones = zones_at(vd, path, len, rec->dev);
 	AUTOFREE char *src = NULL;
 	if (!old || !same_sha(old, rec)) {
@@ -540,7 +577,7 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 
 static int
 judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
-	    const struct file_rec *rec, int64_t now)
+	    const struct file_rec *rec, const char *process, int64_t now)
 {
 	if (rec->kind != FILE_KIND_REGULAR || !rec->has_sha) {
 		return 0;
@@ -549,17 +586,19 @@ judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
 	if (!facts_load(&fa, to, tlen, rec) && !policy_wants_plain_files(vd->policy)) {
 		return 0;
 	}
+	AUTOJSON cJSON *proc = process_json(vd, process);
 	int rs = 0;
 	if (vd->sightings) {
 		rs = sightings_gone(vd->vs, from, strlen(from), fa.sensitive ? to : NULL, now);
 		if (rs >= 0 && fa.sensitive) {
-			rs = seen(vd, to, tlen, rec, fa.root, from, now);
+			rs = seen(vd, to, tlen, rec, fa.root, from, proc, now);
 		}
 	}
 	if (rs < 0) {
 		return rs;
 	}
-	struct change c = {.path = to, .len = tlen, .rec = rec, .fa = &fa, .from = from};
+	struct change c = {.path = to, .len = tlen, .rec = rec, .fa = &fa, .from = from,
+			   .process = proc};
 	c.ev.kind = POLICY_EV_MOVED;
 	c.ev.zones = zones_at(vd, to, tlen, rec->dev);
 	/* a rename stays on its file system: the same device */
@@ -569,6 +608,7 @@ judge_moved(struct verdict *vd, const char *from, const char *to, size_t tlen,
 
 struct moved_ctx {
 	struct verdict *vd;
+	const char *process;
 	const char *from;
 	size_t flen, tlen;
 	int64_t now;
@@ -585,25 +625,25 @@ moved_row(const struct store_row *row, void *arg)
 	memcpy(from + m->flen, row->path + m->tlen, tail);
 	from[m->flen + tail] = '\0';
 	vstore_state_clear(m->vd->vs, from, m->flen + tail);
-	return judge_moved(m->vd, from, row->path, row->path_len, &row->rec, m->now);
+	return judge_moved(m->vd, from, row->path, row->path_len, &row->rec, m->process, m->now);
 }
 
 int
 verdict_moved(struct verdict *vd, const char *from, size_t flen, const char *to, size_t tlen,
-	      bool is_dir, int64_t now)
+	      bool is_dir, const char *process, int64_t now)
 {
 	if (policy_rule_count(vd->policy) == 0 && !vd->sightings) {
 		return 0;
 	}
 	if (is_dir) {
-		struct moved_ctx m = {vd, from, flen, tlen, now};
+		struct moved_ctx m = {vd, process, from, flen, tlen, now};
 		return store_foreach(vd->st, to, tlen, false, 0, moved_row, &m);
 	}
 	int r = vstore_state_clear(vd->vs, from, flen);
 	struct file_rec rec = {0};
 	if (r >= 0 && store_lookup_path(vd->st, to, tlen, &rec) == 1) {
 		AUTOFREE char *f = lw_strndup(from, flen);
-		r = judge_moved(vd, f, to, tlen, &rec, now);
+		r = judge_moved(vd, f, to, tlen, &rec, process, now);
 	}
 	file_rec_fini(&rec);
 	return r;
@@ -646,7 +686,7 @@ reeval_row(const struct store_row *row, void *arg)
 	}
 	x->files++;
 	int rs = x->vd->sightings && fa.sensitive
-			 ? seen(x->vd, row->path, row->path_len, &row->rec, fa.root, NULL, x->now)
+			 ? seen(x->vd, row->path, row->path_len, &row->rec, fa.root, NULL, NULL, x->now)
 			 : 0;
 	if (rs < 0) {
 		return rs;

@@ -41,9 +41,10 @@ void verdict_baseline_done(struct verdict *vd);
  * before (NULL when none), @rec what is there now. Call after the put. */
 int verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_rec *old,
 		const struct file_rec *rec, int64_t now);
-/* A rename, after it was applied (every file below @to for a directory). */
+/* A rename, after it was applied (every file below @to for a directory).
+ * @process: who renamed it (procinfo.h JSON) or NULL. */
 int verdict_moved(struct verdict *vd, const char *from, size_t flen, const char *to,
-		  size_t tlen, bool is_dir, int64_t now);
+		  size_t tlen, bool is_dir, const char *process, int64_t now);
 /* The file at @path is gone. */
 int verdict_gone(struct verdict *vd, const char *path, size_t len);
 /* Files below @dir went (a deleted tree, a sweep). */

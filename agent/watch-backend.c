@@ -2,7 +2,7 @@
  *
  * "auto" prefers fanotify: filesystem marks have no per-directory watch,
  * so neither the inotify watch limit nor the race between a directory's
- * creation and its watch applies, and (for later) events carry the pid.
+ * creation and its watch applies, and events carry the process.
  * It needs CAP_SYS_ADMIN and FAN_REPORT_DFID_NAME (Linux 5.9; FAN_RENAME
  * 5.17): where fanotify_init() refuses, inotify it is, and the log says
  * which and why. "fanotify" named explicitly is not silently replaced. */
@@ -13,9 +13,10 @@
 #include "watch-backend.h"
 
 static int
-open_one(const struct watch_backend *b, const struct watch_backend **be, void **ctx)
+open_one(const struct watch_backend *b, unsigned flags, const struct watch_backend **be,
+	 void **ctx)
 {
-	int r = b->init(ctx);
+	int r = b->init(ctx, flags);
 	if (r == 0) {
 		*be = b;
 	}
@@ -23,13 +24,14 @@ open_one(const struct watch_backend *b, const struct watch_backend **be, void **
 }
 
 int
-watch_backend_open(const char *choice, const struct watch_backend **be, void **ctx)
+watch_backend_open(const char *choice, unsigned flags, const struct watch_backend **be,
+		   void **ctx)
 {
 	*be = NULL;
 	*ctx = NULL;
 	int r;
 	if (strcmp(choice, "inotify") != 0) {
-		r = open_one(&watch_backend_fanotify, be, ctx);
+		r = open_one(&watch_backend_fanotify, flags, be, ctx);
 		if (r == 0) {
 			log_info("watch: backend %s", (*be)->name);
 			return 0;
@@ -41,7 +43,7 @@ watch_backend_open(const char *choice, const struct watch_backend **be, void **c
 		}
 		log_info("watch: fanotify unavailable (%s); using inotify", strerror(-r));
 	}
-	r = open_one(&watch_backend_inotifytools, be, ctx);
+	r = open_one(&watch_backend_inotifytools, flags, be, ctx);
 	if (r < 0) {
 		log_err("watch: cannot initialise %s: %s", watch_backend_inotifytools.name,
 			strerror(-r));

@@ -84,8 +84,9 @@ find_inotify_fd(void)
 }
 
 static int
-it_init(void **ctx)
+it_init(void **ctx, unsigned flags)
 {
+	(void)flags; /* inotify events name no process */
 	*ctx = NULL;
 	if (inotifytools_initialize() != 1) {
 		int e = inotifytools_error();
@@ -150,6 +151,7 @@ it_next(void *ctx, int timeout_s, struct watch_event *ev)
 	ev->cookie = e->cookie;
 	ev->name = e->len ? e->name : "";
 	ev->name_len = e->len ? strnlen(e->name, e->len) : 0;
+	ev->proc = NULL;
 	return 1;
 }
 

@@ -41,6 +41,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mounts.h"
+#include "procinfo.h"
 
 /* Directories listed per turn before events are read again. */
 #define WALK_DIRS_PER_TURN 16
@@ -129,9 +130,16 @@ struct watcher {
 	 * after start-up are followed (mounts.h) */
 	int mounts_fd;
 	struct mount_table mounts;
+	bool attribution; /* the backend names the process behind events */
 };
 
 static struct log_ratelimit watch_rl = LOG_RATELIMIT_INIT(10, 5);
+
+static const char *
+proc_json(const struct lw_proc *p)
+{
+	return p ? p->json : NULL;
+}
 
 static bool
 path_is_excluded(const struct watcher *w, const char *path, size_t len)
@@ -616,6 +624,7 @@ moved_in(struct watcher *w, struct dir_node *dir, const struct watch_event *ev)
 	size_t nlen;
 	AUTOFREE char *to = join(w, dir, ev->name, ev->name_len, &nlen);
 	bool excluded = path_is_excluded(w, to, nlen);
+	struct lw_proc *proc = excluded ? NULL : ev->proc;
 	if (!paired || from.parent->detached) {
 		free(from.name);
 		if (excluded) {
@@ -624,7 +633,7 @@ moved_in(struct watcher *w, struct dir_node *dir, const struct watch_event *ev)
 		if (ev->mask & IN_ISDIR) {
 			walk_start(w, dir, ev->name, ev->name_len, true, false);
 		} else {
-			wq_push(w->q, to, nlen);
+			wq_push_by(w->q, to, nlen, proc);
 		}
 		return;
 	}
@@ -646,7 +655,7 @@ moved_in(struct watcher *w, struct dir_node *dir, const struct watch_event *ev)
 				}
 				dirmap_relink(w->map, n, dir, ev->name, ev->name_len);
 			}
-			writer_rename_dir(w->wr, old, olen, to, nlen);
+			writer_rename_dir(w->wr, old, olen, to, nlen, proc_json(proc));
 			wq_rekey_below(w->q, old, olen, to, nlen);
 			/* Confirms the moved tree cheaply (no re-hash of unchanged
 			 * files) and catches writes whose events named the old path
@@ -655,8 +664,8 @@ moved_in(struct watcher *w, struct dir_node *dir, const struct watch_event *ev)
 		}
 	} else {
 		if (!excluded) {
-			writer_rename(w->wr, old, olen, to, nlen);
-			wq_push(w->q, to, nlen);
+			writer_rename(w->wr, old, olen, to, nlen, proc_json(proc));
+			wq_push_by(w->q, to, nlen, proc);
 		}
 		wq_push(w->q, old, olen);
 	}
@@ -753,7 +762,7 @@ handle_event(struct watcher *w, const struct watch_event *ev)
 		return;
 	}
 	if (!path_is_excluded(w, path, len)) {
-		wq_push(w->q, path, len);
+		wq_push_by(w->q, path, len, ev->proc);
 	}
 }
 
@@ -977,7 +986,7 @@ resync_backend(struct watcher *w)
 	dirmap_foreach(w->map, reset_wd, w);
 	w->be->fini(w->bectx);
 	w->bectx = NULL;
-	int r = w->be->init(&w->bectx);
+	int r = w->be->init(&w->bectx, w->cfg->process_attribution ? WATCH_PIDS : 0);
 	if (r < 0) {
 		log_err("watch: cannot re-initialise inotify: %s", strerror(-r));
 	}
@@ -1101,6 +1110,7 @@ watcher_start(const struct agent_config *cfg, const struct watch_backend *be, vo
 	w->map = dirmap_new();
 	w->root_missing = lw_new(bool, cfg->nroots);
 	w->max_user_watches = read_proc_int("/proc/sys/fs/inotify/max_user_watches");
+	w->attribution = be->flags && (be->flags(bectx) & WATCH_PIDS);
 	struct stat st;
 	if (stat(cfg->state_dir, &st) == 0) {
 		w->state_dev = st.st_dev;
@@ -1162,6 +1172,8 @@ watcher_get_stats(struct watcher *w, struct watcher_stats *out)
 	out->max_user_watches = w->max_user_watches;
 	out->limit_hit = atomic_load(&w->st_limit_hit);
 	out->backend = w->be->id; /* immutable after start */
+	/* the backend's own answer: read here, its flags never change */
+	out->attribution = w->attribution;
 }
 
 void

@@ -28,6 +28,7 @@ struct watcher_stats {
 	int64_t max_user_watches; /* from /proc/sys/fs/inotify */
 	bool limit_hit;           /* the watch limit was reached at least once */
 	const char *backend;      /* watch_backend.id, static */
+	bool attribution;         /* changes name their process (procinfo.h) */
 };
 
 /* Starts the thread; the first thing it does is a full scan of every root.

@@ -142,8 +142,14 @@ rec_from_stat(struct file_rec *rec, const struct stat *st)
 }
 
 static void
-put(struct worker *wk, const struct wq_item *it, struct file_rec *rec)
+put(struct worker *wk, struct wq_item *it, struct file_rec *rec)
 {
+	struct lw_proc *p = wq_item_proc(wk->pool->q, it);
+	if (p) {
+		free(rec->process);
+		rec->process = lw_strdup(p->json);
+		lw_proc_unref(p);
+	}
 	writer_put(wk->pool->wr, it->path, it->len, rec, wk->dir_gen);
 }
 

@@ -57,7 +57,7 @@ struct writer_op {
 	size_t len;
 	char *path2; /* OP_RENAME, OP_RENAME_DIR: where it went */
 	size_t len2;
-	struct file_rec rec; /* OP_PUT, OP_SEEN */
+	struct file_rec rec; /* OP_PUT, OP_SEEN; OP_RENAME*: only .process */
 	/* OP_PUT, OP_SEEN: the directory-operation generation the worker read
 	 * before it looked at the path; OP_RENAME_DIR, OP_GONE_BELOW: the
 	 * operation's own */
@@ -283,7 +283,8 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 		bool dir = op->kind == OP_RENAME_DIR;
 		r = store_rename(w->st, op->path, op->len, op->path2, op->len2, dir, w->epoch, now);
 		if (r >= 0 && w->vd) {
-			r = verdict_moved(w->vd, op->path, op->len, op->path2, op->len2, dir, now);
+			r = verdict_moved(w->vd, op->path, op->len, op->path2, op->len2, dir,
+					  op->rec.process, now);
 		}
 		return r;
 	}
@@ -623,16 +624,21 @@ writer_gone(struct writer *w, const char *path, size_t len)
 }
 
 void
-writer_rename(struct writer *w, const char *from, size_t flen, const char *to, size_t tlen)
+writer_rename(struct writer *w, const char *from, size_t flen, const char *to, size_t tlen,
+	      const char *process)
 {
-	submit(w, op_new(OP_RENAME, from, flen, to, tlen));
+	struct writer_op *op = op_new(OP_RENAME, from, flen, to, tlen);
+	op->rec.process = process ? lw_strdup(process) : NULL;
+	submit(w, op);
 }
 
 void
 writer_rename_dir(struct writer *w, const char *from, size_t flen, const char *to,
-		  size_t tlen)
+		  size_t tlen, const char *process)
 {
-	submit(w, op_new(OP_RENAME_DIR, from, flen, to, tlen));
+	struct writer_op *op = op_new(OP_RENAME_DIR, from, flen, to, tlen);
+	op->rec.process = process ? lw_strdup(process) : NULL;
+	submit(w, op);
 }
 
 void

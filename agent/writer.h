@@ -35,12 +35,13 @@ void writer_put(struct writer *w, const char *path, size_t len, struct file_rec 
 void writer_seen(struct writer *w, const char *path, size_t len, struct file_rec *rec,
 		 int64_t dir_gen);
 void writer_gone(struct writer *w, const char *path, size_t len);
-/* One file renamed (hash and findings go along). */
+/* One file renamed (hash and findings go along). @process: who did it
+ * (procinfo.h JSON, copied), or NULL. */
 void writer_rename(struct writer *w, const char *from, size_t flen, const char *to,
-		   size_t tlen);
+		   size_t tlen, const char *process);
 /* A directory renamed: every row below @from moves below @to. */
 void writer_rename_dir(struct writer *w, const char *from, size_t flen, const char *to,
-		       size_t tlen);
+		       size_t tlen, const char *process);
 /* A directory that went away: every row below it is deleted. */
 void writer_gone_below(struct writer *w, const char *dir, size_t len);
 /* A file system unmounted at @dir: its rows leave as "unmounted", which

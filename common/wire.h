@@ -33,6 +33,7 @@
 #define WIRE_KEY_DELETED_AT "deleted_at"
 #define WIRE_KEY_GONE "gone"
 #define WIRE_KEY_MOVED_FROM "moved_from"
+#define WIRE_KEY_PROCESS "process" /* who did it: agent/procinfo.h */
 #define WIRE_KEY_MOVED_TO "moved_to"
 #define WIRE_KEY_LINK_TARGET "link_target"
 

@@ -94,7 +94,7 @@ test_rename_onto_history(const char *db)
 	put(w, "/r/m/f", 1, g);
 	writer_gone_below(w, "/r/m", 4);
 	put(w, "/r/n/f", 2, writer_dir_gen(w));
-	writer_rename_dir(w, "/r/n", 4, "/r/m", 4);
+	writer_rename_dir(w, "/r/n", 4, "/r/m", 4, NULL);
 	writer_stop(w);
 	th_ok(store_open(db, DB_MODE_READER, &st, err, sizeof(err)) == 0, "reopen");
 	struct file_rec r = {0};
@@ -117,7 +117,7 @@ main(void)
 	int64_t g0 = writer_dir_gen(w);
 	put(w, "/r/b1/x", 1, g0);
 	put(w, "/r/d/y", 2, g0);
-	writer_rename_dir(w, "/r/b1", 5, "/r/c1", 5);
+	writer_rename_dir(w, "/r/b1", 5, "/r/c1", 5, NULL);
 	th_ok(writer_dir_gen(w) == g0 + 1, "a directory operation takes a generation");
 	/* a worker looked at /r/b1/x before the rename; its result comes late */
 	put(w, "/r/b1/x", 3, g0);
