@@ -534,7 +534,7 @@ t_violations(struct csv *c, const cJSON *doc)
 	rows(c, get2(doc, RK_VIOLATIONS, RK_ROWS),
 	     (const char *const[]){RK_TIME, RK_AGENT, RK_RULE, RK_SEVERITY, RK_ACTION,
 				   RK_ACTION_RESULT, RK_EVENT, RK_PATH, RK_FROM, RK_OWNER,
-				   RK_MARKING, NULL});
+				   RK_MARKING, RK_BY, NULL});
 }
 
 static void

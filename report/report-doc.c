@@ -53,6 +53,41 @@ report_time(int64_t ns)
 	return cJSON_CreateString(t);
 }
 
+static const char *
+str_of(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+cJSON *
+report_process_by(const cJSON *p)
+{
+	if (!cJSON_IsObject(p)) {
+		return cJSON_CreateNull();
+	}
+	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(p, "uid");
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(p, "pid");
+	const char *user = str_of(p, "user"), *login = str_of(p, "login_user");
+	const char *exe = str_of(p, "exe");
+	const cJSON *parents = cJSON_GetObjectItemCaseSensitive(p, "parents");
+	const char *parent = str_of(cJSON_GetArrayItem(parents, 0), "exe");
+	char who[256] = "", what[1024];
+	if (cJSON_IsNumber(uid)) {
+		snprintf(who, sizeof(who), "%s (uid %.0f%s%s)", user ? user : "?", uid->valuedouble,
+			 login && (!user || strcmp(login, user) != 0) ? ", login " : "",
+			 login && (!user || strcmp(login, user) != 0) ? login : "");
+	}
+	if (exe) {
+		snprintf(what, sizeof(what), "%s%s%s%s%s", who, *who ? ": " : "", exe,
+			 parent ? ", from " : "", parent ? parent : "");
+	} else {
+		snprintf(what, sizeof(what), "%s%spid %.0f, exited", who, *who ? ": " : "",
+			 cJSON_IsNumber(pid) ? pid->valuedouble : 0.0);
+	}
+	return cJSON_CreateString(what);
+}
+
 void
 report_day(int64_t ns, char out[11])
 {

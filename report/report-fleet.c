@@ -505,6 +505,8 @@ violation_row(struct fleet *f, const cJSON *row)
 	cJSON_AddItemToObject(o, RK_OWNER, owner ? cJSON_CreateString(owner) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, RK_MARKING,
 			      marking ? cJSON_CreateString(marking) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, RK_BY,
+			      report_process_by(cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_PROCESS)));
 	cJSON_AddItemToArray(f->v_rows, o);
 	return true;
 }

@@ -673,7 +673,7 @@ section_violations(FILE *f, const cJSON *doc)
 			{"Action", RK_ACTION, COL_STR},  {"Result", RK_ACTION_RESULT, COL_STR},
 			{"Event", RK_EVENT, COL_STR},    {"Path", RK_PATH, COL_PATH},
 			{"From", RK_FROM, COL_PATH},     {"Owner", RK_OWNER, COL_STR},
-			{"Marking", RK_MARKING, COL_STR}};
+			{"By", RK_BY, COL_STR},          {"Marking", RK_MARKING, COL_STR}};
 		TABLE(f, rows, cols, "None listed.");
 		more(f, v, rows, "violations");
 	}

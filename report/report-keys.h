@@ -71,6 +71,7 @@
 #define RK_OUTSIDE_SECURE "outside_secure"
 #define RK_OVERFLOWS "overflows"
 #define RK_OWNER "owner"
+#define RK_BY "by" /* who did it: report_process_by() */
 #define RK_PATH "path"
 #define RK_PERIOD "period"
 #define RK_PERMISSION "permission"

@@ -410,6 +410,8 @@ on_violation(int64_t id, int64_t time, const char *body, void *arg)
 	cJSON_AddItemToObject(o, RK_OWNER, owner ? cJSON_CreateString(owner) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, RK_MARKING,
 			      marking ? cJSON_CreateString(marking) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, RK_BY,
+			      report_process_by(cJSON_GetObjectItemCaseSensitive(b, WIRE_KEY_PROCESS)));
 	cJSON_AddItemToArray(l->v_rows, o);
 	return 0;
 }

@@ -62,6 +62,11 @@ char *report_canonical(const cJSON *doc);
 
 /* Formats @ns as the report's times ("2026-11-23T05:10:34.123Z"). */
 cJSON *report_time(int64_t ns);
+/* Who did it, in a line, from a violation body's "process" (agent/
+ * procinfo.h): "nobody (uid 65534): /usr/bin/cp, from /usr/bin/bash", or
+ * "pid 4242, exited". JSON null when the body has none (inotify, or an
+ * agent from before attribution). */
+cJSON *report_process_by(const cJSON *process);
 /* "YYYY-MM-DD" of @ns, UTC, into @out (11 bytes). */
 void report_day(int64_t ns, char out[11]);
 /* A path as the report shows it: escaped bytes as wire.h does (\udcXX),

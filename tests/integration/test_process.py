@@ -110,6 +110,13 @@ def main():
            "the parent chain is bounded and every parent has a pid", par)
         ok("exited" not in p, "a process resolved while it ran is not said to have exited", p)
 
+        # the compliance report says who, in a line
+        r = agent.cli("report", "--since", "1h", "--format", "json", check=False)
+        rows = json.loads(r.stdout or b"{}").get("violations", {}).get("rows", [])
+        by = [x.get("by") for x in rows if x.get("path") == dst]
+        ok(by and by[0] == "nobody (uid %d): %s, from %s" % (nobody.pw_uid, cp, bash),
+           "the compliance report's row says nobody, cp and the shell", by or r.stderr)
+
         # a rename onto the medium from elsewhere in the root
         stage = os.path.join(agent.root, "stage")
         os.makedirs(stage)

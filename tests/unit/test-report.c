@@ -125,7 +125,7 @@ test_csv_sample(void)
 		{"custody_places.csv", "sha256,marking,registered,agent,path,first_seen,last_seen,"
 				       "deleted\r\n"},
 		{"violations.csv", "time,agent,rule,severity,action,action_result,event,path,from,"
-				   "owner,marking\r\n"},
+				   "owner,marking,by\r\n"},
 		{"integrity_chains.csv", "agent,first_seq,last_seq,events,head,status\r\n"},
 	};
 	for (size_t i = 0; i < LW_ARRAY_SIZE(heads); i++) {
@@ -167,9 +167,9 @@ test_csv_crafted(void)
 	AUTOFREE char *vp = lw_asprintf("%s/violations.csv", dir);
 	AUTOFREE char *v = slurp(vp, NULL);
 	th_streq(v,
-		 "time,agent,rule,severity,action,action_result,event,path,from,owner,marking\r\n"
+		 "time,agent,rule,severity,action,action_result,event,path,from,owner,marking,by\r\n"
 		 "t,\"a,b\",\"'=HYPERLINK(\"\"http://x\"\")\",\"'+1\",\"'@SUM(A1)\",\"'-2\","
-		 "\"'\tx\",\"/home/e/say \"\"hi\"\"\nnow.txt\",,bad\\xffbyte,7\r\n",
+		 "\"'\tx\",\"/home/e/say \"\"hi\"\"\nnow.txt\",,bad\\xffbyte,7,\r\n",
 		 "crafted: quoted, defused, escaped");
 	AUTOFREE char *hp = lw_asprintf("%s/summary_headline.csv", dir);
 	AUTOFREE char *h = slurp(hp, NULL);
