@@ -9,7 +9,9 @@
  * heartbeat_s, batch_max, outbox_max: where events go), backend (auto,
  * inotify or fanotify; default auto: watch-backend.h), process_attribution
  * (default true: name the process behind each change where the backend
- * can; false keeps command lines out of violations). Anything else is
+ * can; false keeps command lines out of violations), enforce (deadline_ms:
+ * how long an open of a file a block rule protects may wait for the
+ * verdict before it is allowed; default 1000: enforce.h). Anything else is
  * an error: a typo must not silently disable
  * monitoring. */
 #include "agent-config.h"
@@ -30,7 +32,7 @@
 static const char *const agent_keys[] = {
 	"watch", "exclude", "state_dir", "log_level", "workers", "rescan_interval",
 	"degraded_rescan_interval", "queue_size", "classify", "policy", "collector", "backend",
-	"process_attribution", NULL,
+	"process_attribution", "enforce", NULL,
 };
 
 static const char *const collector_keys[] = {
@@ -301,6 +303,22 @@ agent_config_load(const char *path, bool need_roots, struct agent_config **out,
 		goto fail;
 	}
 	cfg->backend = lw_strdup(backend);
+	cfg->enforce_deadline_ms = 1000;
+	const cJSON *enf = cJSON_GetObjectItemCaseSensitive(root, "enforce");
+	if (enf) {
+		static const char *const ekeys[] = {"deadline_ms", NULL};
+		long long dl = cfg->enforce_deadline_ms;
+		if (!cJSON_IsObject(enf)) {
+			r = cfg_fail(&ctx, "/enforce", "must be an object {\"deadline_ms\"}");
+			goto fail;
+		}
+		if ((r = cfg_check_keys(&ctx, enf, "/enforce", ekeys)) < 0 ||
+		    (r = cfg_get_int(&ctx, enf, "/enforce", "deadline_ms", false, 50, 60000, &dl)) <
+			    0) {
+			goto fail;
+		}
+		cfg->enforce_deadline_ms = (int)dl;
+	}
 	cfg->process_attribution = true;
 	if ((r = cfg_get_bool(&ctx, root, "/", "process_attribution", false,
 			      &cfg->process_attribution)) < 0) {

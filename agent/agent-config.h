@@ -20,6 +20,7 @@ struct agent_config {
 	char *policy;        /* the policy file; NULL: the built-in default */
 	char *backend;       /* "auto", "inotify" or "fanotify" (watch-backend.h) */
 	bool process_attribution; /* name the process behind changes (procinfo.h) */
+	int enforce_deadline_ms;  /* "enforce": {"deadline_ms"}: block rules' answer (enforce.h) */
 	/* "collector": where events go; url NULL: the agent works locally */
 	char *collector_url, *collector_ca, *collector_cert, *collector_key,
 		*collector_crl;

@@ -29,6 +29,7 @@
 #include "status.h"
 #include "store.h"
 #include "watch-backend.h"
+#include "enforce.h"
 #include "watcher.h"
 #include "wire.h"
 #include "worker.h"
@@ -53,7 +54,62 @@ struct policy_state {
 	char *detectors; /* the detectors the classify helpers run */
 	char sha256[LW_SHA256_HEX_LEN + 1]; /* policy_digest() of the one in force */
 	char error[1024]; /* empty: the last load worked */
+	/* block rules (enforce.h): on while the policy has some and nobody
+	 * switched them off (`leakwatch enforce off`: the flag file) */
+	struct enforcer *enf;
+	bool blocks;            /* the policy in force has block rules */
+	int enforce_err;        /* activation failed (-errno): not retried until a reload */
+	char *enforce_off;      /* state_dir/enforce.off */
 };
+
+/* What enforcement is doing, for status. */
+static const char *
+enforce_state(const struct policy_state *ps)
+{
+	if (!ps->blocks) {
+		return "no block rules";
+	}
+	if (access(ps->enforce_off, F_OK) == 0) {
+		return "switched off";
+	}
+	return ps->enforce_err ? "unavailable" : "on";
+}
+
+/* Brings enforcement in line with the policy and the kill switch; called
+ * at start, after a reload and every second (so `leakwatch enforce off`
+ * works within a second even if the agent missed its signal). */
+static void
+apply_enforcement(struct writer *wr, struct policy_state *ps)
+{
+	bool off = access(ps->enforce_off, F_OK) == 0;
+	bool want = ps->blocks && !off && !ps->enforce_err;
+	bool on = enforcer_active(ps->enf);
+	if (want && !on) {
+		int r = enforcer_activate(ps->enf);
+		if (r < 0) {
+			ps->enforce_err = r;
+			log_err("enforce: cannot enforce block rules: %s%s; opens are not"
+				" blocked",
+				strerror(-r), r == -EPERM ? " (it needs CAP_SYS_ADMIN)" : "");
+			return;
+		}
+		writer_enforcer(wr, ps->enf); /* marks every protected file */
+	} else if (!want && on) {
+		if (off) {
+			log_warn("enforce: switched off (%s exists): block rules are not"
+				 " enforced",
+				 ps->enforce_off);
+		}
+		enforcer_deactivate(ps->enf);
+	}
+}
+
+/* The reporter thread of the enforcer: a denial becomes a violation. */
+static void
+report_denial(void *wr, struct enforce_denial *d)
+{
+	writer_blocked(wr, d->path, strlen(d->path), d->rule, d->process);
+}
 
 static void
 note_policy_digest(struct policy_state *ps, const struct policy *p)
@@ -79,10 +135,16 @@ publish_status(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 	struct watcher_stats ws;
 	watcher_get_stats(wt, &ws);
 	long long pending = (long long)wq_depth(q) + (long long)writer_backlog(wr);
+	struct enforce_stats es = {0};
+	if (ps->enf) {
+		enforcer_stats(ps->enf, &es);
+	}
 	struct status_policy sp = {.file = cfg->policy, .loaded_ns = ps->loaded_ns,
 				   .tried_ns = ps->tried_ns,
 				   .error = ps->error[0] ? ps->error : NULL,
-				   .violations = writer_violations(wr)};
+				   .violations = writer_violations(wr),
+				   .enforce = ps->enf ? &es : NULL,
+				   .enforce_state = enforce_state(ps)};
 	struct reporter_stats rst;
 	if (rs->rep) {
 		reporter_get_stats(rs->rep, &rst);
@@ -191,7 +253,10 @@ reload_policy(const struct agent_config *cfg, struct writer *wr, struct worker_p
 	}
 	log_info("policy: reloaded %s (%zu rules)", cfg->policy ? cfg->policy : "(built-in)",
 		 policy_rule_count(p));
+	ps->blocks = policy_has_block_rules(p);
+	ps->enforce_err = 0; /* a reload retries what failed */
 	submit_policy(cfg, wr, p);
+	apply_enforcement(wr, ps);
 }
 
 /* Registered documents changed (leakwatch fingerprint add/remove): every
@@ -269,6 +334,7 @@ run_loop(const struct agent_config *cfg, struct watcher *wt, struct wq *q,
 				continue;
 			}
 			ticks++;
+			apply_enforcement(wr, ps);
 			publish_status(cfg, wt, q, wr, ps, rs, started, false);
 			struct watcher_stats ws;
 			watcher_get_stats(wt, &ws);
@@ -478,7 +544,11 @@ daemon_start(struct daemon *d, struct policy *policy)
 	}
 	/* before the watcher: every file the walk records is judged */
 	d->ps.loaded_ns = d->ps.tried_ns = clock_wall_ns();
+	d->ps.blocks = policy_has_block_rules(policy);
+	d->ps.enforce_off = lw_asprintf("%s/enforce.off", cfg->state_dir);
+	d->ps.enf = enforcer_new((unsigned)cfg->enforce_deadline_ms, report_denial, d->wr);
 	submit_policy(cfg, d->wr, policy);
+	apply_enforcement(d->wr, &d->ps);
 	d->q = wq_new((size_t)cfg->queue_size);
 	if ((r = worker_pool_start(cfg->workers, cfg->db_path, empty, &d->cls, d->q, d->wr,
 				   &d->pool)) < 0) {
@@ -529,7 +599,13 @@ daemon_stop(struct daemon *d)
 	}
 	wq_free(d->q);
 	reporter_stop(d->rs.rep);
+	if (d->ps.enf) {
+		/* first: its reporter may wait on the writer */
+		enforcer_deactivate(d->ps.enf);
+	}
 	writer_stop(d->wr);
+	enforcer_free(d->ps.enf);
+	free(d->ps.enforce_off);
 	store_close(d->st);
 	if (d->be) {
 		d->be->fini(d->bectx);

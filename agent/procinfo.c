@@ -124,6 +124,15 @@ exec_open(void)
 	return fd;
 }
 
+void
+procinfo_no_exec_events(struct procinfo *pi)
+{
+	if (pi->exec_fd >= 0) {
+		close(pi->exec_fd);
+		pi->exec_fd = -1;
+	}
+}
+
 int
 procinfo_exec_fd(const struct procinfo *pi)
 {

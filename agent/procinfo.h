@@ -53,6 +53,8 @@ void procinfo_free(struct procinfo *pi); /* NULL is a no-op */
  * it is readable, drain it. */
 int procinfo_exec_fd(const struct procinfo *pi);
 void procinfo_exec_drain(struct procinfo *pi);
+/* Closes the connector: for an owner that resolves only live processes. */
+void procinfo_no_exec_events(struct procinfo *pi);
 
 /* The process @pid of an event with pidfd @pidfd (the caller keeps and
  * closes it; -1 when the kernel had none: the process was already

@@ -44,6 +44,16 @@ status_build(const struct agent_config *cfg, const struct watcher_stats *ws,
 	cJSON_AddItemToObject(p, WIRE_KEY_ERROR,
 			      pol->error ? cJSON_CreateString(pol->error) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, WIRE_KEY_VIOLATIONS, (double)pol->violations);
+	if (pol->enforce) {
+		cJSON *e = cJSON_AddObjectToObject(o, "enforce");
+		cJSON_AddStringToObject(e, "state", pol->enforce_state);
+		cJSON_AddBoolToObject(e, "active", pol->enforce->active);
+		cJSON_AddNumberToObject(e, "protected_files", (double)pol->enforce->protected_files);
+		cJSON_AddNumberToObject(e, "allowed", (double)pol->enforce->allowed);
+		cJSON_AddNumberToObject(e, "denied", (double)pol->enforce->denied);
+		cJSON_AddNumberToObject(e, "timeouts", (double)pol->enforce->timeouts);
+		cJSON_AddNumberToObject(e, "unreported", (double)pol->enforce->dropped);
+	}
 	if (rs) {
 		cJSON *c = cJSON_AddObjectToObject(o, WIRE_KEY_COLLECTOR);
 		cJSON_AddStringToObject(c, WIRE_KEY_URL, cfg->collector_url);

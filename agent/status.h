@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "agent-config.h"
+#include "enforce.h"
 #include "reporter.h"
 #include "watcher.h"
 
@@ -15,6 +16,8 @@ struct status_policy {
 	long long tried_ns;   /* the last load attempt */
 	const char *error;    /* why the last attempt was refused; NULL if it was not */
 	long long violations; /* raised since start */
+	const struct enforce_stats *enforce; /* NULL: no enforcer */
+	const char *enforce_state; /* "on", "switched off", "no block rules", "unavailable" */
 };
 
 /* Builds the status JSON (caller frees). @stopping marks the final one. */

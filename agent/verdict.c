@@ -21,6 +21,7 @@
 
 #include "chain.h"
 #include "clock.h"
+#include "enforce.h"
 #include "json.h"
 #include "log.h"
 #include "media.h"
@@ -43,6 +44,7 @@ struct verdict {
 	char *qdir;
 	bool baseline_done;
 	bool sightings; /* report sensitive files to the collector */
+	struct enforcer *enforcer; /* block rules' marks; NULL: none (borrowed) */
 	int64_t raised;
 	sqlite3_stmt *same_sha;
 	struct {
@@ -310,6 +312,7 @@ struct change {
 	struct policy_event_ctx ev;
 	const char *from; /* NUL-terminated; NULL when none */
 	const cJSON *process; /* who did it; NULL when unknown */
+	const char *kind;     /* the event's name when not ev.kind's (a denied open) */
 };
 
 static void
@@ -342,7 +345,7 @@ violation_body(struct verdict *vd, const struct policy_rule_info *ri, const stru
 	cJSON_AddStringToObject(o, WIRE_KEY_ACTION_RESULT, action_result);
 	cJSON *ev = cJSON_AddObjectToObject(o, WIRE_KEY_EVENT);
 	cJSON_AddStringToObject(ev, WIRE_KEY_KIND,
-				count ? "bulk" : policy_event_name(c->ev.kind));
+				count ? "bulk" : c->kind ? c->kind : policy_event_name(c->ev.kind));
 	if (c->from) {
 		cJSON_AddItemToObject(ev, WIRE_KEY_FROM, wire_json_bytes(c->from, strlen(c->from)));
 		const char *fz = first_zone(vd->policy, c->ev.from_zones);
@@ -387,6 +390,9 @@ raise_violation(struct verdict *vd, const struct policy_rule_info *ri, const str
 	const char *action = policy_action_name(ri->action);
 	char result[160] = "ok";
 	char *stored = NULL;
+	if (ri->action == POLICY_ACTION_BLOCK) {
+		snprintf(result, sizeof(result), "denied");
+	}
 	if (ri->action == POLICY_ACTION_QUARANTINE) {
 		struct qmove *m = vd->qmoves;
 		while (m && (m->len != c->len || memcmp(m->path, c->path, c->len) != 0)) {
@@ -426,7 +432,10 @@ raise_violation(struct verdict *vd, const struct policy_rule_info *ri, const str
 		struct vstore_violation v = {
 			.seq = seq, .uuid = uuid, .time = now, .rule = ri->id,
 			.severity = (int)ri->severity, .action = action, .action_result = result,
-			.event = count ? "bulk" : policy_event_name(c->ev.kind), .path = c->path,
+			.event = count	   ? "bulk"
+				 : c->kind ? c->kind
+					   : policy_event_name(c->ev.kind),
+			.path = c->path,
 			.len = c->len, .from = c->from, .from_len = c->from ? strlen(c->from) : 0,
 			.sha256 = c->rec->sha256, .uid = c->rec->uid, .count = count,
 			.quarantine = stored ? uuid : NULL, .body = body};
@@ -455,9 +464,19 @@ judge(struct verdict *vd, struct change *c, int64_t now)
 {
 	unsigned hits[VERDICT_HITS_MAX];
 	size_t n = policy_eval(vd->policy, &c->fa->f, &c->ev, hits, VERDICT_HITS_MAX);
+	bool protected = false;
 	for (size_t i = 0; i < n; i++) {
 		struct policy_rule_info ri;
 		policy_rule_info(vd->policy, hits[i], &ri);
+		if (ri.action == POLICY_ACTION_BLOCK) {
+			/* not a violation in itself: the file is protected, and an
+			 * open that the rule denies is (verdict_blocked) */
+			if (vd->enforcer && !protected) {
+				enforcer_protect(vd->enforcer, c->path, c->rec->dev, c->rec->ino, &ri);
+			}
+			protected = true;
+			continue;
+		}
 		uint8_t sig[LW_SHA256_LEN];
 		rule_state_sig(&ri, c, sig);
 		int r = vstore_state_same(vd->vs, c->path, c->len, ri.id, sig);
@@ -483,6 +502,9 @@ judge(struct verdict *vd, struct change *c, int64_t now)
 		if ((r = raise_violation(vd, &ri, c, now, count)) < 0) {
 			return r;
 		}
+	}
+	if (!protected && vd->enforcer) {
+		enforcer_unprotect(vd->enforcer, c->path, c->rec->dev, c->rec->ino);
 	}
 	return 0;
 }
@@ -529,6 +551,9 @@ verdict_put(struct verdict *vd, const char *path, size_t len, const struct file_
 	}
 	CLEANUP(facts_fini) struct facts fa = {0};
 	if (!facts_load(&fa, path, len, rec) && !policy_wants_plain_files(vd->policy)) {
+		if (vd->enforcer) {
+			enforcer_unprotect(vd->enforcer, path, rec->dev, rec->ino);
+		}
 		/* no longer sensitive (re-classified): not there any more as such */
 		return old && vd->sightings ? sightings_gone(vd->vs, path, len, NULL, now) : 0;
 	}
@@ -778,4 +803,104 @@ verdict_wants(const struct verdict *vd, const struct file_rec *rec)
 		   cJSON_GetArraySize(cJSON_GetObjectItem(root, WIRE_KEY_RULES)) > 0;
 	cJSON_Delete(root);
 	return any;
+}
+
+/* --- block rules ------------------------------------------------------- */
+
+struct protect_ctx {
+	struct verdict *vd;
+	int64_t files;
+};
+
+static int
+protect_row(const struct store_row *row, void *arg)
+{
+	struct protect_ctx *x = arg;
+	struct verdict *vd = x->vd;
+	if (row->rec.kind != FILE_KIND_REGULAR || !row->rec.has_sha) {
+		return 0;
+	}
+	CLEANUP(facts_fini) struct facts fa = {0};
+	if (!facts_load(&fa, row->path, row->path_len, &row->rec) &&
+	    !policy_wants_plain_files(vd->policy)) {
+		return 0;
+	}
+	struct policy_event_ctx ev = {.kind = POLICY_EV_BASELINE,
+				      .zones = zones_at(vd, row->path, row->path_len, row->rec.dev)};
+	unsigned hits[VERDICT_HITS_MAX];
+	size_t n = policy_eval(vd->policy, &fa.f, &ev, hits, VERDICT_HITS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		struct policy_rule_info ri;
+		policy_rule_info(vd->policy, hits[i], &ri);
+		if (ri.action == POLICY_ACTION_BLOCK) {
+			enforcer_protect(vd->enforcer, row->path, row->rec.dev, row->rec.ino, &ri);
+			x->files++;
+			break;
+		}
+	}
+	return 0;
+}
+
+int
+verdict_set_enforcer(struct verdict *vd, struct enforcer *e)
+{
+	vd->enforcer = e;
+	if (!e || !policy_has_block_rules(vd->policy)) {
+		return 0;
+	}
+	/* The marks live as long as the fanotify group: after a start or a
+	 * re-activation every protected file is marked again from the
+	 * inventory, whether or not the policy changed. */
+	struct protect_ctx x = {vd, 0};
+	int r = store_foreach(vd->st, NULL, 0, false, 0, protect_row, &x);
+	log_info("enforce: %lld files protected by block rules", (long long)x.files);
+	return r;
+}
+
+int
+verdict_blocked(struct verdict *vd, const char *path, size_t len, const char *rule,
+		const char *process, int64_t now)
+{
+	struct policy_rule_info ri = {0};
+	bool found = false;
+	for (unsigned i = 0; i < policy_rule_count(vd->policy) && !found; i++) {
+		policy_rule_info(vd->policy, i, &ri);
+		found = ri.action == POLICY_ACTION_BLOCK && strcmp(ri.id, rule) == 0;
+	}
+	struct file_rec rec = {0};
+	if (!found || store_lookup_path(vd->st, path, len, &rec) != 1) {
+		/* a reload dropped the rule, or the file is known by another
+		 * name (a hard link): the denial stands, counted in status */
+		file_rec_fini(&rec);
+		return 0;
+	}
+	CLEANUP(facts_fini) struct facts fa = {0};
+	facts_load(&fa, path, len, &rec);
+	AUTOJSON cJSON *proc = process_json(vd, process);
+	/* One violation per file, rule, user and program: a loop retrying the
+	 * open is one attempt, another user or program is news. */
+	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(proc, "uid");
+	const char *exe = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(proc, "exe"));
+	uint8_t sig[LW_SHA256_LEN];
+	struct lw_sha256 *h = lw_sha256_new();
+	lw_sha256_init(h);
+	lw_sha256_update(h, ri.sig, LW_SHA256_LEN);
+	lw_sha256_update(h, rec.sha256, LW_SHA256_LEN);
+	double u = cJSON_IsNumber(uid) ? uid->valuedouble : -1;
+	lw_sha256_update(h, &u, sizeof(u));
+	if (exe) {
+		lw_sha256_update(h, exe, strlen(exe));
+	}
+	lw_sha256_final(h, sig);
+	lw_sha256_free(h);
+	int r = vstore_state_same(vd->vs, path, len, ri.id, sig);
+	if (r == 0 && (r = vstore_state_put(vd->vs, path, len, ri.id, sig)) >= 0) {
+		struct change c = {.path = path, .len = len, .rec = &rec, .fa = &fa,
+				   .process = proc, .kind = "open"};
+		c.ev.kind = POLICY_EV_BASELINE;
+		c.ev.zones = zones_at(vd, path, len, rec.dev);
+		r = raise_violation(vd, &ri, &c, now, 0);
+	}
+	file_rec_fini(&rec);
+	return r < 0 ? r : 0;
 }

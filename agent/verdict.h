@@ -52,6 +52,15 @@ int verdict_gone_below(struct verdict *vd, const char *dir, size_t len);
 /* The writer's batch committed (a failed one is applied again and finds
  * the side effects it had, such as quarantine moves). */
 void verdict_batch_committed(struct verdict *vd);
+/* Block rules' marks go to @e (borrowed; NULL: none); with @e, every
+ * protected file in the inventory is marked now. */
+struct enforcer;
+int verdict_set_enforcer(struct verdict *vd, struct enforcer *e);
+/* An open of @path was denied under block rule @rule; @process: the opener
+ * (procinfo.h JSON). Raises the violation (action "block", result
+ * "denied", event "open"). */
+int verdict_blocked(struct verdict *vd, const char *path, size_t len, const char *rule,
+		    const char *process, int64_t now);
 /* The event log it writes to (the writer marks acknowledged events and
  * bounds the outbox through it). */
 struct vstore *verdict_vstore(struct verdict *vd);

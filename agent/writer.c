@@ -47,6 +47,8 @@ enum op_kind {
 	OP_STATUS,
 	OP_POLICY,
 	OP_ACKED,
+	OP_BLOCKED,
+	OP_ENFORCE,
 };
 
 /* One operation; only the members of its kind are set. */
@@ -67,6 +69,7 @@ struct writer_op {
 			bool recursive;
 			int64_t epoch;
 		} sweep;
+		struct enforcer *enforcer; /* OP_ENFORCE */
 		int64_t epoch;
 		struct {
 			int pid;
@@ -101,6 +104,7 @@ struct writer {
 	size_t backlog;
 	bool stopping;
 	struct store *st;
+	struct enforcer *enforcer; /* borrowed; handed to each verdict */
 	int64_t epoch;
 	atomic_llong dir_gen;   /* last generation handed out */
 	/* writer thread only: directory operations applied, newest last */
@@ -169,6 +173,8 @@ op_free(struct writer_op *op)
 	case OP_SWEEP:
 	case OP_EPOCH:
 	case OP_FULL_SCAN_DONE:
+	case OP_BLOCKED:
+	case OP_ENFORCE:
 		break;
 	}
 	file_rec_fini(&op->rec);
@@ -299,6 +305,7 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 		}
 		if (op->u.policy.policy && !w->vd) {
 			w->vd = verdict_new(w->st, op->u.policy.policy, op->path);
+			verdict_set_enforcer(w->vd, w->enforcer);
 		} else if (op->u.policy.policy) {
 			verdict_set_policy(w->vd, op->u.policy.policy);
 		}
@@ -309,6 +316,13 @@ apply(struct writer *w, struct writer_op *op, int64_t now)
 		r = vstore_policy_loaded(verdict_vstore(w->vd), now, op->u.policy.sha256,
 					 op->u.policy.rules);
 		return r < 0 ? r : verdict_reevaluate(w->vd, now);
+	case OP_BLOCKED:
+		return w->vd ? verdict_blocked(w->vd, op->path, op->len, op->path2, op->rec.process,
+					       now)
+			     : 0;
+	case OP_ENFORCE:
+		w->enforcer = op->u.enforcer;
+		return w->vd ? verdict_set_enforcer(w->vd, w->enforcer) : 0;
 	case OP_ACKED:
 		return w->vd ? vstore_events_acked(verdict_vstore(w->vd), op->u.acked.seqs,
 						   op->u.acked.refused ? -1 : now)
@@ -381,6 +395,10 @@ op_name(enum op_kind k)
 		return "policy";
 	case OP_ACKED:
 		return "acknowledgement";
+	case OP_BLOCKED:
+		return "denied open";
+	case OP_ENFORCE:
+		return "enforcement";
 	}
 	return "?";
 }
@@ -752,4 +770,21 @@ writer_stop(struct writer *w)
 	pthread_cond_destroy(&w->has_work);
 	pthread_cond_destroy(&w->has_room);
 	free(w);
+}
+
+void
+writer_blocked(struct writer *w, const char *path, size_t len, const char *rule,
+	       const char *process)
+{
+	struct writer_op *op = op_new(OP_BLOCKED, path, len, rule, strlen(rule));
+	op->rec.process = process ? lw_strdup(process) : NULL;
+	submit(w, op);
+}
+
+void
+writer_enforcer(struct writer *w, struct enforcer *e)
+{
+	struct writer_op *op = op_new(OP_ENFORCE, NULL, 0, NULL, 0);
+	op->u.enforcer = e;
+	submit(w, op);
 }

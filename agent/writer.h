@@ -71,6 +71,14 @@ void writer_acked(struct writer *w, char *seqs_json, bool refused);
  * the path in between, since the result describes a path that no longer
  * exists (the destination's own walk records the file where it is now). */
 int64_t writer_dir_gen(struct writer *w);
+/* An open of @path was denied under block rule @rule by @process
+ * (procinfo.h JSON, copied): raise the violation (enforce.h). */
+void writer_blocked(struct writer *w, const char *path, size_t len, const char *rule,
+		    const char *process);
+/* Block rules' marks go to @e from now on (borrowed for the writer's life;
+ * NULL: none); every protected file of the inventory is marked. */
+struct enforcer;
+void writer_enforcer(struct writer *w, struct enforcer *e);
 /* Violations raised since start (0 before the first writer_policy()). */
 int64_t writer_violations(struct writer *w);
 /* Ops submitted and not yet committed. */

@@ -191,6 +191,22 @@ static const struct cli_command commands[] = {
 	{"policy", "check", false, false, NULL, "FILE",
 	 "Validate a policy and explain it in a few lines.", (const struct cli_option[]){{0}},
 	 "0 valid; 2 invalid (the message names the place) or unreadable."},
+	{"enforce", NULL, false, true, cli_enforce, "off|on|status",
+	 "Switch block rules off (every open proceeds; it holds across\n"
+	 "restarts) or on again, and show what enforcement is doing.",
+	 (const struct cli_option[]){{0}}, NULL},
+	{"enforce", "off", false, false, NULL, "",
+	 "Stop enforcing block rules now and after restarts: the agent closes\n"
+	 "its permission group, and every open proceeds. Works within a second\n"
+	 "of the flag file appearing in the state directory.",
+	 (const struct cli_option[]){{0}}, NULL},
+	{"enforce", "on", false, false, NULL, "",
+	 "Enforce block rules again (if the policy has any).",
+	 (const struct cli_option[]){{0}}, NULL},
+	{"enforce", "status", false, false, NULL, "",
+	 "Print the state (on, switched off, no block rules, unavailable) and\n"
+	 "the counters: protected files, allowed, denied, timeouts.",
+	 (const struct cli_option[]){{0}}, NULL},
 	{"reload", NULL, false, false, cli_reload, "",
 	 "Make the running agent reload its policy (SIGHUP) and print the\n"
 	 "outcome; a policy that does not validate is refused and the agent\n"

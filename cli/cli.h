@@ -75,6 +75,7 @@ int cli_policy(struct cli *c, int argc, char **argv);
 int cli_violations(struct cli *c, int argc, char **argv);
 int cli_quarantine(struct cli *c, int argc, char **argv);
 int cli_reload(struct cli *c, int argc, char **argv);
+int cli_enforce(struct cli *c, int argc, char **argv);
 /* report, report render, report verify; local or, with --collector, fleet */
 int cli_report(struct cli *c, int argc, char **argv);
 /* With --collector: agents, violations, alerts, trace (argv[0]). */

@@ -119,7 +119,9 @@ policy_severity_from_name(const char *name)
 const char *
 policy_action_name(enum policy_action a)
 {
-	return a == POLICY_ACTION_QUARANTINE ? "quarantine" : "alert";
+	return a == POLICY_ACTION_QUARANTINE ? "quarantine"
+	       : a == POLICY_ACTION_BLOCK    ? "block"
+					     : "alert";
 }
 
 const char *
@@ -160,6 +162,7 @@ policy_release(struct policy *p)
 		free(p->rules[i].reg_ids);
 		free(p->rules[i].pii_types);
 		free(p->rules[i].det_ids);
+		free((void *)p->rules[i].info.allow);
 	}
 	free(p->rules);
 	free(p->detectors_json);
@@ -360,7 +363,7 @@ get_zones(struct policy *p, struct cfg_ctx *ctx, const cJSON *obj, const char *w
 }
 
 static const char *const rule_keys[] = {"id",    "severity", "message", "action", "enabled",
-					"match", "where",    "how",     "volume", NULL};
+					"match", "where",    "how",     "volume", "allow", NULL};
 static const char *const match_keys[] = {"classification", "registered", "pii", "detectors",
 					 "all", NULL};
 static const char *const class_keys[] = {"min", "schemes", NULL};
@@ -369,6 +372,40 @@ static const char *const pii_keys[] = {"types", "min_count", NULL};
 static const char *const where_keys[] = {"in", "not_in", NULL};
 static const char *const how_keys[] = {"events", "from", "world_readable", NULL};
 static const char *const volume_keys[] = {"count", "window_s", "per", NULL};
+
+/* "allow" of a block rule: absolute globs; and what a block rule may not
+ * have. */
+static int
+load_allow(struct cfg_ctx *ctx, const cJSON *obj, const char *w, struct rule *ru)
+{
+	bool block = ru->info.action == POLICY_ACTION_BLOCK;
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, "allow");
+	if (!block) {
+		return a ? cfg_fail(ctx, w, "\"allow\" is for \"action\": \"block\" only") : 0;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(obj, "how")) {
+		return cfg_fail(ctx, w, "a block rule has no \"how\": it judges opens, not events");
+	}
+	if (cJSON_GetObjectItemCaseSensitive(obj, "volume")) {
+		return cfg_fail(ctx, w, "a block rule has no \"volume\": every denial counts");
+	}
+	const char **list = NULL;
+	size_t n = 0;
+	int r = cfg_get_string_array(ctx, obj, w, "allow", false, &list, &n);
+	if (r < 0) {
+		return r;
+	}
+	ru->info.allow = list;
+	ru->info.nallow = n;
+	for (size_t i = 0; i < n; i++) {
+		if (list[i][0] != '/') {
+			char w2[96];
+			snprintf(w2, sizeof(w2), "%s/allow/%zu", w, i);
+			return cfg_fail(ctx, w2, "not an absolute path or glob: %s", list[i]);
+		}
+	}
+	return 0;
+}
 
 static int
 load_match(struct cfg_ctx *ctx, const cJSON *m, const char *w0,
@@ -594,8 +631,14 @@ load_rule(struct policy *p, struct cfg_ctx *ctx, const cJSON *obj, size_t idx,
 		ru->info.action = POLICY_ACTION_ALERT;
 	} else if (strcmp(action, "quarantine") == 0) {
 		ru->info.action = POLICY_ACTION_QUARANTINE;
+	} else if (strcmp(action, "block") == 0) {
+		ru->info.action = POLICY_ACTION_BLOCK;
 	} else {
-		return cfg_fail(ctx, w, "\"action\": \"%s\" is not alert or quarantine", action);
+		return cfg_fail(ctx, w, "\"action\": \"%s\" is not alert, quarantine or block",
+				action);
+	}
+	if ((r = load_allow(ctx, obj, w, ru)) < 0) {
+		return r;
 	}
 	if (!ru->info.message) {
 		ru->info.message = ru->info.id;
@@ -717,6 +760,7 @@ policy_from_json(const cJSON *root_in, struct cfg_ctx *ctx, struct policy **out)
 				free(ru->reg_ids);
 				free(ru->pii_types);
 				free(ru->det_ids);
+				free((void *)ru->info.allow);
 			}
 		}
 	}
@@ -814,6 +858,28 @@ void
 policy_rule_info(const struct policy *p, unsigned idx, struct policy_rule_info *out)
 {
 	*out = p->rules[idx].info;
+}
+
+bool
+policy_rule_allows(const struct policy_rule_info *ri, const char *exe)
+{
+	for (size_t i = 0; exe && i < ri->nallow; i++) {
+		if (lw_glob_match(ri->allow[i], exe, strlen(exe))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+policy_has_block_rules(const struct policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		if (p->rules[i].info.action == POLICY_ACTION_BLOCK) {
+			return true;
+		}
+	}
+	return false;
 }
 
 bool

@@ -21,6 +21,8 @@
  *     volume   count, window_s, per (machine | owner): the rule raises one
  *              bulk violation when count matching files arrive within
  *              window_s seconds, instead of one per file.
+ *     allow    with "action": "block", the programs (globs over the
+ *              executable's path) that may still open the files.
  * Every part present must hold.
  *
  * A policy is immutable once loaded; any number of threads may read it. */
@@ -47,6 +49,10 @@ enum policy_severity {
 enum policy_action {
 	POLICY_ACTION_ALERT,
 	POLICY_ACTION_QUARANTINE,
+	/* deny opens of the matching files by programs not in "allow"
+	 * (agent/enforce.h); no "how" and no "volume": an open is not one of
+	 * the events, and each denial is its own */
+	POLICY_ACTION_BLOCK,
 };
 
 /* How the file came to be where it is. BASELINE: found by a scan, not by a
@@ -141,11 +147,18 @@ struct policy_rule_info {
 	unsigned volume_window_s;
 	enum policy_per volume_per;
 	bool world_readable;      /* the rule looks at the mode */
+	/* block rules: executables (globs, glob.h) that may open the files */
+	const char *const *allow;
+	size_t nallow;
 	/* SHA-256 of the rule's definition and of the zones it names: a new
 	 * signature means "the rule itself changed". */
 	uint8_t sig[LW_SHA256_LEN];
 };
 void policy_rule_info(const struct policy *p, unsigned idx, struct policy_rule_info *out);
+/* A block rule lets @exe (an absolute path) open its files. */
+bool policy_rule_allows(const struct policy_rule_info *ri, const char *exe);
+/* Some enabled rule has "action": "block". */
+bool policy_has_block_rules(const struct policy *p);
 /* True when some rule can hold for a file with no findings at all (a rule
  * without "match"); otherwise callers may skip such files. */
 bool policy_wants_plain_files(const struct policy *p);
