@@ -1052,6 +1052,13 @@ policy_explain(const struct policy *p)
 			append(&b, &l, "; not in ");
 			append_zones(&b, &l, p, ru->not_in);
 		}
+		if (ru->info.action == POLICY_ACTION_BLOCK) {
+			append(&b, &l, "; opens denied but by");
+			for (size_t k = 0; k < ru->info.nallow; k++) {
+				append(&b, &l, " %s", ru->info.allow[k]);
+			}
+			append(&b, &l, ru->info.nallow ? " and the agent" : " the agent");
+		}
 		if (ru->events) {
 			append(&b, &l, "; on");
 			for (int e = 0; e < POLICY_EV_COUNT; e++) {
