@@ -105,19 +105,28 @@ exec_open(void)
 	};
 	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
-	struct {
-		struct nlmsghdr nl;
-		struct cn_msg cn;
-		enum proc_cn_mcast_op op;
-	} __attribute__((packed)) req = {
-		.nl = {.nlmsg_len = sizeof(req), .nlmsg_type = NLMSG_DONE},
-		.cn = {.id = {.idx = CN_IDX_PROC, .val = CN_VAL_PROC},
-		       .len = sizeof(enum proc_cn_mcast_op)},
-		.op = PROC_CN_MCAST_LISTEN,
-	};
+	/*
+	 * The listen request is a netlink header, a cn_msg and the op. Built in
+	 * an aligned byte buffer: a struct with cn_msg (flexible array member)
+	 * in the middle is a GNU extension clang rejects.
+	 */
+	enum proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
+	union {
+		char buf[NLMSG_SPACE(sizeof(struct cn_msg) + sizeof(op))];
+		struct nlmsghdr align;
+	} req;
+	memset(&req, 0, sizeof(req));
+	struct nlmsghdr *nl = &req.align;
+	nl->nlmsg_len = NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof(op));
+	nl->nlmsg_type = NLMSG_DONE;
+	struct cn_msg *cn = NLMSG_DATA(nl);
+	cn->id.idx = CN_IDX_PROC;
+	cn->id.val = CN_VAL_PROC;
+	cn->len = sizeof(op);
+	memcpy(cn->data, &op, sizeof(op));
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req)) {
+	    send(fd, req.buf, nl->nlmsg_len, 0) != (ssize_t)nl->nlmsg_len) {
 		close(fd);
 		return -1;
 	}
@@ -258,18 +267,26 @@ read_exe(struct procinfo *pi, int32_t pid, struct pentry *e)
 static void
 read_cmdline(struct procinfo *pi, int32_t pid, struct pentry *e)
 {
-	char buf[PROCINFO_CMDLINE_MAX + 1];
+	/*
+	 * Two bytes over the cap: a command line of exactly the cap plus its
+	 * terminating NUL is whole. Trailing NULs go before the length is
+	 * compared; a full buffer means there may be more, so it is cut.
+	 */
+	char buf[PROCINFO_CMDLINE_MAX + 2];
 	ssize_t n = read_proc(pi, pid, "cmdline", buf, sizeof(buf));
 	if (n <= 0) {
 		return; /* a zombie or a kernel thread has none */
 	}
 	size_t len = (size_t)n;
-	e->cmd_truncated = len > PROCINFO_CMDLINE_MAX;
-	if (e->cmd_truncated) {
-		len = PROCINFO_CMDLINE_MAX;
-	}
 	while (len && buf[len - 1] == '\0') {
 		len--;
+	}
+	e->cmd_truncated = len > PROCINFO_CMDLINE_MAX || (size_t)n == sizeof(buf);
+	if (len > PROCINFO_CMDLINE_MAX) {
+		len = PROCINFO_CMDLINE_MAX;
+		while (len && buf[len - 1] == '\0') {
+			len--;
+		}
 	}
 	for (size_t i = 0; i < len; i++) {
 		if (buf[i] == '\0') {
