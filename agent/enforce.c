@@ -242,6 +242,26 @@ answer(int fd, const struct fanotify_event_metadata *m, uint32_t verdict)
 	close(m->fd);
 }
 
+/*
+ * The next whole event in a read buffer of @n bytes at *@off, copied out
+ * (the buffer is not aligned for the struct). False at the end or at a
+ * torn record. Used by the verdict thread and by the guard process, so it
+ * calls nothing but memcpy.
+ */
+static bool
+next_event(const char *buf, ssize_t n, ssize_t *off, struct fanotify_event_metadata *m)
+{
+	if (n - *off < (ssize_t)sizeof(*m)) {
+		return false;
+	}
+	memcpy(m, buf + *off, sizeof(*m));
+	if (m->event_len < sizeof(*m) || (ssize_t)m->event_len > n - *off) {
+		return false;
+	}
+	*off += m->event_len;
+	return true;
+}
+
 static void *
 verdict_main(void *arg)
 {
@@ -262,13 +282,8 @@ verdict_main(void *arg)
 			break;
 		}
 		ssize_t n = read(e->fd, buf, sizeof(buf));
-		for (ssize_t off = 0; n > 0 && n - off >= (ssize_t)sizeof(struct fanotify_event_metadata);) {
-			struct fanotify_event_metadata m;
-			memcpy(&m, buf + off, sizeof(m));
-			if (m.event_len < sizeof(m) || (ssize_t)m.event_len > n - off) {
-				break;
-			}
-			off += m.event_len;
+		struct fanotify_event_metadata m;
+		for (ssize_t off = 0; n > 0 && next_event(buf, n, &off, &m);) {
 			if (m.fd >= 0) {
 				answer(e->fd, &m, m.vers == FANOTIFY_METADATA_VERSION ? decide(e, &m)
 										   : FAN_ALLOW);
@@ -347,13 +362,8 @@ guard_main(int fd, struct eshared *sh, unsigned deadline_ms, pid_t parent)
 		}
 		ssize_t n;
 		while ((n = read(3, buf, sizeof(buf))) > 0) {
-			for (ssize_t off = 0; n - off >= (ssize_t)sizeof(struct fanotify_event_metadata);) {
-				struct fanotify_event_metadata m;
-				memcpy(&m, buf + off, sizeof(m));
-				if (m.event_len < sizeof(m) || (ssize_t)m.event_len > n - off) {
-					break;
-				}
-				off += m.event_len;
+			struct fanotify_event_metadata m;
+			for (ssize_t off = 0; next_event(buf, n, &off, &m);) {
 				if (m.fd >= 0) {
 					struct fanotify_response r = {.fd = m.fd, .response = FAN_ALLOW};
 					if (write(3, &r, sizeof(r)) == sizeof(r)) {

@@ -181,6 +181,11 @@ class Agent:
             return None
         return json.loads(r.stdout)
 
+    def violations(self, *args):
+        """The agent's local violations (leakwatch violations --json)."""
+        r = self.cli("violations", "--json", *args, check=False)
+        return [json.loads(l) for l in r.stdout.decode().splitlines()]
+
     def rows(self, *extra):
         r = self.cli("files", "--json", *extra)
         out = []
@@ -262,6 +267,17 @@ class Agent:
     def log_text(self):
         with open(self.log, errors="replace") as f:
             return f.read()
+
+
+def wait_until(pred, timeout=30, interval=0.1):
+    """The first true value of pred() within timeout seconds, else None."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    return None
 
 
 def write(path, data):

@@ -19,7 +19,7 @@ import sys
 import time
 import traceback
 
-from lwtest import LEAKWATCH, Agent, done, ok, skip_all, write
+from lwtest import wait_until, LEAKWATCH, Agent, done, ok, skip_all, write
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIPPED = os.path.join(HERE, "..", "..", "packaging", "policy.json")
@@ -34,21 +34,6 @@ def as_nobody(*cmd, timeout=30):
                         "--"] + list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
     return r, time.time() - t0
-
-
-def violations(agent):
-    r = agent.cli("violations", "--json", check=False)
-    return [json.loads(l) for l in r.stdout.decode().splitlines()]
-
-
-def wait(pred, timeout=20):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return None
 
 
 def enforce(agent):
@@ -86,7 +71,7 @@ def main():
             os.chmod(p, 0o644)
         agent.start()
         agent.wait_ready()
-        e = wait(lambda: (lambda x: x if x.get("protected_files", 0) >= 1 else None)(
+        e = wait_until(lambda: (lambda x: x if x.get("protected_files", 0) >= 1 else None)(
             enforce(agent)))
         ok(e and e.get("state") == "on" and e.get("active") is True,
            "status: enforcement on, the memo protected", enforce(agent))
@@ -101,7 +86,7 @@ def main():
         ok(r.returncode == 0 and b"canteen" in r.stdout, "an unclassified file beside it is not"
            " protected", r.stderr)
 
-        hit = wait(lambda: [v for v in violations(agent) if v["rule"] == "secret-readers"])
+        hit = wait_until(lambda: [v for v in agent.violations() if v["rule"] == "secret-readers"])
         v = (hit or [{}])[0]
         p = v.get("process") or {}
         ok(v.get("action") == "block" and v.get("action_result") == "denied"
@@ -111,10 +96,10 @@ def main():
         ok(len(hit or []) == 1, "head's read raised nothing", hit)
         as_nobody(cat, memo)
         time.sleep(0.5)
-        ok(len([v for v in violations(agent) if v["rule"] == "secret-readers"]) == 1,
+        ok(len([v for v in agent.violations() if v["rule"] == "secret-readers"]) == 1,
            "the same program and user again: one violation, counted in status",
-           violations(agent))
-        e = wait(lambda: (lambda x: x if x.get("denied", 0) >= 2 else None)(enforce(agent)), 5)
+           agent.violations())
+        e = wait_until(lambda: (lambda x: x if x.get("denied", 0) >= 2 else None)(enforce(agent)), 5)
         ok(e and e.get("allowed", 0) >= 1, "status counts both denials and head's read",
            [enforce(agent), agent.status()])
 
@@ -139,7 +124,7 @@ def main():
         print("# open with the agent stopped took %.2f s (deadline %d ms)" % (took, DEADLINE_MS))
         ok(r.returncode == 0 and b"convoy" in r.stdout,
            "with the agent stopped, the open proceeds after the deadline", r.stderr)
-        e = wait(lambda: (lambda x: x if x.get("timeouts", 0) >= 1 else None)(enforce(agent)))
+        e = wait_until(lambda: (lambda x: x if x.get("timeouts", 0) >= 1 else None)(enforce(agent)))
         ok(e is not None, "and is counted as a timeout", enforce(agent))
         ok("verdict thread is not answering" in agent.log_text(), "the guard said so in the log")
 
@@ -163,7 +148,7 @@ def main():
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ok(r.returncode == 0 and b"enforcement: on" in r.stdout, "leakwatch enforce on",
            r.stdout + r.stderr)
-        wait(lambda: enforce(agent).get("protected_files", 0) >= 1)
+        wait_until(lambda: enforce(agent).get("protected_files", 0) >= 1)
         r, _ = as_nobody(cat, memo)
         ok(r.returncode != 0, "on again: cat is denied again")
 

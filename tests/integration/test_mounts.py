@@ -58,11 +58,6 @@ def rows(agent, *args):
     return {json.loads(l)["path"]: json.loads(l) for l in r.stdout.decode().splitlines()}
 
 
-def violations(agent):
-    r = agent.cli("violations", "--json", check=False)
-    return [json.loads(l) for l in r.stdout.decode().splitlines()]
-
-
 def wait(pred, timeout=20):
     t0 = time.time()
     while time.time() - t0 < timeout:
@@ -122,7 +117,7 @@ def main():
         print("# files already on the medium recorded %.2f s after mount(8)" % lat)
         ok(got is not None, "the files already on the medium are recorded (%.2f s)" % lat,
            agent.log_text()[-2000:])
-        hit, _ = wait(lambda: [v for v in violations(agent) if v["file"]["path"] == old
+        hit, _ = wait(lambda: [v for v in agent.violations() if v["file"]["path"] == old
                                and v["rule"] == "classified-on-removable"])
         lat = time.time() - t0
         print("# its classified file's violation %.2f s after mount(8)" % lat)
@@ -135,7 +130,7 @@ def main():
         new = os.path.join(usb, "copy-of-memo.txt")
         t1 = time.time()
         write(new, SECRET)
-        hit, _ = wait(lambda: [v for v in violations(agent) if v["file"]["path"] == new
+        hit, _ = wait(lambda: [v for v in agent.violations() if v["file"]["path"] == new
                                and v["rule"] == "classified-on-removable"])
         lat = time.time() - t1
         print("# a file copied onto the medium: violation after %.2f s" % lat)

@@ -50,15 +50,10 @@ def make_policy(path, root, rules=None, detectors=()):
         json.dump(pol, f)
 
 
-def violations(agent, *args):
-    r = agent.cli("violations", "--json", *args)
-    return [json.loads(l) for l in r.stdout.decode().splitlines()]
-
-
 def wait_violation(agent, pred, timeout=20):
     end = time.time() + timeout
     while time.time() < end:
-        hits = [v for v in violations(agent) if pred(v)]
+        hits = [v for v in agent.violations() if pred(v)]
         if hits:
             return hits
         time.sleep(0.2)
@@ -79,7 +74,7 @@ def wait_recorded(agent, path, timeout=20):
 
 
 def rule_hits(agent, rule, path=None):
-    return [v for v in violations(agent) if v["rule"] == rule and
+    return [v for v in agent.violations() if v["rule"] == rule and
             (path is None or v["file"]["path"] == path)]
 
 
@@ -147,14 +142,14 @@ ok(len(hits) == 1 and hits[0]["rule"] == "classified-in-staging"
 secure = os.path.join(root, "secure", "plan.txt")
 write(secure, SECRET)
 os.chmod(secure, 0o600)
-ok(wait_recorded(agent, secure) and not [v for v in violations(agent)
+ok(wait_recorded(agent, secure) and not [v for v in agent.violations()
                                          if v["file"]["path"] == secure],
    "the same document in the secure zone raises nothing")
 
 # a news article about leaked secrets: nothing
 news = os.path.join(root, "staging", "news.txt")
 write(news, NEWS)
-ok(wait_recorded(agent, news) and not [v for v in violations(agent)
+ok(wait_recorded(agent, news) and not [v for v in agent.violations()
                                        if v["file"]["path"] == news],
    "a news article about leaked secret documents raises nothing")
 
@@ -209,7 +204,7 @@ ok(len(rule_hits(agent, "classified-in-staging", staged)) == n_before,
 write(staged, SECRET.replace("dawn", "dusk") + "\n2. Annex added.\n")
 hits = wait_violation(agent, lambda v: v["file"]["path"] == staged
                       and v["event"]["kind"] == "modified")
-ok(len(hits) == 1, "new content raises again (modified)", violations(agent))
+ok(len(hits) == 1, "new content raises again (modified)", agent.violations())
 
 # a tree that leaves the watched roots and comes back raises again
 tree = os.path.join(root, "staging", "tree")
@@ -225,7 +220,7 @@ end = time.time() + 20
 while time.time() < end and len(rule_hits(agent, "classified-in-staging", tp)) < 2:
     time.sleep(0.2)
 ok(len(first) == 1 and len(rule_hits(agent, "classified-in-staging", tp)) == 2,
-   "a tree moved out of the roots and back raises again", violations(agent))
+   "a tree moved out of the roots and back raises again", agent.violations())
 
 # an excerpt of a registered document pasted into a mail draft
 orig = os.path.join(agent.base, "opord.txt")
@@ -241,7 +236,7 @@ hits = wait_violation(agent, lambda v: v["file"]["path"] == draft
 ok(len(hits) == 1 and hits[0]["file"]["matches"]
    and hits[0]["file"]["matches"][0]["id"] == "opord-7",
    "an excerpt pasted into a mail draft names the registered document",
-   hits or violations(agent) or agent.diagnose())
+   hits or agent.violations() or agent.diagnose())
 
 # bulk staging: 60 classified files within ten seconds, one violation
 bulk = os.path.join(root, "work", "bulk")
@@ -278,7 +273,7 @@ if q:
        "restore brings it back byte for byte with its mode", r.stderr)
     time.sleep(3)
     ok(os.path.exists(syncf) and len(rule_hits(agent, "classified-in-sync")) == 1,
-       "a restored file is not quarantined again", violations(agent))
+       "a restored file is not quarantined again", agent.violations())
     r = agent.cli("quarantine", "restore", q[0]["id"], check=False)
     ok(r.returncode == 2, "a second restore is refused")
 
@@ -317,11 +312,11 @@ ok(len(hits) == 1 and hits[0]["file"]["path"] == kestrel
    "a detector added by a reload finds a file recorded before it", hits or agent.diagnose())
 
 # the local violations filters
-allv = violations(agent)
-r_rule = violations(agent, "--rule", "classified-in-staging")
-r_crit = violations(agent, "--severity", "critical")
-r_future = violations(agent, "--since", "2099-01-01")
-r_day = violations(agent, "--since", "24h")
+allv = agent.violations()
+r_rule = agent.violations("--rule", "classified-in-staging")
+r_crit = agent.violations("--severity", "critical")
+r_future = agent.violations("--since", "2099-01-01")
+r_day = agent.violations("--since", "24h")
 ok(r_rule and len(r_rule) == len([v for v in allv if v["rule"] == "classified-in-staging"])
    and all(v["rule"] == "classified-in-staging" for v in r_rule),
    "violations --rule keeps that rule's only")
@@ -345,7 +340,7 @@ for i, e in enumerate(events):
                                   e["body"]]).encode()).hexdigest()
     good = good and e["seq"] == i + 1 and e["prev"] == prev and e["hash"] == h
     prev = e["hash"]
-ok(good and len(events) == len(violations(agent)),
+ok(good and len(events) == len(agent.violations()),
    "every violation is an event in an unbroken hash chain (%d)" % len(events))
 
 # a storm: thousands of classified files; the agent stays responsive
@@ -375,7 +370,7 @@ final = {os.path.join(storm, "s%04d.txt" % i): hashlib.sha256(
 pairs = [(v["file"]["path"], v["file"]["sha256"]) for v in got]
 # and findings always describe the bytes the hash describes: an empty file
 # never carries the marking of the text written into it a moment later
-ok(not [v for v in violations(agent) if v["file"]["size"] == 0],
+ok(not [v for v in agent.violations() if v["file"]["size"] == 0],
    "no violation pairs an empty file's hash with findings")
 ok(set(final.items()) <= set(pairs) and len(set(pairs)) == len(pairs),
    "a storm of %d files: each file's content raised once, none lost (%d violations)"

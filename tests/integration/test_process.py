@@ -20,7 +20,7 @@ import sys
 import time
 import traceback
 
-from lwtest import Agent, done, ok, skip_all, write
+from lwtest import wait_until, Agent, done, ok, skip_all, write
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIPPED = os.path.join(HERE, "..", "..", "packaging", "policy.json")
@@ -28,23 +28,8 @@ SECRET = ("NATO SECRET\n\nSubject: convoy routes for exercise STEADFAST\n\n"
           "1. The convoy leaves at dawn and follows the northern route.\n\nNATO SECRET\n")
 
 
-def violations(agent):
-    r = agent.cli("violations", "--json", check=False)
-    return [json.loads(l) for l in r.stdout.decode().splitlines()]
-
-
-def wait(pred, timeout=20):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return None
-
-
 def hit_at(agent, path):
-    return wait(lambda: [v for v in violations(agent) if v["file"]["path"] == path
+    return wait_until(lambda: [v for v in agent.violations() if v["file"]["path"] == path
                          and v["rule"] == "classified-on-removable"])
 
 

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from lwtest import Agent, LEAKWATCH, ok, done, write
+from lwtest import wait_until, Agent, LEAKWATCH, ok, done, write
 from lwcollector import CA, Collector
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,21 +29,6 @@ def admin_get(col, path):
 
 def collector_violations(col):
     return admin_get(col, "/v1/violations?agent=ws-01").get("violations", [])
-
-
-def wait_until(pred, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    return pred()
-
-
-def local_violations(agent):
-    r = agent.cli("violations", "--json")
-    return [json.loads(l) for l in r.stdout.decode().splitlines()]
 
 
 base = tempfile.mkdtemp(prefix="lw-report.")
@@ -117,7 +102,7 @@ ok(seen, "with the collector down the backlog grows and status says why",
    s.get("collector") if s else None)
 time.sleep(1)
 col.start()
-want = len(local_violations(agent))
+want = len(agent.violations())
 got = wait_until(lambda: len(collector_violations(col)) >= want and collector_violations(col),
                  timeout=90)
 uuids = [v["id"] for v in collector_violations(col)]
@@ -248,7 +233,7 @@ def same_at_both_ends(prefix, timeout=120):
     # burst: under ASan it may still be working through them while the
     # collector already holds all it was sent
     def check():
-        vs = local_violations(agent)
+        vs = agent.violations()
         local = {v["id"] for v in vs}
         burst = {v["file"]["path"] for v in vs if v["file"]["path"].startswith(prefix)}
         remote = [v["id"] for v in admin_get(col, "/v1/violations?agent=ws-01&limit=100000")
