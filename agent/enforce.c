@@ -68,6 +68,7 @@ struct enforcer {
 	int fd, stop_fd;
 	pthread_t verdict, reporter;
 	pid_t guard;
+	pid_t self; /* the agent's pid: its own opens always proceed */
 	struct eshared *sh;
 	struct procinfo *procs; /* the verdict thread's */
 	/* denials, verdict thread -> reporter */
@@ -201,11 +202,7 @@ note_denial(struct enforcer *e, const struct fanotify_event_metadata *m, const s
 static uint32_t
 decide(struct enforcer *e, const struct fanotify_event_metadata *m)
 {
-	static pid_t self;
-	if (!self) {
-		self = getpid();
-	}
-	if (m->pid == self) {
+	if (m->pid == e->self) {
 		return FAN_ALLOW; /* workers hashing, quarantine: the agent itself */
 	}
 	struct stat st;
@@ -222,7 +219,7 @@ decide(struct enforcer *e, const struct fanotify_event_metadata *m)
 	char link[64], exe[PATH_MAX];
 	snprintf(link, sizeof(link), "/proc/%d/exe", m->pid);
 	if ((readlink_rel(link, exe, sizeof(exe)) >= 0 && rule_allows(r, exe)) ||
-	    ppid_of(m->pid) == self) {
+	    ppid_of(m->pid) == e->self) {
 		/* an allowed program, or the agent's own classify helper */
 		atomic_fetch_add(&e->allowed, 1);
 		return FAN_ALLOW;
@@ -436,7 +433,7 @@ enforcer_activate(struct enforcer *e)
 	if (e->procs) {
 		procinfo_no_exec_events(e->procs); /* openers are alive: no race */
 	}
-	pid_t parent = getpid();
+	pid_t parent = e->self = getpid();
 	pid_t g = fork();
 	if (g < 0) {
 		r = -errno;

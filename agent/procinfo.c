@@ -473,7 +473,7 @@ pidfd_alive(int pidfd)
 struct lw_proc *
 procinfo_resolve(struct procinfo *pi, int32_t pid, int pidfd)
 {
-	if (pidfd < 0) {
+	if (pidfd < 0 || !pi) { /* no pidfd, or no /proc to read */
 		return exited_rec(pid);
 	}
 	struct pentry *e = lookup(pi, pid);

@@ -267,6 +267,15 @@ reader_event(struct fa_state *s, struct fa_chunk *c, size_t i,
 	}
 }
 
+/* After a read error: the fd stays readable, and a reader at nice -20
+ * retrying at once would spin a core. A tenth of a second, or the stop. */
+static void
+reader_nap(struct fa_state *s)
+{
+	struct pollfd pf = {.fd = s->stop_fd, .events = POLLIN};
+	poll(&pf, 1, 100);
+}
+
 static void *
 reader_main(void *arg)
 {
@@ -298,6 +307,9 @@ reader_main(void *arg)
 		if (pf[2].revents) {
 			procinfo_exec_drain(s->procs); /* programs as they start */
 		}
+		if (pf[0].revents & ~POLLIN) {
+			reader_nap(s); /* an error state poll keeps reporting */
+		}
 		if (!(pf[0].revents & POLLIN)) {
 			continue;
 		}
@@ -313,6 +325,7 @@ reader_main(void *arg)
 			s->read_err = e;
 			pthread_mutex_unlock(&s->lock);
 			eventfd_write(s->wake_fd, 1);
+			reader_nap(s);
 			continue; /* reported by next(); the watcher decides */
 		}
 		/* not a compound literal: that would clear the data too */
