@@ -383,7 +383,7 @@ violation_body(struct verdict *vd, const struct policy_rule_info *ri, const stru
 
 static int
 raise_violation(struct verdict *vd, const struct policy_rule_info *ri, const struct change *c,
-		int64_t now, unsigned count)
+		int64_t now, unsigned count, bool *changed_under_us)
 {
 	char uuid[CHAIN_UUID_LEN + 1];
 	chain_uuid(uuid);
@@ -415,6 +415,11 @@ raise_violation(struct verdict *vd, const struct policy_rule_info *ri, const str
 		}
 		if (r < 0) {
 			snprintf(result, sizeof(result), "quarantine failed: %s", strerror(-r));
+		}
+		/* ESTALE: the file was changed (even only touched) since it was
+		 * judged. Its change is judged again, and must try again. */
+		if (r == -ESTALE && changed_under_us) {
+			*changed_under_us = true;
 		}
 	}
 	AUTOFREE char *body = violation_body(vd, ri, c, uuid, now, result, count);
@@ -499,7 +504,15 @@ judge(struct verdict *vd, struct change *c, int64_t now)
 				continue;
 			}
 		}
-		if ((r = raise_violation(vd, &ri, c, now, count)) < 0) {
+		bool retry = false;
+		if ((r = raise_violation(vd, &ri, c, now, count, &retry)) < 0) {
+			return r;
+		}
+		/* a quarantine the file escaped by changing: the state says
+		 * "not raised", so the next judgment of it quarantines (and
+		 * raises) again instead of taking it as done */
+		static const uint8_t none[LW_SHA256_LEN];
+		if (retry && (r = vstore_state_put(vd->vs, c->path, c->len, ri.id, none)) < 0) {
 			return r;
 		}
 	}
@@ -899,7 +912,7 @@ verdict_blocked(struct verdict *vd, const char *path, size_t len, const char *ru
 				   .process = proc, .kind = "open"};
 		c.ev.kind = POLICY_EV_BASELINE;
 		c.ev.zones = zones_at(vd, path, len, rec.dev);
-		r = raise_violation(vd, &ri, &c, now, 0);
+		r = raise_violation(vd, &ri, &c, now, 0, NULL);
 	}
 	file_rec_fini(&rec);
 	return r < 0 ? r : 0;

@@ -305,6 +305,63 @@ test_quarantine_retried(struct fixture *fx)
 	file_rec_fini(&r);
 }
 
+/* The file changes (here only its times) between being judged and being
+ * moved: the move refuses (ESTALE), the violation says so, and the change,
+ * judged again, quarantines it rather than counting it as raised. */
+static void
+test_quarantine_changed(struct fixture *fx)
+{
+	char base[PATH_MAX];
+	if (!th_ok(realpath(fx->dir, base) != NULL, "changed: canonical test directory")) {
+		return;
+	}
+	AUTOFREE char *sync = lw_asprintf("%s/Dropbox", base);
+	AUTOFREE char *path = lw_asprintf("%s/Dropbox/orders.txt", base);
+	mkdir(sync, 0700);
+	FILE *f = fopen(path, "w");
+	if (!th_ok(f != NULL, "changed: file written in a sync folder")) {
+		return;
+	}
+	fputs("NATO SECRET\n", f);
+	fclose(f);
+	struct stat sb;
+	stat(path, &sb);
+	struct file_rec r = rec(SECRET, store_rank_of("SECRET"), 11);
+	r.dev = sb.st_dev;
+	r.ino = sb.st_ino;
+	r.size = sb.st_size;
+	r.mode = sb.st_mode;
+	r.mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec - 1000000000;
+	int64_t t = 4000000000LL;
+	/* judged as it was a second before: touched since */
+	store_begin(fx->st);
+	store_put(fx->st, path, strlen(path), &r, 1, t);
+	int rc = verdict_put(fx->vd, path, strlen(path), NULL, &r, t);
+	store_commit(fx->st);
+	verdict_batch_committed(fx->vd);
+	th_ok(rc == 0 && access(path, F_OK) == 0, "changed: the move refused; the file is there");
+	AUTOFREE char *first = sql_text(fx,
+					"SELECT action_result FROM violations WHERE path = ?1"
+					" AND rule = 'classified-in-sync' ORDER BY seq LIMIT 1",
+					path);
+	th_ok(first && strstr(first, "quarantine failed") != NULL,
+	      "changed: the violation says the quarantine failed (%s)", first ? first : "none");
+	/* its change (the touch), judged with what the file is now */
+	struct file_rec old = {0};
+	store_lookup_path(fx->st, path, strlen(path), &old);
+	r.mtime_ns += 1000000000;
+	store_begin(fx->st);
+	store_put(fx->st, path, strlen(path), &r, 1, t + 1000);
+	rc = verdict_put(fx->vd, path, strlen(path), &old, &r, t + 1000);
+	store_commit(fx->st);
+	verdict_batch_committed(fx->vd);
+	th_ok(rc == 0 && access(path, F_OK) != 0, "changed: judged again, it is quarantined");
+	th_inteq(sql_int(fx, "SELECT count(*) FROM quarantine WHERE path = ?1", path), 1,
+		 "changed: one quarantine record");
+	file_rec_fini(&old);
+	file_rec_fini(&r);
+}
+
 static bool
 sighted(struct fixture *fx, const char *path)
 {
@@ -372,6 +429,7 @@ main(void)
 		test_raise_once(&fx);
 		test_recorded(&fx);
 		test_quarantine_retried(&fx);
+		test_quarantine_changed(&fx);
 		test_sightings_gone(&fx);
 		fixture_fini(&fx);
 	}
