@@ -8,7 +8,7 @@
  *    "limits": {"max_body_bytes": 4194304, "max_events": 1000,
  *               "timeout_s": 30, "rate_per_minute": 600, "rate_burst": 120,
  *               "max_connections": 4096, "max_handshakes_per_address": 64,
- *               "silent_after_s": 90}}
+ *               "silent_after_s": 90, "store_workers": 1 (SQLite) | 4 (PostgreSQL)}}
  *
  * Unknown keys are errors (a typo must not silently weaken the service);
  * every file named must be readable now, so that a broken deployment fails
@@ -206,6 +206,7 @@ static const struct cfg_int_field limits[] = {
 	CFG_INT(C, max_connections, "max_connections", 16, 1000000),
 	CFG_INT(C, max_handshakes_per_address, "max_handshakes_per_address", 1, 1000000),
 	CFG_INT(C, silent_after_s, "silent_after_s", 1, 86400),
+	CFG_INT(C, store_workers, "store_workers", 1, 64),
 };
 #undef C
 
@@ -265,8 +266,14 @@ collector_config_load(const char *path, struct collector_config **out, char *err
 	const char *listen = NULL;
 	if ((r = cfg_get_string(&ctx, root, "/", "listen", true, &listen)) < 0 ||
 	    (r = parse_listen(&ctx, listen, cfg)) < 0 ||
-	    (r = load_tls(&ctx, root, cfg)) < 0 || (r = load_database(&ctx, root, cfg)) < 0 ||
-	    (r = load_admins(&ctx, root, cfg)) < 0 || (r = load_limits(&ctx, root, cfg)) < 0) {
+	    (r = load_tls(&ctx, root, cfg)) < 0 || (r = load_database(&ctx, root, cfg)) < 0) {
+		goto fail;
+	}
+	/* SQLite has one writer at a time: more workers would only queue on
+	 * its lock. PostgreSQL commits in parallel; four keep a 2-core
+	 * collector's database busy without a connection per agent. */
+	cfg->store_workers = cfg->database_is_pg ? 4 : 1;
+	if ((r = load_admins(&ctx, root, cfg)) < 0 || (r = load_limits(&ctx, root, cfg)) < 0) {
 		goto fail;
 	}
 	if ((r = cfg_get_log_level(&ctx, root, "/", "log_level", &cfg->log_level)) < 0) {

@@ -30,6 +30,7 @@ struct collector_config {
 	int max_connections;        /* open at once, before the file limit */
 	int max_handshakes_per_address; /* unauthenticated at once per address */
 	int silent_after_s;         /* no contact for longer: a silent interval */
+	int store_workers;          /* threads storing batches (ingest.h) */
 };
 
 /* Parses and validates @path. Returns 0 and *out (free with

@@ -11,9 +11,10 @@
  * batch is retried and finds the rows as duplicates. Schema creation is
  * serialised by an advisory lock, so collectors may start together.
  *
- * One connection, owned by the event-loop thread; a lost connection is
- * reset at the next request (which answers 503 meanwhile). Tables carry an
- * lw_ prefix: the database may be shared with other applications. */
+ * One connection per store, owned by the thread that uses it (ingest.h);
+ * a lost connection is reset at the next request (which answers 503
+ * meanwhile). Tables carry an lw_ prefix: the database may be shared with
+ * other applications. */
 #include "cstore.h"
 
 #include <errno.h>
@@ -104,10 +105,8 @@ static const char *const migrations[] = {
 
 enum {
 	Q_REGISTER_AGENT,
+	Q_KNOWN,
 	Q_LOCK_AGENT,
-	Q_HAS_UUID,
-	Q_SEQ_EVENT,
-	Q_INSERT_EVENT,
 	Q_INSERT_ALERT,
 	Q_COMMIT_AGENT,
 	Q_HEARTBEAT,
@@ -152,17 +151,15 @@ static const struct {
 } queries[Q_COUNT] = {
 	[Q_REGISTER_AGENT] = {"INSERT INTO lw_agents (agent, first_contact, last_contact)"
 			      " VALUES ($1, $2, $2) ON CONFLICT (agent) DO NOTHING", 2},
+	/* What one batch's verification needs, in one round trip: which of
+	 * its uuids are stored ('u'), and the first stored event of each of
+	 * its seqs and their predecessors ('s'). $2 and $3 are arrays. */
+	[Q_KNOWN] = {"SELECT 'u', 0::bigint, NULL, uuid FROM lw_events"
+		     " WHERE agent = $1 AND uuid = ANY($2::text[])"
+		     " UNION ALL SELECT 's', seq, hash, uuid FROM (SELECT DISTINCT ON (seq)"
+		     " seq, hash, uuid FROM lw_events WHERE agent = $1 AND seq = ANY($3::bigint[])"
+		     " ORDER BY seq, id) f", 3},
 	[Q_LOCK_AGENT] = {"SELECT last_seq FROM lw_agents WHERE agent = $1 FOR UPDATE", 1},
-	[Q_HAS_UUID] = {"SELECT 1 FROM lw_events WHERE agent = $1 AND uuid = $2", 2},
-	[Q_SEQ_EVENT] = {"SELECT hash, uuid FROM lw_events WHERE agent = $1 AND seq = $2"
-			 " ORDER BY id LIMIT 1", 2},
-	[Q_INSERT_EVENT] = {"INSERT INTO lw_events (agent, seq, uuid, time, kind, prev, hash,"
-			    " body, received, flags, rule, severity, sha256, match_ids,"
-			    " marking, owner, action, path_key, deleted, moved, scheme, level,"
-			    " zones, registered, excerpt)"
-			    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			    " $14, $15, $16, $17, $18, $19::boolean, $20::boolean, $21, $22,"
-			    " $23::integer, $24::boolean, $25::boolean)", 25},
 	[Q_INSERT_ALERT] = {"INSERT INTO lw_alerts (agent, kind, seq, detail, time)"
 			    " VALUES ($1, $2, $3, $4, $5)", 5},
 	[Q_COMMIT_AGENT] = {"UPDATE lw_agents SET last_seq = $2, last_contact = $3,"
@@ -300,10 +297,46 @@ static const struct {
 	[Q_ROW_SHA256] = {"SELECT sha256 FROM lw_events WHERE id = $1::bigint", 1},
 };
 
+/* The first stored event of a seq, as verification asks for it. */
+struct pg_seq {
+	int64_t seq;
+	char hash[LW_SHA256_HEX_LEN + 1];
+	char uuid[CHAIN_UUID_LEN + 1];
+};
+
+/* The event rows of one agent batch: they go to the database in one
+ * multi-row INSERT at commit. */
+struct pg_row {
+	const struct cevent *ev; /* borrowed: the caller's until commit/rollback */
+	unsigned flags;
+};
+
+/*
+ * One batch in its transaction. The batch's verification (cstore.c) asks
+ * per event whether its uuid is stored and for the events at its seq and
+ * the one before; one query at preload answers all of those for the whole
+ * batch, and the events the batch itself adds are added here, so that the
+ * answers are what per-event queries inside the transaction would give.
+ * The agent's row is locked (begin), so no other collector adds events of
+ * this agent meanwhile; a uuid conflict at the insert still rolls back
+ * and retries (-EAGAIN).
+ */
+struct pg_batch {
+	bool on;
+	const char *received; /* borrowed, as the rows */
+	char (*uuids)[CHAIN_UUID_LEN + 1];
+	size_t nuuids, capuuids;
+	struct pg_seq *seqs;
+	size_t nseqs, capseqs;
+	struct pg_row *rows;
+	size_t nrows, caprows;
+};
+
 struct pg_store {
 	struct cstore base;
 	PGconn *conn;
 	bool prepared;
+	struct pg_batch batch;
 };
 
 /* -EAGAIN for conflicts another attempt resolves, -EIO otherwise. */
@@ -406,10 +439,28 @@ run(struct pg_store *s, int q, const char *const *params, int *r)
 	return res;
 }
 
+static void
+batch_reset(struct pg_batch *b)
+{
+	b->on = false;
+	b->received = NULL;
+	b->nuuids = b->nseqs = b->nrows = 0;
+}
+
+static void
+batch_free(struct pg_batch *b)
+{
+	free(b->uuids);
+	free(b->seqs);
+	free(b->rows);
+	*b = (struct pg_batch){0};
+}
+
 static int
 pg_begin(struct cstore *base, const char *agent, int64_t *last_seq)
 {
 	struct pg_store *s = (struct pg_store *)base;
+	batch_reset(&s->batch);
 	int r;
 	if ((r = ensure(s)) < 0 || (r = exec_simple(s, "BEGIN")) < 0) {
 		return r;
@@ -433,69 +484,208 @@ pg_begin(struct cstore *base, const char *agent, int64_t *last_seq)
 	return 0;
 }
 
+static bool
+batch_has_uuid(const struct pg_batch *b, const char *uuid)
+{
+	for (size_t i = 0; i < b->nuuids; i++) {
+		if (strcmp(b->uuids[i], uuid) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+batch_add_uuid(struct pg_batch *b, const char *uuid)
+{
+	if (b->nuuids == b->capuuids) {
+		b->capuuids = b->capuuids ? b->capuuids * 2 : 64;
+		b->uuids = lw_realloc(b->uuids, b->capuuids * sizeof(*b->uuids));
+	}
+	snprintf(b->uuids[b->nuuids++], CHAIN_UUID_LEN + 1, "%s", uuid);
+}
+
+static const struct pg_seq *
+batch_seq(const struct pg_batch *b, int64_t seq)
+{
+	for (size_t i = 0; i < b->nseqs; i++) {
+		if (b->seqs[i].seq == seq) {
+			return &b->seqs[i];
+		}
+	}
+	return NULL;
+}
+
+/* The first event stored at @seq stays the one verification compares
+ * with: later ones (replays, conflicts) do not replace it. */
+static void
+batch_add_seq(struct pg_batch *b, int64_t seq, const char *hash, const char *uuid)
+{
+	if (batch_seq(b, seq)) {
+		return;
+	}
+	if (b->nseqs == b->capseqs) {
+		b->capseqs = b->capseqs ? b->capseqs * 2 : 64;
+		b->seqs = lw_realloc(b->seqs, b->capseqs * sizeof(*b->seqs));
+	}
+	struct pg_seq *x = &b->seqs[b->nseqs++];
+	x->seq = seq;
+	snprintf(x->hash, sizeof(x->hash), "%s", hash);
+	snprintf(x->uuid, sizeof(x->uuid), "%s", uuid);
+}
+
+/* "{a,b,c}": uuids are checked to be hex and dashes (cevent.c) and seqs
+ * are numbers, so no element needs quoting. */
+static char *
+array_literal(const struct cevent *evs, size_t n, bool seqs)
+{
+	size_t cap = 2 + n * (seqs ? 2 * 22 : CHAIN_UUID_LEN + 1) + 1;
+	char *out = lw_malloc(cap), *p = out;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (seqs) {
+			p += snprintf(p, cap - (size_t)(p - out), "%s%" PRId64 ",%" PRId64, i ? "," : "",
+				      evs[i].seq, evs[i].seq - 1);
+		} else {
+			p += snprintf(p, cap - (size_t)(p - out), "%s%s", i ? "," : "", evs[i].uuid);
+		}
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
 static int
-pg_has_uuid(struct cstore *base, const char *agent, const char *uuid)
+pg_preload(struct cstore *base, const char *agent, const struct cevent *evs, size_t n)
 {
 	struct pg_store *s = (struct pg_store *)base;
-	const char *p[] = {agent, uuid};
+	struct pg_batch *b = &s->batch;
+	batch_reset(b);
+	AUTOFREE char *uuids = array_literal(evs, n, false);
+	AUTOFREE char *seqs = array_literal(evs, n, true);
+	const char *p[] = {agent, uuids, seqs};
 	int r;
-	PGresult *res = run(s, Q_HAS_UUID, p, &r);
+	PGresult *res = run(s, Q_KNOWN, p, &r);
 	if (!res) {
 		return r;
 	}
-	r = PQntuples(res) > 0;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (PQgetvalue(res, i, 0)[0] == 'u') {
+			batch_add_uuid(b, PQgetvalue(res, i, 3));
+		} else {
+			batch_add_seq(b, strtoll(PQgetvalue(res, i, 1), NULL, 10),
+				      PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+		}
+	}
 	PQclear(res);
-	return r;
+	b->on = true;
+	return 0;
+}
+
+static int
+pg_has_uuid(struct cstore *base, const char *agent, const char *uuid)
+{
+	const struct pg_batch *b = &((struct pg_store *)base)->batch;
+	return b->on ? batch_has_uuid(b, uuid) : -EIO; /* preload comes first */
 }
 
 static int
 pg_seq_event(struct cstore *base, const char *agent, int64_t seq, char *hash, char *uuid)
 {
-	struct pg_store *s = (struct pg_store *)base;
-	char seqs[24];
-	snprintf(seqs, sizeof(seqs), "%" PRId64, seq);
-	const char *p[] = {agent, seqs};
-	int r;
-	PGresult *res = run(s, Q_SEQ_EVENT, p, &r);
-	if (!res) {
-		return r;
+	const struct pg_batch *b = &((struct pg_store *)base)->batch;
+	if (!b->on) {
+		return -EIO;
 	}
-	r = 0;
-	if (PQntuples(res) > 0) {
-		snprintf(hash, LW_SHA256_HEX_LEN + 1, "%s", PQgetvalue(res, 0, 0));
-		snprintf(uuid, CHAIN_UUID_LEN + 1, "%s", PQgetvalue(res, 0, 1));
-		r = 1;
+	const struct pg_seq *x = batch_seq(b, seq);
+	if (!x) {
+		return 0;
 	}
-	PQclear(res);
-	return r;
+	snprintf(hash, LW_SHA256_HEX_LEN + 1, "%s", x->hash);
+	snprintf(uuid, CHAIN_UUID_LEN + 1, "%s", x->uuid);
+	return 1;
 }
 
 static int
 pg_insert_event(struct cstore *base, const char *agent, const struct cevent *ev,
 		unsigned flags, const char *received)
 {
-	struct pg_store *s = (struct pg_store *)base;
-	bool v = ev->kind == CEVENT_KIND_VIOLATION;
-	char seqs[24], flagss[16], sevs[16];
-	snprintf(seqs, sizeof(seqs), "%" PRId64, ev->seq);
-	snprintf(flagss, sizeof(flagss), "%u", flags);
-	snprintf(sevs, sizeof(sevs), "%d", ev->severity);
-	char zones[16];
-	snprintf(zones, sizeof(zones), "%u", ev->zones);
-	const char *p[] = {
-		agent, seqs, ev->uuid, ev->time,
-		v ? WIRE_EVENT_VIOLATION : WIRE_EVENT_SIGHTING,
-		ev->prev, ev->hash, ev->body, received, flagss,
-		v ? ev->rule : NULL, v ? sevs : NULL, v ? NULL : ev->sha256,
-		v ? NULL : ev->match_ids, ev->marking, ev->owner, ev->action,
-		v ? NULL : ev->path_key, ev->deleted ? "true" : "false",
-		ev->moved ? "true" : "false", v ? NULL : ev->scheme, v ? NULL : ev->level, zones,
-		ev->registered ? "true" : "false", ev->excerpt ? "true" : "false",
+	struct pg_batch *b = &((struct pg_store *)base)->batch;
+	if (!b->on) {
+		return -EIO;
+	}
+	if (b->nrows == b->caprows) {
+		b->caprows = b->caprows ? b->caprows * 2 : 64;
+		b->rows = lw_realloc(b->rows, b->caprows * sizeof(*b->rows));
+	}
+	b->rows[b->nrows++] = (struct pg_row){.ev = ev, .flags = flags};
+	b->received = received;
+	batch_add_uuid(b, ev->uuid);
+	batch_add_seq(b, ev->seq, ev->hash, ev->uuid);
+	return 0;
+}
+
+#define PG_ROW_PARAMS 25
+#define PG_ROWS_PER_INSERT 500 /* 12,500 parameters of the 65,535 allowed */
+
+/* Rows [from, from + n) of the batch in one INSERT. */
+static int
+insert_rows(struct pg_store *s, const char *agent, size_t from, size_t n)
+{
+	static const char head[] =
+		"INSERT INTO lw_events (agent, seq, uuid, time, kind, prev, hash, body, received,"
+		" flags, rule, severity, sha256, match_ids, marking, owner, action, path_key,"
+		" deleted, moved, scheme, level, zones, registered, excerpt) VALUES ";
+	/* the casts of a row's parameters, by position (1-based) */
+	static const char *const cast[PG_ROW_PARAMS + 1] = {
+		[2] = "::bigint",   [10] = "::integer", [12] = "::integer", [19] = "::boolean",
+		[20] = "::boolean", [23] = "::integer", [24] = "::boolean", [25] = "::boolean",
 	};
-	int r;
-	PGresult *res = run(s, Q_INSERT_EVENT, p, &r);
+	struct numbers {
+		char seq[24], flags[16], sev[16], zones[16];
+	};
+	size_t cap = sizeof(head) + n * PG_ROW_PARAMS * 20;
+	AUTOFREE char *sql = lw_malloc(cap);
+	AUTOFREE const char **p = lw_new(const char *, n * PG_ROW_PARAMS);
+	AUTOFREE struct numbers *num = lw_new(struct numbers, n);
+	size_t len = (size_t)snprintf(sql, cap, "%s", head);
+	for (size_t i = 0; i < n; i++) {
+		const struct pg_row *row = &s->batch.rows[from + i];
+		const struct cevent *ev = row->ev;
+		bool v = ev->kind == CEVENT_KIND_VIOLATION;
+		snprintf(num[i].seq, sizeof(num[i].seq), "%" PRId64, ev->seq);
+		snprintf(num[i].flags, sizeof(num[i].flags), "%u", row->flags);
+		snprintf(num[i].sev, sizeof(num[i].sev), "%d", ev->severity);
+		snprintf(num[i].zones, sizeof(num[i].zones), "%u", ev->zones);
+		const char *vals[PG_ROW_PARAMS] = {
+			agent, num[i].seq, ev->uuid, ev->time,
+			v ? WIRE_EVENT_VIOLATION : WIRE_EVENT_SIGHTING,
+			ev->prev, ev->hash, ev->body, s->batch.received, num[i].flags,
+			v ? ev->rule : NULL, v ? num[i].sev : NULL, v ? NULL : ev->sha256,
+			v ? NULL : ev->match_ids, ev->marking, ev->owner, ev->action,
+			v ? NULL : ev->path_key, ev->deleted ? "true" : "false",
+			ev->moved ? "true" : "false", v ? NULL : ev->scheme, v ? NULL : ev->level,
+			num[i].zones, ev->registered ? "true" : "false",
+			ev->excerpt ? "true" : "false",
+		};
+		memcpy(&p[i * PG_ROW_PARAMS], vals, sizeof(vals));
+		for (int k = 1; k <= PG_ROW_PARAMS; k++) {
+			len += (size_t)snprintf(sql + len, cap - len, "%s$%zu%s%s",
+						k == 1 ? (i ? ", (" : "(") : ", ",
+						i * PG_ROW_PARAMS + (size_t)k, cast[k] ? cast[k] : "",
+						k == PG_ROW_PARAMS ? ")" : "");
+		}
+	}
+	PGresult *res = PQexecParams(s->conn, sql, (int)(n * PG_ROW_PARAMS), NULL, p, NULL, NULL,
+				     0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		int r = pg_fail(s, res, "insert events");
+		if (PQstatus(s->conn) != CONNECTION_OK) {
+			s->prepared = false;
+		}
+		return r;
+	}
 	PQclear(res);
-	return r;
+	return 0;
 }
 
 static int
@@ -517,10 +707,18 @@ pg_commit(struct cstore *base, const char *agent, int64_t last_seq, bool broken,
 	  const char *now)
 {
 	struct pg_store *s = (struct pg_store *)base;
+	int r = 0;
+	for (size_t i = 0; i < s->batch.nrows && r == 0; i += PG_ROWS_PER_INSERT) {
+		size_t n = s->batch.nrows - i;
+		r = insert_rows(s, agent, i, n < PG_ROWS_PER_INSERT ? n : PG_ROWS_PER_INSERT);
+	}
+	batch_reset(&s->batch);
+	if (r < 0) {
+		return r; /* cstore.c rolls back */
+	}
 	char seqs[24];
 	snprintf(seqs, sizeof(seqs), "%" PRId64, last_seq);
 	const char *p[] = {agent, seqs, now, broken ? "true" : "false"};
-	int r;
 	PGresult *res = run(s, Q_COMMIT_AGENT, p, &r);
 	if (!res) {
 		return r;
@@ -533,6 +731,7 @@ static void
 pg_rollback(struct cstore *base)
 {
 	struct pg_store *s = (struct pg_store *)base;
+	batch_reset(&s->batch);
 	if (PQstatus(s->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
 		exec_simple(s, "ROLLBACK");
@@ -977,12 +1176,14 @@ pg_close(struct cstore *base)
 {
 	struct pg_store *s = (struct pg_store *)base;
 	PQfinish(s->conn);
+	batch_free(&s->batch);
 	free(s);
 }
 
 static const struct cstore_ops pg_ops = {
 	.name = "postgresql",
 	.begin = pg_begin,
+	.preload = pg_preload,
 	.has_uuid = pg_has_uuid,
 	.seq_event = pg_seq_event,
 	.insert_event = pg_insert_event,

@@ -1,8 +1,9 @@
 /* cstore-sqlite.c — the embedded fleet store (see cstore.h).
  *
  * One SQLite file in WAL mode, opened through common/db.c (application id,
- * migrations by user_version). One connection, owned by the event-loop
- * thread; a batch is one BEGIN IMMEDIATE transaction, so each agent batch
+ * migrations by user_version). One connection per thread that uses it
+ * (the event loop's for queries, a storage worker's for writes; the
+ * busy timeout orders writers); a batch is one BEGIN IMMEDIATE transaction, so each agent batch
  * costs one commit whatever its size ("batched writes"). */
 #include "cstore.h"
 

@@ -1,6 +1,6 @@
 /* cstore.c — the store-independent part of storage: one agent batch,
  * verified against the chain and stored in one transaction (see cstore.h).
- * Runs on the collector's event-loop thread. */
+ * Runs on a storage worker (ingest.c), on that worker's store. */
 #include "cstore.h"
 
 #include <errno.h>
@@ -37,6 +37,9 @@ ingest_once(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
 	int r = s->ops->begin(s, agent, &last_seq);
 	if (r < 0) {
 		return r;
+	}
+	if (s->ops->preload && (r = s->ops->preload(s, agent, evs, n)) < 0) {
+		goto fail;
 	}
 	char now[RFC3339_LEN];
 	rfc3339_now(now);

@@ -2,7 +2,8 @@
  * two implementations: cstore-sqlite.c (embedded default) and cstore-pg.c
  * (PostgreSQL, for several collectors in front of one database).
  *
- * A store belongs to the thread that opened it (the collector's event loop).
+ * A store belongs to the thread that uses it: the event loop has one for
+ * queries, each storage worker (ingest.h) one for batches and heartbeats.
  * Ingestion is a transaction per agent batch: begin() locks that agent's
  * chain state (row lock in PostgreSQL, the write lock in SQLite), the batch
  * is verified and inserted, commit() makes it durable; only then are the
@@ -176,7 +177,13 @@ struct cstore_ops {
 	 * creating the agent on first contact; *last_seq = highest seq
 	 * stored (0 if none). */
 	int (*begin)(struct cstore *s, const char *agent, int64_t *last_seq);
-	/* 1 if (agent, uuid) is stored, 0 if not. */
+	/* Optional (NULL: none): told the whole batch after begin(), a store
+	 * may answer has_uuid/seq_event for it from one query and insert its
+	 * rows at commit (PostgreSQL: a fixed number of round trips whatever
+	 * the batch's size). @evs stay the caller's until commit/rollback. */
+	int (*preload)(struct cstore *s, const char *agent, const struct cevent *evs, size_t n);
+	/* 1 if (agent, uuid) is stored, 0 if not: rows this transaction
+	 * inserted count. */
 	int (*has_uuid)(struct cstore *s, const char *agent, const char *uuid);
 	/* 1 and the hash and uuid of the first stored event @seq, 0 if none. */
 	int (*seq_event)(struct cstore *s, const char *agent, int64_t seq,

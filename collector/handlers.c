@@ -107,48 +107,68 @@ handlers_events(struct server *srv, struct evhttp_request *req, const struct srv
 		}
 		parsed++;
 	}
-	struct cstore_ingest_stats st = {0};
-	int r = n ? cstore_ingest(srv->store, who->cn, evs, n, &st) : 0;
-	if (r < 0) {
-		srv->m.store_errors++;
-		srv_error(srv, req, 503, "storage unavailable; keep the events and retry");
+	if (n == 0) {
+		struct wire_buf out = {0};
+		static const char empty[] = "{\"" WIRE_KEY_ACKED "\":[]}";
+		wire_buf_put(&out, empty, sizeof(empty) - 1);
+		srv->m.batches++;
+		srv_reply(srv, req, 200, &out, false);
+		wire_buf_fini(&out);
 		goto out;
 	}
-	if (n) {
-		char now[RFC3339_LEN];
-		rfc3339_now(now);
-		/* the events are committed and will be acknowledged; a failure
-		 * here costs a contact record, which the next heartbeat makes */
-		if (cstore_contact(srv->store, who->cn, now, srv->cfg->silent_after_s) < 0) {
-			srv->m.store_errors++;
-		}
+	/* verified and committed by a storage worker; answered by
+	 * events_done() */
+	struct ingest_job *job = lw_new(struct ingest_job, 1);
+	snprintf(job->agent, sizeof(job->agent), "%s", who->cn);
+	job->evs = evs;
+	job->n = n;
+	job->root = root; /* the bodies point into it */
+	root = NULL;
+	job->arg = req;
+	evs = NULL;
+	parsed = 0;
+	ingest_submit(srv->ingest, job);
+out:
+	for (size_t i = 0; i < parsed; i++) {
+		cevent_fini(&evs[i]);
+	}
+	free(evs);
+}
+
+static void
+events_done(struct ingest_job *job, struct server *srv)
+{
+	struct evhttp_request *req = job->arg;
+	if (job->r < 0) {
+		srv->m.store_errors++;
+		srv_error(srv, req, 503, "storage unavailable; keep the events and retry");
+		return;
+	}
+	const struct cstore_ingest_stats *st = &job->st;
+	if (job->contact_failed) {
+		srv->m.store_errors++;
 	}
 	srv->m.batches++;
-	srv->m.events_stored += (uint64_t)st.stored;
-	srv->m.events_duplicate += (uint64_t)st.duplicates;
+	srv->m.events_stored += (uint64_t)st->stored;
+	srv->m.events_duplicate += (uint64_t)st->duplicates;
 	for (int k = 0; k < 3; k++) {
-		srv->m.chain_alerts[k] += (uint64_t)st.alerts[k];
-		if (st.alerts[k]) {
-			log_warn("collector: %s: chain alert: %d x %s", who->cn, st.alerts[k],
+		srv->m.chain_alerts[k] += (uint64_t)st->alerts[k];
+		if (st->alerts[k]) {
+			log_warn("collector: %s: chain alert: %d x %s", job->agent, st->alerts[k],
 				 cevent_alert_kind_name((enum cevent_alert_kind)k));
 		}
 	}
 	struct wire_buf out = {0};
 	static const char head[] = "{\"" WIRE_KEY_ACKED "\":[";
 	wire_buf_put(&out, head, sizeof(head) - 1);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < job->n; i++) {
 		char num[32];
-		int k = snprintf(num, sizeof(num), "%s%" PRId64, i ? "," : "", evs[i].seq);
+		int k = snprintf(num, sizeof(num), "%s%" PRId64, i ? "," : "", job->evs[i].seq);
 		wire_buf_put(&out, num, (size_t)k);
 	}
 	wire_buf_put(&out, "]}", 2);
 	srv_reply(srv, req, 200, &out, false);
 	wire_buf_fini(&out);
-out:
-	for (size_t i = 0; i < parsed; i++) {
-		cevent_fini(&evs[i]);
-	}
-	free(evs);
 }
 
 /* UTF-8 without control characters. evhttp decodes %0A into a newline;
@@ -200,8 +220,15 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 	const cJSON *unw = typed(root, WIRE_KEY_UNWATCHED_DIRS, cJSON_IsNumber, &bad);
 	const cJSON *inv = typed(root, WIRE_KEY_INVENTORY_FILES, cJSON_IsNumber, &bad);
 	const cJSON *unx = typed(root, WIRE_KEY_UNEXAMINED, cJSON_IsObject, &bad);
+	/* stored by a storage worker, answered by heartbeat_done();
+	 * its strings point into root, which it takes */
+	struct ingest_job *job = lw_new(struct ingest_job, 1);
+	job->kind = INGEST_HEARTBEAT;
+	snprintf(job->agent, sizeof(job->agent), "%s", who->cn);
+	job->arg = req;
 	/* rewritten from its numbers, never stored as the agent wrote it */
-	char unexamined[5 * 21 + 5] = "";
+	char *unexamined = job->unexamined;
+	const size_t unexamined_cap = sizeof(job->unexamined);
 	if (!bad && unx) {
 		static const char *const kinds[] = {WIRE_UNEXAMINED_KINDS};
 		size_t at = 0;
@@ -212,7 +239,7 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 				bad = WIRE_KEY_UNEXAMINED;
 				break;
 			}
-			at += (size_t)snprintf(unexamined + at, sizeof(unexamined) - at, "%s%lld",
+			at += (size_t)snprintf(unexamined + at, unexamined_cap - at, "%s%lld",
 					       i ? "," : "", n);
 		}
 	}
@@ -238,6 +265,7 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 		snprintf(err, sizeof(err), "heartbeat: \"%s\" has the wrong type, size or value",
 			 bad);
 		srv_error(srv, req, 400, err);
+		ingest_job_free(job);
 		return;
 	}
 	struct cstore_heartbeat hb = {
@@ -262,10 +290,17 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 	wire_json_int(resc, 0, LLONG_MAX, &hb.rescans);
 	wire_json_int(unw, 0, LLONG_MAX, &hb.unwatched_dirs);
 	wire_json_int(inv, 0, LLONG_MAX, &hb.inventory_files);
-	char now[RFC3339_LEN];
-	rfc3339_now(now);
-	int r = cstore_heartbeat(srv->store, who->cn, &hb, now, srv->cfg->silent_after_s);
-	if (r < 0) {
+	job->hb = hb;
+	job->root = root;
+	root = NULL;
+	ingest_submit(srv->ingest, job);
+}
+
+static void
+heartbeat_done(struct ingest_job *job, struct server *srv)
+{
+	struct evhttp_request *req = job->arg;
+	if (job->r < 0) {
 		srv->m.store_errors++;
 		srv_error(srv, req, 503, "storage unavailable");
 		return;
@@ -275,6 +310,18 @@ handlers_heartbeat(struct server *srv, struct evhttp_request *req, const struct 
 	wire_buf_put(&out, "{}", 2);
 	srv_reply(srv, req, 200, &out, false);
 	wire_buf_fini(&out);
+}
+
+void
+handlers_job_done(struct ingest_job *job, void *arg)
+{
+	struct server *srv = arg;
+	if (job->kind == INGEST_HEARTBEAT) {
+		heartbeat_done(job, srv);
+	} else {
+		events_done(job, srv);
+	}
+	ingest_job_free(job);
 }
 
 /* Query parameters of one GET endpoint; unknown ones are refused so that

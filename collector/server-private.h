@@ -11,6 +11,7 @@
 #include "collector-config.h"
 #include "ratelimit.h"
 #include "cstore.h"
+#include "ingest.h"
 #include "wire.h"
 
 /* The HTTP statuses we answer with, for /metrics. */
@@ -41,7 +42,8 @@ struct srv_metrics {
 
 struct server {
 	const struct collector_config *cfg;
-	struct cstore *store;
+	struct cstore *store;   /* the loop's: heartbeats and queries */
+	struct ingest *ingest;  /* batches, on the storage workers */
 	struct event_base *base;
 	struct evhttp *http;
 	SSL_CTX *ssl_ctx;
@@ -66,6 +68,9 @@ void srv_error(struct server *srv, struct evhttp_request *req, int code, const c
 
 void handlers_events(struct server *srv, struct evhttp_request *req,
 		   const struct srv_caller *who);
+/* A batch or heartbeat stored (or not) by a storage worker: answers it
+ * and frees the job (ingest_done_fn). */
+void handlers_job_done(struct ingest_job *job, void *arg);
 void handlers_heartbeat(struct server *srv, struct evhttp_request *req,
 		      const struct srv_caller *who);
 void handlers_query(struct server *srv, struct evhttp_request *req, const char *what);

@@ -398,6 +398,12 @@ server_new(const struct collector_config *cfg, struct cstore *store, struct serv
 		log_err("collector: libevent: cannot create the HTTP server");
 		goto fail;
 	}
+	char err[512];
+	if ((r = ingest_new(srv->base, cfg->database, cfg->store_workers, cfg->silent_after_s,
+			    handlers_job_done, srv, &srv->ingest, err, sizeof(err))) < 0) {
+		log_err("collector: %s: /database: storage workers: %s", cfg->file, err);
+		goto fail;
+	}
 	srv->rl = ratelimit_new(cfg->rate_per_minute, cfg->rate_burst);
 	if ((r = guard_new(srv->base, cfg->max_connections, cfg->max_handshakes_per_address,
 			   cfg->timeout_s, &srv->guard)) < 0) {
@@ -441,8 +447,9 @@ server_new(const struct collector_config *cfg, struct cstore *store, struct serv
 		log_err("collector: libevent: cannot watch signals");
 		goto fail;
 	}
-	log_info("collector: listening on %s:%d (store %s)", cfg->listen_host,
-		 cfg->listen_port, store->ops->name);
+	log_info("collector: listening on %s:%d (store %s, %d storage worker%s)",
+		 cfg->listen_host, cfg->listen_port, store->ops->name, cfg->store_workers,
+		 cfg->store_workers == 1 ? "" : "s");
 	*out = srv;
 	return 0;
 fail:
@@ -475,8 +482,13 @@ server_free(struct server *srv)
 	if (srv->sig_hup) {
 		event_free(srv->sig_hup);
 	}
-	/* closes the listener and every connection; requests in flight are
-	 * answered or dropped, never half-stored (storage is synchronous) */
+	/* First the storage workers: each finishes the batch it is
+	 * committing; batches not answered stay unacknowledged at the agents,
+	 * which send them again (and duplicates are dropped by uuid). Then
+	 * evhttp closes the listener and every connection, freeing the
+	 * requests those jobs answered. */
+	ingest_free(srv->ingest);
+	srv->ingest = NULL;
 	if (srv->http) {
 		evhttp_free(srv->http);
 	}

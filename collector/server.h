@@ -1,6 +1,7 @@
 /* server.h — the collector's HTTPS service: libevent's evhttp over OpenSSL
- * bufferevents, one event-loop thread that owns everything here (the store
- * connection included). */
+ * bufferevents, one event-loop thread that owns everything here (the
+ * queries' store connection included); batches and heartbeats are stored
+ * by the storage workers (ingest.h). */
 #pragma once
 
 #include "collector-config.h"

@@ -420,6 +420,69 @@ def test_concurrent_collectors(base, ca, pg):
         c2.stop()
 
 
+def test_slow_database(base, ca, pg):
+    """Storage runs off the event loop: while PostgreSQL keeps a batch
+    waiting (the events table locked by another session), the collector
+    still answers queries, stores another agent's heartbeat and refuses a
+    malformed batch; the waiting batch is acknowledged once the lock goes,
+    and stored once."""
+    col = Collector(base, ca, pg.uri(), name="pgwait",
+                    limits=dict(LIMITS, timeout_s=60)).start()
+    locker = subprocess.Popen(pg._as_owner([os.path.join(pg.bin, "psql"), "-h", "127.0.0.1",
+                                            "-p", str(pg.port), "-U", "postgres", "-q",
+                                            "leakwatch"]),
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        locker.stdin.write(b"BEGIN; LOCK TABLE lw_events IN EXCLUSIVE MODE;\n")
+        locker.stdin.flush()
+
+        def until(pred, timeout=20):
+            end = time.time() + timeout
+            while time.time() < end:
+                if pred():
+                    return True
+                time.sleep(0.05)
+            return False
+
+        held = until(lambda: pg.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c"
+                                     " ON c.oid = l.relation WHERE c.relname = 'lw_events'"
+                                     " AND l.mode = 'ExclusiveLock' AND l.granted") == "1")
+        ok(held, "another session holds the events table locked")
+        ch = Chain()
+        batch = ch.batch(5)
+        result = []
+        t = threading.Thread(target=lambda: result.append(
+            col.client("agent-wait").post("/v1/events", {"events": batch})))
+        t.start()
+        waiting = until(lambda: pg.psql("SELECT count(*) FROM pg_stat_activity"
+                                        " WHERE wait_event_type = 'Lock'"
+                                        " AND query LIKE 'INSERT INTO lw_events%'") == "1")
+        ok(waiting, "the batch waits for the lock in the database")
+        admin = col.client("boss")
+        st, body = admin.get("/v1/agents")
+        ok(st == 200 and not result, "a query is answered while the batch waits", (st, result))
+        st, body = col.client("agent-b").post("/v1/heartbeat", {"version": "0.1.0"})
+        ok(st == 200 and not result, "another agent's heartbeat is stored meanwhile",
+           (st, body, result))
+        st, body = col.client("agent-a").post("/v1/events", {"events": {}})
+        ok(st == 400 and not result, "a malformed batch is refused meanwhile", (st, body))
+        locker.stdin.write(b"COMMIT;\n")
+        locker.stdin.close()
+        locker.wait(timeout=30)
+        t.join(timeout=60)
+        got = violations(admin, "?agent=agent-wait&limit=100")
+        ok(result and result[0][0] == 200 and result[0][1].get("acked") == [1, 2, 3, 4, 5],
+           "the batch is acknowledged once the lock goes", result)
+        ok(sorted(v["seq"] for v in got) == [1, 2, 3, 4, 5], "and stored once",
+           [v["seq"] for v in got])
+    finally:
+        if locker.poll() is None:
+            locker.kill()
+            locker.wait()
+        col.stop()
+
+
 def test_fleet_cli(col, ca):
     lw = os.environ.get("LEAKWATCH")
     if not lw:
@@ -488,7 +551,7 @@ def main():
         other = CA(base, name="other", cn="someone else's CA")
         other.issue("agent", "agent-x")
         for n in ("agent-a", "agent-b", "agent-gap", "agent-edit", "agent-replay",
-                  "agent-hostile", "agent-slow", "agent-flood", "agent-twin", "agent-curl",
+                  "agent-hostile", "agent-slow", "agent-flood", "agent-twin", "agent-curl", "agent-wait",
                   "revoked"):
             ca.issue("agent", n)
         ca.issue("agent", "expired", "--start", "20200101000000Z", "--end", "20200201000000Z")
@@ -519,6 +582,7 @@ def main():
         test_flood(base, ca, database)
         if pg:
             test_concurrent_collectors(base, ca, pg)
+            test_slow_database(base, ca, pg)
     except Exception:  # noqa: BLE001 - a crash is a failed check with its story
         import traceback
         ok(False, "test ran to the end", traceback.format_exc() +

@@ -30,6 +30,11 @@ static const struct {
 		       " \"log_level\": \"debug\", \"limits\": {\"max_body_bytes\": 8192,"
 		       " \"max_events\": 10, \"timeout_s\": 5, \"rate_per_minute\": 60,"
 		       " \"rate_burst\": 10}", NULL},
+	{"store workers", "\"listen\": \"a:1\", \"database\": \"postgresql://u@h/db\","
+			  " \"limits\": {\"store_workers\": 2}", NULL},
+	{"store workers range", "\"listen\": \"a:1\", \"database\": \"@/c.db\", \"limits\":"
+				" {\"store_workers\": 0}",
+	 "/limits/store_workers: must be between 1 and 64"},
 	{"unknown key", "\"listen\": \"a:1\", \"database\": \"@/c.db\", \"admin\": []",
 	 "/admin: unknown key"},
 	{"unknown limit", "\"listen\": \"a:1\", \"database\": \"@/c.db\", \"limits\": {\"x\": 1}",
@@ -138,6 +143,13 @@ test_config(void)
 		}
 		if (r == 0 && strcmp(cases[i].name, "postgres uri") == 0) {
 			th_ok(cfg->database_is_pg, "config postgres uri: PostgreSQL store chosen");
+			th_inteq(cfg->store_workers, 4, "config postgres uri: four storage workers");
+		}
+		if (r == 0 && strcmp(cases[i].name, "minimal") == 0) {
+			th_inteq(cfg->store_workers, 1, "config minimal: one SQLite storage worker");
+		}
+		if (r == 0 && strcmp(cases[i].name, "store workers") == 0) {
+			th_inteq(cfg->store_workers, 2, "config store workers: the value kept");
 		}
 		collector_config_free(cfg);
 	}
