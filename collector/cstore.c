@@ -31,7 +31,7 @@ cstore_close(struct cstore *s)
 
 static int
 ingest_once(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
-	    struct cstore_ingest_stats *st)
+	    int silent_after_s, struct cstore_ingest_stats *st)
 {
 	int64_t last_seq = 0;
 	int r = s->ops->begin(s, agent, &last_seq);
@@ -91,6 +91,11 @@ ingest_once(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
 		}
 		st->stored++;
 	}
+	/* the contact in the same transaction: one commit (one flush to
+	 * disk) per batch, not two */
+	if (silent_after_s > 0 && (r = cstore_contact(s, agent, now, silent_after_s)) < 0) {
+		goto fail;
+	}
 	if ((r = s->ops->commit(s, agent, last_seq, broken, now)) < 0) {
 		goto fail;
 	}
@@ -101,21 +106,28 @@ fail:
 }
 
 int
-cstore_ingest(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
-	      struct cstore_ingest_stats *st)
+cstore_ingest_contact(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
+		      int silent_after_s, struct cstore_ingest_stats *st)
 {
 	int r = -EAGAIN;
 	/* -EAGAIN: another collector inserted the same (agent, uuid) between
 	 * our check and our insert, or a serialisation failure; the whole
 	 * batch is rolled back and verified again, and now sees its rows. */
 	for (int attempt = 0; attempt < 5 && r == -EAGAIN; attempt++) {
-		r = ingest_once(s, agent, evs, n, st);
+		r = ingest_once(s, agent, evs, n, silent_after_s, st);
 	}
 	if (r == -EAGAIN) {
 		log_warn("collector: %s: batch kept conflicting; the agent will retry", agent);
 		r = -EIO;
 	}
 	return r;
+}
+
+int
+cstore_ingest(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
+	      struct cstore_ingest_stats *st)
+{
+	return cstore_ingest_contact(s, agent, evs, n, 0, st);
 }
 
 /* Counter @cur against @prev of the same run (same start time): what it

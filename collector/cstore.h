@@ -266,6 +266,10 @@ struct cstore_ingest_stats {
  * stored before, and may be acknowledged. */
 int cstore_ingest(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
 		  struct cstore_ingest_stats *stats);
+/* The same, recording the agent's contact (cstore_contact) in the batch's
+ * transaction. */
+int cstore_ingest_contact(struct cstore *s, const char *agent, struct cevent *evs, size_t n,
+			  int silent_after_s, struct cstore_ingest_stats *stats);
 
 /* @agent was in contact at @now (a heartbeat or a batch). */
 int cstore_contact(struct cstore *s, const char *agent, const char *now, int silent_after_s);

@@ -145,9 +145,6 @@ events_done(struct ingest_job *job, struct server *srv)
 		return;
 	}
 	const struct cstore_ingest_stats *st = &job->st;
-	if (job->contact_failed) {
-		srv->m.store_errors++;
-	}
 	srv->m.batches++;
 	srv->m.events_stored += (uint64_t)st->stored;
 	srv->m.events_duplicate += (uint64_t)st->duplicates;

@@ -61,15 +61,9 @@ run_job(struct worker *w, struct ingest_job *job)
 					  w->in->silent_after_s);
 		return;
 	}
-	job->r = job->n ? cstore_ingest(w->store, job->agent, job->evs, job->n, &job->st) : 0;
-	if (job->r == 0 && job->n) {
-		char now[RFC3339_LEN];
-		rfc3339_now(now);
-		/* the events are committed and will be acknowledged; a failure
-		 * here costs a contact record, which the next heartbeat makes */
-		job->contact_failed =
-			cstore_contact(w->store, job->agent, now, w->in->silent_after_s) < 0;
-	}
+	job->r = job->n ? cstore_ingest_contact(w->store, job->agent, job->evs, job->n,
+						w->in->silent_after_s, &job->st)
+			: 0;
 }
 
 static void *

@@ -43,8 +43,7 @@ struct ingest_job {
 			      * heartbeat's strings point into; the job's */
 	void *arg;           /* the caller's: the request to answer */
 	/* set by the worker */
-	int r;               /* cstore_ingest's or cstore_heartbeat's: 0 or -errno */
-	bool contact_failed; /* stored, but the contact record was not */
+	int r;               /* cstore_ingest_contact's or cstore_heartbeat's */
 	struct cstore_ingest_stats st;
 };
 

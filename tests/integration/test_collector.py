@@ -359,11 +359,42 @@ def test_http_client(col, ca, admin):
     ok(rc == 0 and lines[0].startswith("403 "), "http client: HTTP errors are answers", lines)
 
 
+def tls_health(col, ctx, session=None):
+    """GET /health on a fresh TLS connection, offering @session:
+    (status or None, the session to resume next time, whether resumed)."""
+    raw = socket.create_connection(("localhost", col.port), timeout=10)
+    try:
+        s = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+    except (ssl.SSLError, OSError):
+        raw.close()
+        return None, None, False
+    try:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        status = int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.1 ") else None
+        return status, s.session, s.session_reused
+    except (ssl.SSLError, OSError):
+        return None, None, False
+    finally:
+        s.close()
+
+
 def test_crl_reload(col, ca):
-    """A revocation takes effect on SIGHUP, without a restart."""
+    """A revocation takes effect on SIGHUP, without a restart; a session
+    made before it is not resumed after it."""
     ca.issue("agent", "agent-late")
     st, _ = col.client("agent-late").get("/health")
     ok(st == 200, "agent-late accepted before its revocation")
+    ctx = col.context("agent-late")
+    st, sess, _ = tls_health(col, ctx)
+    st2, _, reused = tls_health(col, ctx, sess)
+    ok(st == 200 and st2 == 200 and reused, "a reconnection resumes its TLS session",
+       (st, st2, reused))
     ca.run("revoke", "agent-late")
     col.proc.send_signal(signal.SIGHUP)
     end = time.time() + 30
@@ -371,6 +402,9 @@ def test_crl_reload(col, ca):
         time.sleep(0.05)
     was, why = refused(col, col.context("agent-late"))
     ok(was, "agent-late refused after revoke + SIGHUP", why)
+    st, _, reused = tls_health(col, ctx, sess)
+    ok(st is None and not reused, "its session from before the reload is not resumed",
+       (st, reused))
     st, _ = col.client("agent-a").get("/health")
     ok(st == 200, "others still accepted after the reload")
 
