@@ -30,10 +30,9 @@ struct ingest {
 	struct event *wake;
 	struct worker *workers;
 	int nworkers;
-	size_t in_flight;  /* event-loop thread's */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct ingest_job *todo, *todo_tail, *finished;
+	struct ingest_job *queue, *queue_tail, *finished;
 	bool stop;
 };
 
@@ -76,16 +75,16 @@ worker_main(void *arg)
 	pthread_sigmask(SIG_SETMASK, &all, NULL); /* signals are the loop's */
 	pthread_mutex_lock(&in->mu);
 	for (;;) {
-		while (!in->todo && !in->stop) {
+		while (!in->queue && !in->stop) {
 			pthread_cond_wait(&in->cv, &in->mu);
 		}
 		if (in->stop) {
 			break;
 		}
-		struct ingest_job *job = in->todo;
-		in->todo = job->next;
-		if (!in->todo) {
-			in->todo_tail = NULL;
+		struct ingest_job *job = in->queue;
+		in->queue = job->next;
+		if (!in->queue) {
+			in->queue_tail = NULL;
 		}
 		pthread_mutex_unlock(&in->mu);
 		run_job(w, job);
@@ -121,7 +120,6 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 	while (rev) {
 		struct ingest_job *next = rev->next;
 		rev->next = NULL;
-		in->in_flight--;
 		in->done(rev, in->done_arg);
 		rev = next;
 	}
@@ -173,22 +171,15 @@ void
 ingest_submit(struct ingest *in, struct ingest_job *job)
 {
 	job->next = NULL;
-	in->in_flight++;
 	pthread_mutex_lock(&in->mu);
-	if (in->todo_tail) {
-		in->todo_tail->next = job;
+	if (in->queue_tail) {
+		in->queue_tail->next = job;
 	} else {
-		in->todo = job;
+		in->queue = job;
 	}
-	in->todo_tail = job;
+	in->queue_tail = job;
 	pthread_cond_signal(&in->cv);
 	pthread_mutex_unlock(&in->mu);
-}
-
-size_t
-ingest_in_flight(const struct ingest *in)
-{
-	return in->in_flight;
 }
 
 static void
@@ -218,7 +209,7 @@ ingest_free(struct ingest *in)
 		cstore_close(in->workers[i].store);
 	}
 	free(in->workers);
-	free_list(in->todo);
+	free_list(in->queue);
 	free_list(in->finished);
 	if (in->wake) {
 		event_free(in->wake);

@@ -57,8 +57,6 @@ int ingest_new(struct event_base *base, const char *database, int workers,
 	       char *err, size_t errlen);
 /* Queues @job (taken). */
 void ingest_submit(struct ingest *in, struct ingest_job *job);
-/* Jobs submitted and not yet handed to @done. */
-size_t ingest_in_flight(const struct ingest *in);
 /* Lets each worker finish the batch it is committing, then stops them.
  * Jobs not yet done are freed unanswered: their events were not
  * acknowledged, so the agents send them again (duplicates are dropped by
